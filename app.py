@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""CDK app: one SecureTrailStack from context, checked by four cdk-nag packs."""
+
+import os
+
+import aws_cdk as cdk
+
+from secure_trail import SecureTrailStack, register_nag_packs
+from secure_trail.context import props_from_context
+
+EXAMPLE_ORG_ID = "o-exampleorg1"
+
+app = cdk.App()
+props = props_from_context(app.node)
+home_region = app.node.try_get_context("homeRegion") or os.environ.get("CDK_DEFAULT_REGION")
+stack = SecureTrailStack(
+    app, app.node.try_get_context("stackName") or "SecureTrail", props=props,
+    # The deploying account: the management account or a delegated administrator.
+    env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=home_region))
+if props.org_id == EXAMPLE_ORG_ID:
+    cdk.Annotations.of(stack).add_warning_v2(
+        "secure-trail:example-org-id",
+        f"orgId is the example value {EXAMPLE_ORG_ID}: deploy with -c orgId=<your o-... id>.")
+register_nag_packs(app)
+app.synth()

@@ -1,0 +1,105 @@
+"""SecureTrailProps from CDK context (cdk.json or ``-c key=value``).
+
+``-c`` values arrive as strings: numbers and booleans are parsed here, with an error that
+names the context key when they do not parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
+
+
+class _Reader:
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def __call__(self, key: str, parse: Callable[[Any], Any]) -> Any:
+        raw = self._node.try_get_context(key)
+        if raw is None or raw == "":
+            return None
+        try:
+            return parse(raw)
+        except (TypeError, ValueError) as err:
+            raise SecureTrailConfigError(f"context {key}: {raw!r} is not valid ({err}).") from None
+
+
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _string_list(raw: Any) -> list[str]:
+    if isinstance(raw, list):
+        return [str(item) for item in raw]
+    return [part.strip() for part in str(raw).split(",") if part.strip()]
+
+
+def _enum(enum: type, key: str, raw: str) -> Any:
+    try:
+        return enum(raw.upper())
+    except ValueError:
+        raise SecureTrailConfigError(
+            f"context {key}: {raw!r} is not valid; expected one of {[m.value for m in enum]}.") from None
+
+
+R = logs.RetentionDays
+RETENTION_BY_DAYS = {
+    1: R.ONE_DAY, 3: R.THREE_DAYS, 5: R.FIVE_DAYS, 7: R.ONE_WEEK, 14: R.TWO_WEEKS,
+    30: R.ONE_MONTH, 60: R.TWO_MONTHS, 90: R.THREE_MONTHS, 120: R.FOUR_MONTHS,
+    150: R.FIVE_MONTHS, 180: R.SIX_MONTHS, 365: R.ONE_YEAR, 400: R.THIRTEEN_MONTHS,
+    545: R.EIGHTEEN_MONTHS, 731: R.TWO_YEARS, 1096: R.THREE_YEARS, 1827: R.FIVE_YEARS,
+    2192: R.SIX_YEARS, 2557: R.SEVEN_YEARS, 2922: R.EIGHT_YEARS, 3288: R.NINE_YEARS,
+    3653: R.TEN_YEARS,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    allowed = RETENTION_BY_DAYS
+    if days not in allowed:
+        raise SecureTrailConfigError(
+            f"context cloudWatchLogsRetentionDays: {days} is not a CloudWatch Logs retention; "
+            f"expected one of {sorted(allowed)}.")
+    return allowed[days]
+
+
+# context key -> (prop, parser). An absent or empty key leaves the prop's default.
+CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "orgId": ("org_id", str),
+    "trailName": ("trail_name", str),
+    "managementAccountId": ("management_account_id", str),
+    "s3KeyPrefix": ("s3_key_prefix", str),
+    "logReaderArns": ("log_reader_arns", lambda raw: tuple(_string_list(raw))),
+    "logTransitionDays": ("log_transition_days", int),
+    "logExpirationDays": ("log_expiration_days", int),
+    "noncurrentVersionExpirationDays": ("noncurrent_version_expiration_days", int),
+    "accessLogExpirationDays": ("access_log_expiration_days", int),
+    "cloudWatchLogs": ("cloud_watch_logs", _bool),
+    "cloudWatchLogsRetentionDays": ("cloud_watch_logs_retention", lambda raw: _retention(int(raw))),
+    "insights": ("insights", _bool),
+    "s3DataEvents": ("s3_data_events", _bool),
+    "lambdaDataEvents": ("lambda_data_events", _bool),
+}
+
+
+def props_from_context(node: Node) -> SecureTrailProps:
+    get = _Reader(node)
+    kwargs = {prop: value for key, (prop, parse) in CONTEXT_KEYS.items()
+              if (value := get(key, parse)) is not None}
+    if "org_id" not in kwargs:
+        raise SecureTrailConfigError("context orgId is required: pass -c orgId=o-... or set it in cdk.json.")
+    lock_mode = get("objectLockMode", str)
+    if lock_mode:
+        kwargs["object_lock"] = ObjectLock(_enum(ObjectLockMode, "objectLockMode", lock_mode),
+                                           get("objectLockDays", int) or 365)
+    return SecureTrailProps(**kwargs)

@@ -1,0 +1,92 @@
+"""The KMS key of the trail and the key-policy statements CloudTrail, SNS and CloudWatch
+Logs need, each scoped by service, encryption context and source."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import Annotations, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from .identity import TrailIdentity
+from .props import SecureTrailConfigError
+
+CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
+
+
+class TrailKey(Construct):
+    """A symmetric key with rotation (or a key you bring) that only this trail can
+    encrypt with, and only named readers can decrypt through CloudTrail's context."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
+                 existing_key: kms.IKey | None = None, log_reader_arns: Sequence[str] = (),
+                 topic_names: Sequence[str] = (), cloud_watch_logs: bool = True) -> None:
+        super().__init__(scope, construct_id)
+        if existing_key is not None:
+            _require_symmetric(existing_key)
+            self.key: kms.IKey = existing_key
+        else:
+            self.key = kms.Key(
+                self, "Key",
+                description=f"Encrypts CloudTrail logs, digests and topics of {identity.trail_name}",
+                enable_key_rotation=True,
+                alias=f"alias/{identity.trail_name}",
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+        trail_source = {"aws:SourceArn": identity.trail_arn}
+        self._allow("CloudTrailEncryptLogs", CLOUDTRAIL, ["kms:GenerateDataKey*"], {
+            "StringLike": {CLOUDTRAIL_CONTEXT: identity.any_trail_of_management_account},
+            "StringEquals": trail_source,
+        })
+        self._allow("CloudTrailDescribeKey", CLOUDTRAIL, ["kms:DescribeKey"],
+                    {"StringEquals": trail_source})
+        # The trail bucket uses an S3 Bucket Key: CloudTrail then also needs Decrypt to
+        # create or update the trail.
+        self._allow("CloudTrailDecryptForBucketKey", CLOUDTRAIL, ["kms:Decrypt"],
+                    {"StringEquals": trail_source})
+        if log_reader_arns:
+            self._allow("LogReadersDecryptCloudTrailLogsOnly",
+                        iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in log_reader_arns)),
+                        ["kms:Decrypt"], {"Null": {CLOUDTRAIL_CONTEXT: "false"}})
+        if topic_names:
+            # CloudTrail publishes to the encrypted delivery topic.
+            self._allow("CloudTrailPublishToEncryptedTopics", CLOUDTRAIL,
+                        ["kms:GenerateDataKey*", "kms:Decrypt"], {
+                            "StringEquals": {
+                                **trail_source,
+                                "kms:EncryptionContext:aws:sns:topicArn":
+                                    [identity.topic_arn(name) for name in topic_names],
+                            }})
+        if cloud_watch_logs:
+            self._allow("CloudWatchLogsEncryptTrailLogGroup",
+                        iam.ServicePrincipal(f"logs.{identity.home_region}.amazonaws.com"),
+                        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                         "kms:Describe*"],
+                        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": identity.log_group_arn}})
+
+    def _allow(self, sid: str, principal: iam.IPrincipal, actions: list[str],
+               conditions: dict) -> None:
+        result = self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid=sid, principals=[principal], actions=actions, resources=["*"],
+            conditions=conditions))
+        if not result.statement_added:
+            Annotations.of(self).add_warning_v2(
+                "secure-trail:imported-key-policy",
+                f"The imported key's policy cannot be edited here: add statement {sid} to it "
+                "yourself (see the README's key policy section), or CloudTrail cannot use it.")
+
+
+def _require_symmetric(key: kms.IKey) -> None:
+    cfn = key.node.default_child
+    if not isinstance(cfn, kms.CfnKey):
+        return  # imported: its spec cannot be seen at synth; the warning above applies
+    spec = cfn.key_spec or "SYMMETRIC_DEFAULT"
+    usage = cfn.key_usage or "ENCRYPT_DECRYPT"
+    if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        raise SecureTrailConfigError(
+            f"key: {key.node.path} has key spec {spec} and usage {usage}; CloudTrail only "
+            "encrypts with a symmetric key: use KeySpec.SYMMETRIC_DEFAULT and "
+            "KeyUsage.ENCRYPT_DECRYPT, or leave key unset for a new one.")

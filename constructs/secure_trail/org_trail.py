@@ -1,0 +1,63 @@
+"""The organization trail itself.
+
+An L1 ``CfnTrail``: CDK's ``Trail`` L2 writes its own, weaker bucket and topic policy
+statements (no ``aws:SourceArn`` on two of them) that would sit beside ours.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .identity import TrailIdentity
+from .props import SecureTrailProps
+
+Selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
+Field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
+
+
+class OrgTrail(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
+                 props: SecureTrailProps, bucket: s3.IBucket, key_arn: str,
+                 delivery_topic_arn: str, log_group_arn: str | None = None,
+                 log_role_arn: str | None = None, log_buckets: list[s3.IBucket]) -> None:
+        super().__init__(scope, construct_id)
+        self.trail = cloudtrail.CfnTrail(
+            self, "Trail",
+            trail_name=identity.trail_name,
+            is_logging=True,
+            is_organization_trail=True,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            s3_bucket_name=bucket.bucket_name,
+            s3_key_prefix=identity.s3_key_prefix,
+            kms_key_id=key_arn,
+            sns_topic_name=delivery_topic_arn,
+            cloud_watch_logs_log_group_arn=log_group_arn,
+            cloud_watch_logs_role_arn=log_role_arn,
+            advanced_event_selectors=event_selectors(props, log_buckets),
+            insight_selectors=[cloudtrail.CfnTrail.InsightSelectorProperty(insight_type=kind)
+                               for kind in ("ApiCallRateInsight", "ApiErrorRateInsight")]
+            if props.insights else None,
+        )
+
+
+def event_selectors(props: SecureTrailProps, log_buckets: list[s3.IBucket]) -> list[Selector]:
+    """Read and write management events always; data events on request. S3 data events
+    leave out the log buckets: logging their writes would log itself forever."""
+    selectors = [Selector(name="All management events", field_selectors=[
+        Field(field="eventCategory", equal_to=["Management"])])]
+    if props.s3_data_events:
+        selectors.append(Selector(name="S3 data events except the log buckets", field_selectors=[
+            Field(field="eventCategory", equal_to=["Data"]),
+            Field(field="resources.type", equal_to=["AWS::S3::Object"]),
+            Field(field="resources.ARN", not_starts_with=[b.arn_for_objects("") for b in log_buckets]),
+        ]))
+    if props.lambda_data_events:
+        selectors.append(Selector(name="Lambda invoke data events", field_selectors=[
+            Field(field="eventCategory", equal_to=["Data"]),
+            Field(field="resources.type", equal_to=["AWS::Lambda::Function"]),
+        ]))
+    return selectors

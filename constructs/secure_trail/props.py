@@ -1,0 +1,167 @@
+"""Typed, documented, synth-time-validated properties of a SecureTrail."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Sequence
+
+from aws_cdk import Token
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+
+
+class SecureTrailConfigError(ValueError):
+    """A prop or context value that would synthesize an insecure or undeployable trail."""
+
+
+class ObjectLockMode(Enum):
+    GOVERNANCE = "GOVERNANCE"
+    COMPLIANCE = "COMPLIANCE"
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    """S3 Object Lock default retention for delivered log objects.
+
+    COMPLIANCE cannot be shortened or removed by anyone, the root user included,
+    until every version's retention has run out: choose it only on purpose.
+    """
+
+    mode: ObjectLockMode
+    retention_days: int
+
+
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# CloudTrail trail names: 3-128 characters of letters, digits, '.', '_' and '-',
+# starting and ending with a letter or digit, with no two separators side by side.
+TRAIL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}$")
+IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$")
+MAX_RETENTION_DAYS = 36500
+
+
+@dataclass(frozen=True)
+class SecureTrailProps:
+    """Everything a SecureTrail can be told. Every default is the secure choice."""
+
+    org_id: str
+    """AWS Organizations id of the organization to log, ``o-`` + 10-32 lowercase letters
+    or digits. Required: the bucket policy lets CloudTrail write ``AWSLogs/<org-id>/*``."""
+
+    trail_name: str = "secure-org-trail"
+    """Name of the trail. @default ``secure-org-trail``. The trail ARN that every
+    policy names is built from it, never from a token of the trail."""
+
+    management_account_id: Optional[str] = None
+    """Management account of the organization (an org trail's ARN carries it even when
+    a delegated administrator deploys). @default the stack's account."""
+
+    s3_key_prefix: Optional[str] = None
+    """Key prefix of the delivered logs in the trail bucket. @default none: logs land
+    under ``AWSLogs/``."""
+
+    key: Optional[kms.IKey] = None
+    """Bring-your-own KMS key. @default a new symmetric key with rotation. A key defined
+    in this app must be SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT (CloudTrail refuses any
+    other); an imported key's policy cannot be edited here and is the owner's to write."""
+
+    log_reader_arns: Sequence[str] = ()
+    """IAM principals (role, user or account root ARNs) that may decrypt the logs, and
+    only through CloudTrail's encryption context. @default none."""
+
+    log_transition_days: int = 90
+    """Days before log objects move to ``log_transition_storage_class``. @default 90:
+    PCI DSS 10.7 keeps three months immediately available."""
+
+    log_transition_storage_class: s3.StorageClass = s3.StorageClass.GLACIER_INSTANT_RETRIEVAL
+    """@default Glacier Instant Retrieval: colder, yet the validators and auditors can
+    still read any object without a restore."""
+
+    log_expiration_days: int = 2557
+    """Days before log objects expire. @default 2557 (7 years: covers HIPAA's 6 and
+    SOX's 7 years)."""
+
+    noncurrent_version_expiration_days: int = 365
+    """Days a replaced or deleted log version is kept, so tampering stays provable.
+    @default 365."""
+
+    access_log_expiration_days: int = 400
+    """Days the server access logs (the TLS evidence) are kept. @default 400: a full
+    yearly audit period plus a margin."""
+
+    object_lock: Optional[ObjectLock] = None
+    """Object Lock default retention on the trail bucket. @default none (versioning and
+    the validators prove deletions; Object Lock makes them impossible)."""
+
+    access_log_object_lock: Optional[ObjectLock] = None
+    """Refused: S3 server access logging cannot deliver into a bucket with an Object
+    Lock default retention. Present so that asking for it fails loudly at synth."""
+
+    cloud_watch_logs: bool = True
+    """Also deliver to an encrypted CloudWatch Logs group (CIS 3.x). @default on."""
+
+    cloud_watch_logs_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    """Retention of that log group. @default one year."""
+
+    insights: bool = False
+    """CloudTrail Insights on API call and error rates (extra cost). @default off."""
+
+    s3_data_events: bool = False
+    """S3 object-level data events for every bucket except the two log buckets (logging
+    them would log itself forever). @default off (high volume and cost)."""
+
+    lambda_data_events: bool = False
+    """Lambda invoke data events. @default off (high volume and cost)."""
+
+    def validate(self) -> None:
+        """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
+        _check(bool(ORG_ID.match(self.org_id)), "org_id", self.org_id,
+               "'o-' followed by 10 to 32 lowercase letters or digits, e.g. o-a1b2c3d4e5")
+        _check(bool(TRAIL_NAME.match(self.trail_name)) and not _is_ip(self.trail_name),
+               "trail_name", self.trail_name,
+               "3-128 letters, digits, '.', '_' or '-', starting and ending with a letter "
+               "or digit, no two separators in a row, not an IP address")
+        if self.management_account_id is not None and not Token.is_unresolved(self.management_account_id):
+            _check(bool(ACCOUNT_ID.match(self.management_account_id)), "management_account_id",
+                   self.management_account_id, "a 12-digit AWS account id")
+        if self.s3_key_prefix is not None:
+            _check(0 < len(self.s3_key_prefix) <= 200 and not self.s3_key_prefix.startswith("/")
+                   and not self.s3_key_prefix.endswith("/"), "s3_key_prefix", self.s3_key_prefix,
+                   "1-200 characters with no leading or trailing '/', or None")
+        for arn in self.log_reader_arns:
+            if not Token.is_unresolved(arn):
+                _check(bool(IAM_PRINCIPAL_ARN.match(arn)), "log_reader_arns", arn,
+                       "IAM role, user or account-root ARNs")
+        _check_days("log_transition_days", self.log_transition_days)
+        _check_days("log_expiration_days", self.log_expiration_days)
+        _check(self.log_transition_days < self.log_expiration_days, "log_transition_days",
+               self.log_transition_days, f"fewer days than log_expiration_days ({self.log_expiration_days})")
+        _check_days("noncurrent_version_expiration_days", self.noncurrent_version_expiration_days)
+        _check_days("access_log_expiration_days", self.access_log_expiration_days)
+        if self.object_lock is not None:
+            _check_days("object_lock.retention_days", self.object_lock.retention_days)
+        _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
+               "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
+               "default retention; lock the trail bucket with object_lock instead")
+
+
+def _check(ok: bool, prop: str, value: object, expected: str) -> None:
+    if not ok:
+        raise SecureTrailConfigError(f"{prop}: {value!r} is not valid; expected {expected}.")
+
+
+def _check_days(prop: str, days: int) -> None:
+    _check(isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= MAX_RETENTION_DAYS,
+           prop, days, f"a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True

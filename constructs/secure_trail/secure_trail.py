@@ -1,0 +1,81 @@
+"""SecureTrail: an organization trail an auditor can trust, composed of small parts."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .access_log_bucket import AccessLogBucket
+from .identity import TrailIdentity
+from .key import TrailKey
+from .log_group import TrailLogGroup
+from .org_trail import OrgTrail
+from .props import SecureTrailProps
+from .topics import TrailTopics
+from .trail_bucket import TrailBucket
+
+
+S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
+class SecureTrail(Construct):
+    """Organization trail, its key, buckets, topics and (by default) log group."""
+
+    key: kms.IKey
+    trail_bucket: s3.Bucket
+    access_log_bucket: s3.Bucket
+    delivery_topic: sns.Topic
+    alerts_topic: sns.Topic
+    trail: cloudtrail.CfnTrail
+    log_group: logs.LogGroup | None
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureTrailProps) -> None:
+        super().__init__(scope, construct_id)
+        props.validate()
+        # Whatever flags the enclosing app has: access logs are granted by bucket policy to
+        # logging.s3.amazonaws.com (the legacy LogDeliveryWrite ACL is incompatible with
+        # BucketOwnerEnforced).
+        self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
+        self.props = props
+        self.identity = identity = TrailIdentity.of(Stack.of(self), props)
+
+        key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
+                       log_reader_arns=props.log_reader_arns,
+                       topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
+                       cloud_watch_logs=props.cloud_watch_logs)
+        self.key = key.key
+        self.access_log_bucket = AccessLogBucket(
+            self, "AccessLogs", expiration_days=props.access_log_expiration_days,
+            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days).bucket
+        trail_bucket = TrailBucket(self, "TrailLogs", identity=identity, props=props,
+                                   key=self.key, access_log_bucket=self.access_log_bucket)
+        self.trail_bucket = trail_bucket.bucket
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key)
+        self.delivery_topic, self.alerts_topic = topics.delivery, topics.alerts
+
+        log_group = (TrailLogGroup(self, "CloudWatchLogs", identity=identity, key=self.key,
+                                   retention=props.cloud_watch_logs_retention)
+                     if props.cloud_watch_logs else None)
+        self.log_group = log_group.log_group if log_group else None
+
+        org_trail = OrgTrail(
+            self, "Trail", identity=identity, props=props, bucket=self.trail_bucket,
+            key_arn=self.key.key_arn, delivery_topic_arn=self.delivery_topic.topic_arn,
+            log_group_arn=self.log_group.log_group_arn if self.log_group else None,
+            log_role_arn=log_group.role.role_arn if log_group else None,
+            log_buckets=[self.trail_bucket, self.access_log_bucket])
+        self.trail = org_trail.trail
+        # CloudTrail checks the bucket, key and topic policies (and the log role) when the
+        # trail is created: they must exist first.
+        for policy_holder in (trail_bucket.policy, self.key, self.delivery_topic, log_group):
+            if policy_holder is not None:
+                self.trail.node.add_dependency(policy_holder)
+
+    @property
+    def trail_arn(self) -> str:
+        return self.identity.trail_arn

@@ -1,0 +1,77 @@
+"""The trail-log bucket and the bucket policy CloudTrail writes through."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .access_log_bucket import MINIMUM_TLS_VERSION
+from .compliance import acknowledge_each_pack
+from .identity import TrailIdentity
+from .props import ObjectLock, SecureTrailProps
+
+CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+ACCESS_LOG_PREFIX = "trail-bucket/"
+
+
+class TrailBucket(Construct):
+    """SSE-KMS with a bucket key, private, versioned, TLS 1.2+ only, server access logs
+    on; CloudTrail may only read its ACL and write its own prefixes, as this trail."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
+                 props: SecureTrailProps, key: kms.IKey, access_log_bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        lock: ObjectLock | None = props.object_lock
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=MINIMUM_TLS_VERSION,
+            server_access_logs_bucket=access_log_bucket,
+            server_access_logs_prefix=ACCESS_LOG_PREFIX,
+            removal_policy=RemovalPolicy.RETAIN,
+            object_lock_enabled=lock is not None or None,
+            object_lock_default_retention=_retention(lock),
+            lifecycle_rules=[s3.LifecycleRule(
+                id="TransitionThenExpireTrailLogs",
+                transitions=[s3.Transition(storage_class=props.log_transition_storage_class,
+                                           transition_after=Duration.days(props.log_transition_days))],
+                expiration=Duration.days(props.log_expiration_days),
+                noncurrent_version_expiration=Duration.days(props.noncurrent_version_expiration_days),
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )],
+        )
+        trail_source = {"aws:SourceArn": identity.trail_arn}
+        self.bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudTrailAclCheck", principals=[CLOUDTRAIL], actions=["s3:GetBucketAcl"],
+            resources=[self.bucket.bucket_arn], conditions={"StringEquals": trail_source}))
+        self.bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudTrailWrite", principals=[CLOUDTRAIL], actions=["s3:PutObject"],
+            resources=[self.bucket.arn_for_objects(f"{prefix}*")
+                       for prefix in identity.log_object_prefixes()],
+            conditions={"StringEquals": {**trail_source,
+                                         "s3:x-amz-acl": "bucket-owner-full-control"}}))
+        acknowledge_each_pack(self.bucket, "S3BucketReplicationEnabled",
+                              "Replication needs a destination bucket and key in another region or "
+                              "account that this package does not own; versioning, RETAIN, "
+                              "optional Object Lock and the digest validator protect the logs here.")
+
+    @property
+    def policy(self) -> s3.BucketPolicy:
+        assert self.bucket.policy is not None  # add_to_resource_policy created it
+        return self.bucket.policy
+
+
+def _retention(lock: ObjectLock | None) -> s3.ObjectLockRetention | None:
+    if lock is None:
+        return None
+    mode = s3.ObjectLockRetention.compliance if lock.mode.value == "COMPLIANCE" else s3.ObjectLockRetention.governance
+    return mode(Duration.days(lock.retention_days))

@@ -1,0 +1,104 @@
+"""Shared, session-scoped synths: each stack is synthesized once for the whole run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from secure_trail import ObjectLock, ObjectLockMode, SecureTrailProps, SecureTrailStack
+
+REPO = Path(__file__).resolve().parent.parent
+ORG_ID = "o-a1b2c3d4e5"
+MANAGEMENT_ACCOUNT = "111111111111"
+DEPLOY_ACCOUNT = "222222222222"
+REGION = "eu-west-1"
+TRAIL_NAME = "org-trail"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT_ACCOUNT}:trail/{TRAIL_NAME}"
+READER_ARN = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/Auditor"
+
+
+def cdk_json_context() -> dict:
+    return json.loads((REPO / "cdk.json").read_text())["context"]
+
+
+def build_stack(props: SecureTrailProps, *, account: str | None = DEPLOY_ACCOUNT,
+                feature_flags: bool = True) -> SecureTrailStack:
+    app = cdk.App(context=cdk_json_context() if feature_flags else None)
+    return SecureTrailStack(app, "SecureTrail", props=props,
+                            env=cdk.Environment(account=account, region=REGION))
+
+
+def default_props(**overrides) -> SecureTrailProps:
+    base = {"org_id": ORG_ID, "trail_name": TRAIL_NAME, "management_account_id": MANAGEMENT_ACCOUNT}
+    return SecureTrailProps(**{**base, **overrides})
+
+
+def full_props() -> SecureTrailProps:
+    return default_props(
+        s3_key_prefix="org/trail", log_reader_arns=(READER_ARN,),
+        object_lock=ObjectLock(ObjectLockMode.COMPLIANCE, 400),
+        insights=True, s3_data_events=True, lambda_data_events=True)
+
+
+@pytest.fixture(scope="session")
+def default_stack() -> SecureTrailStack:
+    return build_stack(default_props())
+
+
+@pytest.fixture(scope="session")
+def template(default_stack) -> Template:
+    return Template.from_stack(default_stack)
+
+
+@pytest.fixture(scope="session")
+def full_stack() -> SecureTrailStack:
+    return build_stack(full_props())
+
+
+@pytest.fixture(scope="session")
+def full_template(full_stack) -> Template:
+    return Template.from_stack(full_stack)
+
+
+def resolve_arn_join(value) -> str:
+    """Flatten an Fn::Join of literal parts and pseudo refs to a readable ARN string."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(resolve_arn_join(p) for p in parts)
+    if "Ref" in value:
+        return {"AWS::Partition": "aws"}.get(value["Ref"], f"<{value['Ref']}>")
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise AssertionError(f"unexpected intrinsic {value}")
+
+
+def policy_statements(template: Template, resource_type: str, policy_property: str,
+                      logical_id_contains: str = "") -> list[dict]:
+    """Every statement of the policies of one resource type, ARNs flattened."""
+    found = []
+    for logical_id, resource in template.find_resources(resource_type).items():
+        if logical_id_contains in logical_id:
+            found.extend(_flatten(resource["Properties"][policy_property]["Statement"]))
+    return found
+
+
+def statement(statements: list[dict], sid: str) -> dict:
+    matches = [s for s in statements if s.get("Sid") == sid]
+    assert len(matches) == 1, f"expected one statement {sid}, got {len(matches)}"
+    return matches[0]
+
+
+def _flatten(node):
+    if isinstance(node, list):
+        return [_flatten(n) for n in node]
+    if isinstance(node, dict):
+        if set(node) & {"Fn::Join", "Ref", "Fn::GetAtt"} and len(node) == 1:
+            return resolve_arn_join(node)
+        return {k: _flatten(v) for k, v in node.items()}
+    return node

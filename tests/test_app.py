@@ -1,0 +1,63 @@
+"""app.py and its context: the command-line face of the constructs."""
+
+import subprocess
+import sys
+
+import aws_cdk as cdk
+import pytest
+
+from conftest import REPO, cdk_json_context
+from secure_trail import SecureTrailConfigError
+from secure_trail.context import props_from_context
+
+
+def props_with(**context):
+    return props_from_context(cdk.App(context={**cdk_json_context(), **context}).node)
+
+
+def test_cdk_json_defaults_are_the_props_defaults():
+    props = props_with()
+    assert props.org_id == "o-exampleorg1"
+    assert props.cloud_watch_logs and not props.insights and not props.s3_data_events
+    assert props.object_lock is None and props.management_account_id is None
+    assert (props.log_transition_days, props.log_expiration_days) == (90, 2557)
+
+
+def test_command_line_strings_are_parsed():
+    props = props_with(insights="true", logExpirationDays="3650", cloudWatchLogsRetentionDays="731",
+                       logReaderArns="arn:aws:iam::123456789012:role/A, arn:aws:iam::123456789012:role/B",
+                       objectLockMode="governance", objectLockDays="30")
+    assert props.insights is True and props.log_expiration_days == 3650
+    assert props.cloud_watch_logs_retention == cdk.aws_logs.RetentionDays.TWO_YEARS
+    assert props.log_reader_arns == ("arn:aws:iam::123456789012:role/A", "arn:aws:iam::123456789012:role/B")
+    assert props.object_lock.mode.value == "GOVERNANCE" and props.object_lock.retention_days == 30
+
+
+@pytest.mark.parametrize(("context", "names"), [
+    ({"insights": "maybe"}, "insights"),
+    ({"logExpirationDays": "ten"}, "logExpirationDays"),
+    ({"cloudWatchLogsRetentionDays": "42"}, "cloudWatchLogsRetentionDays"),
+    ({"objectLockMode": "forever"}, "objectLockMode"),
+    ({"orgId": ""}, "orgId is required"),
+])
+def test_bad_context_names_the_key(context, names):
+    with pytest.raises(SecureTrailConfigError, match=names):
+        props_with(**context)
+
+
+def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
+    ok = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
+                        env=_env(tmp_path / "ok"))
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
+                         env=_env(tmp_path / "bad", context='{"orgId": "o-BAD"}'))
+    assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr
+
+
+def _env(outdir, context=None):
+    import json
+    import os
+    env = dict(os.environ, CDK_OUTDIR=str(outdir))
+    merged = {**cdk_json_context(), **(json.loads(context) if context else {})}
+    env["CDK_CONTEXT_JSON"] = json.dumps(merged)
+    return env

@@ -1,0 +1,61 @@
+"""cdk-nag: zero unacknowledged findings in all four packs, and each acknowledgement is
+exact, local and explained."""
+
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+from secure_trail import NAG_PACKS
+
+
+@pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("which", ["default", "full"])
+def test_no_unacknowledged_findings(pack, which, default_stack, full_stack):
+    stack = default_stack if which == "default" else full_stack
+    report = pack().validate_scope(stack)
+    assert [(v.rule_name, [r.resource_logical_id for r in v.violating_resources])
+            for v in report.violations] == []
+
+
+@pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda p: p.__name__)
+def test_the_packs_do_flag_an_unhardened_bucket(pack):
+    """The zero above means something: the same pack fails a plain bucket."""
+    stack = cdk.Stack(cdk.App(), "Plain")
+    s3.Bucket(stack, "Plain")
+    assert pack().validate_scope(stack).violations
+
+
+RULE_ID = re.compile(r"^Annotation::(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)-[A-Za-z0-9]+(\[.+\])?$")
+
+
+def acknowledgements(stack) -> dict[str, dict[str, str]]:
+    """construct path -> {acknowledged rule id: reason}"""
+    found: dict[str, dict[str, str]] = {}
+    for construct in stack.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                found.setdefault(construct.node.path, {}).update(entry.data)
+    return found
+
+
+def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
+    acked_paths = acknowledgements(default_stack)
+    assert len(acked_paths) == 3  # the two buckets and the log-writing policy
+    assert default_stack.node.path not in acked_paths
+    assert "SecureTrail/SecureTrail" not in acked_paths
+
+
+def test_every_acknowledgement_names_one_exact_finding_with_a_reason(default_stack):
+    for path, acks in acknowledgements(default_stack).items():
+        for rule, reason in acks.items():
+            assert RULE_ID.match(rule), (path, rule)
+            assert len(reason) >= 60, (path, rule, reason)
+
+
+def test_the_only_wildcard_acknowledged_is_the_trail_log_group_streams(default_stack):
+    rules = [rule for acks in acknowledgements(default_stack).values() for rule in acks]
+    wildcards = [rule for rule in rules if "IAM5" in rule]
+    assert wildcards == ["Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:"
+                         "222222222222:log-group:/aws/cloudtrail/org-trail:log-stream:*]"]

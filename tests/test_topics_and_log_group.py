@@ -1,0 +1,57 @@
+"""SNS topics and the CloudWatch Logs delivery."""
+
+import pytest
+
+from conftest import REGION, DEPLOY_ACCOUNT, TRAIL_ARN, policy_statements, resolve_arn_join, statement
+
+
+def topics(template) -> dict:
+    return {v["Properties"]["TopicName"]: (k, v) for k, v in template.find_resources("AWS::SNS::Topic").items()}
+
+
+def test_delivery_and_alerts_topics_are_kms_encrypted(template):
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    found = topics(template)
+    assert set(found) == {"org-trail-delivery", "org-trail-alerts"}
+    for _, topic in found.values():
+        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+@pytest.mark.parametrize("topic_name", ["org-trail-delivery", "org-trail-alerts"])
+def test_topic_denies_publish_without_tls(template, topic_name):
+    logical_id, _ = topics(template)[topic_name]
+    for policy in template.find_resources("AWS::SNS::TopicPolicy").values():
+        if policy["Properties"]["Topics"] == [{"Ref": logical_id}]:
+            deny = statement(policy["Properties"]["PolicyDocument"]["Statement"], "AllowPublishThroughSSLOnly")
+            assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            return
+    pytest.fail(f"no topic policy for {topic_name}")
+
+
+def test_cloudtrail_publishes_to_delivery_topic_only_as_this_trail(template):
+    s = statement(policy_statements(template, "AWS::SNS::TopicPolicy", "PolicyDocument", "Delivery"),
+                  "CloudTrailPublishAsThisTrail")
+    assert s["Principal"] == {"Service": "cloudtrail.amazonaws.com"} and s["Action"] == "sns:Publish"
+    assert s["Condition"] == {"StringEquals": {"aws:SourceArn": TRAIL_ARN}}
+
+
+def test_log_group_is_encrypted_retained_and_has_retention(template):
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    (group,) = template.find_resources("AWS::Logs::LogGroup").values()
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["Properties"] == {"LogGroupName": "/aws/cloudtrail/org-trail", "RetentionInDays": 365,
+                                   "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+
+
+def test_cloudtrail_role_is_assumed_only_by_this_trail(template):
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert resolve_arn_join(trust["Condition"]["StringEquals"]["aws:SourceArn"]) == TRAIL_ARN
+    assert "Policies" not in role["Properties"]  # no inline policy
+
+
+def test_cloudtrail_role_can_only_write_streams_of_the_trail_log_group(template):
+    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument")
+    assert statements == [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                           "Resource": f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:/aws/cloudtrail/org-trail:log-stream:*"}]

@@ -1,0 +1,81 @@
+"""The organization trail's own settings."""
+
+from aws_cdk.assertions import Match
+
+TRAIL = "AWS::CloudTrail::Trail"
+
+
+def trail(template) -> dict:
+    (resource,) = template.find_resources(TRAIL).values()
+    return resource
+
+
+def test_organization_multi_region_global_events_with_log_file_validation(template):
+    template.has_resource_properties(TRAIL, {
+        "TrailName": "org-trail", "IsLogging": True, "IsOrganizationTrail": True,
+        "IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": True,
+        "EnableLogFileValidation": True})
+
+
+def test_encrypted_with_the_key_and_delivering_to_bucket_and_topic(template):
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    props = trail(template)["Properties"]
+    assert props["KMSKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert props["S3BucketName"]["Ref"].startswith("SecureTrailTrailLogsBucket")
+    assert props["SnsTopicName"]["Ref"].startswith("SecureTrailTopicsDelivery")
+
+
+def test_read_and_write_management_events_are_logged(template):
+    selectors = trail(template)["Properties"]["AdvancedEventSelectors"]
+    assert selectors == [{"Name": "All management events", "FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}]}]  # no readOnly filter: both
+
+
+def test_cloudwatch_logs_on_by_default(template):
+    props = trail(template)["Properties"]
+    assert props["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0].startswith("SecureTrailCloudWatchLogsLogGroup")
+    assert props["CloudWatchLogsRoleArn"]["Fn::GetAtt"][0].startswith("SecureTrailCloudWatchLogsCloudTrailRole")
+
+
+def test_insights_and_data_events_off_by_default(template):
+    props = trail(template)["Properties"]
+    assert "InsightSelectors" not in props
+    assert all(s["FieldSelectors"][0]["Equals"] == ["Management"] for s in props["AdvancedEventSelectors"])
+
+
+def test_insights_when_asked(full_template):
+    assert trail(full_template)["Properties"]["InsightSelectors"] == [
+        {"InsightType": "ApiCallRateInsight"}, {"InsightType": "ApiErrorRateInsight"}]
+
+
+def test_s3_data_events_exclude_both_log_buckets(full_template):
+    selectors = trail(full_template)["Properties"]["AdvancedEventSelectors"]
+    (s3_selector,) = [s for s in selectors if {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}
+                      in s["FieldSelectors"]]
+    (arn_field,) = [f for f in s3_selector["FieldSelectors"] if f["Field"] == "resources.ARN"]
+    excluded = [part["Fn::Join"][1][0]["Fn::GetAtt"][0] for part in arn_field["NotStartsWith"]]
+    assert len(excluded) == 2
+    assert any(e.startswith("SecureTrailTrailLogsBucket") for e in excluded)
+    assert any(e.startswith("SecureTrailAccessLogsBucket") for e in excluded)
+
+
+def test_lambda_data_events_when_asked(full_template):
+    selectors = trail(full_template)["Properties"]["AdvancedEventSelectors"]
+    assert any({"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]} in s["FieldSelectors"]
+               for s in selectors)
+
+
+def test_trail_is_created_after_the_policies_it_depends_on(template):
+    depends_on = trail(template)["DependsOn"]
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    for prefix in ("SecureTrailTrailLogsBucketPolicy", key_id, "SecureTrailTopicsDeliveryPolicy",
+                   "SecureTrailCloudWatchLogsWriteTrailLogGroup"):
+        assert any(d.startswith(prefix) for d in depends_on), (prefix, depends_on)
+
+
+def test_cloudwatch_logs_can_be_turned_off():
+    from aws_cdk.assertions import Template
+    from conftest import build_stack, default_props
+    template = Template.from_stack(build_stack(default_props(cloud_watch_logs=False)))
+    template.resource_count_is("AWS::Logs::LogGroup", 0)
+    template.has_resource_properties(TRAIL, {"CloudWatchLogsLogGroupArn": Match.absent()})
