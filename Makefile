@@ -13,10 +13,12 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
+WHEEL_STAMP := .bundle-cache/.downloaded
 
 .PHONY: setup synth test clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -28,6 +30,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(PYTHON)
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WHEEL_STAMP): lambda_src/requirements.txt $(PY_STAMP)
+	$(PYTHON) -m pip download --quiet --platform manylinux2014_aarch64 --implementation cp \
+		--python-version 3.14 --only-binary=:all: -d .bundle-cache -r lambda_src/requirements.txt
 	touch $@
 
 synth: setup

@@ -27,7 +27,9 @@ def cdk_json_context() -> dict:
 
 def build_stack(props: SecureTrailProps, *, account: str | None = DEPLOY_ACCOUNT,
                 feature_flags: bool = True) -> SecureTrailStack:
-    app = cdk.App(context=cdk_json_context() if feature_flags else None)
+    # Unit synths skip asset bundling (pip into a folder); test_app.py bundles for real.
+    context = {**(cdk_json_context() if feature_flags else {}), "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context)
     return SecureTrailStack(app, "SecureTrail", props=props,
                             env=cdk.Environment(account=account, region=REGION))
 
@@ -102,3 +104,12 @@ def _flatten(node):
             return resolve_arn_join(node)
         return {k: _flatten(v) for k, v in node.items()}
     return node
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Fake credentials and a region for moto. (Never name a moto bucket ``logs``: moto
+    routes ``logs.*`` hosts to CloudWatch Logs and answers 404.)"""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)

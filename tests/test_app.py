@@ -49,6 +49,9 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     ok = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                         env=_env(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stderr[-3000:]
+    (asset,) = (tmp_path / "ok").glob("asset.*")
+    for bundled in ("trail_validators/handlers/access_log_auditor.py", "aws_lambda_powertools/__init__.py"):
+        assert (asset / bundled).is_file(), bundled
     bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                          env=_env(tmp_path / "bad", context='{"orgId": "o-BAD"}'))
     assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr

@@ -62,11 +62,19 @@ def test_cloudtrail_uses_key_for_topics_only_with_their_context(key_statements):
         f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:org-trail-alerts"]
 
 
-def test_cloudwatch_logs_uses_key_only_for_the_trail_log_group(key_statements):
-    s = statement(key_statements, "CloudWatchLogsEncryptTrailLogGroup")
+def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(key_statements):
+    s = statement(key_statements, "CloudWatchLogsEncryptOwnLogGroups")
     assert s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
-    assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn":
-        f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:/aws/cloudtrail/org-trail"}}
+    prefix = f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:"
+    assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
+        f"{prefix}/aws/cloudtrail/org-trail", f"{prefix}/aws/lambda/org-trail-access-log-auditor"]}}
+
+
+def test_cloudwatch_alarms_use_key_only_for_the_alerts_topic(key_statements):
+    s = statement(key_statements, "CloudWatchAlarmsPublishToAlerts")
+    assert s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert s["Condition"] == {"StringEquals": {"aws:SourceAccount": DEPLOY_ACCOUNT,
+        "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:org-trail-alerts"}}
 
 
 def test_no_service_principal_gets_kms_star(key_statements):
@@ -78,5 +86,5 @@ def test_no_service_principal_gets_kms_star(key_statements):
 
 def test_every_service_grant_carries_a_condition(key_statements):
     service_grants = [s for s in key_statements if "Service" in s["Principal"]]
-    assert len(service_grants) == 5
+    assert len(service_grants) == 6
     assert all(s.get("Condition") for s in service_grants)

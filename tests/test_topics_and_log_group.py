@@ -37,14 +37,14 @@ def test_cloudtrail_publishes_to_delivery_topic_only_as_this_trail(template):
 
 def test_log_group_is_encrypted_retained_and_has_retention(template):
     (key_id,) = template.find_resources("AWS::KMS::Key")
-    (group,) = template.find_resources("AWS::Logs::LogGroup").values()
+    (group,) = [g for k, g in template.find_resources("AWS::Logs::LogGroup").items() if "CloudWatchLogs" in k]
     assert group["DeletionPolicy"] == "Retain"
     assert group["Properties"] == {"LogGroupName": "/aws/cloudtrail/org-trail", "RetentionInDays": 365,
                                    "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
 
 
 def test_cloudtrail_role_is_assumed_only_by_this_trail(template):
-    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (role,) = [r for k, r in template.find_resources("AWS::IAM::Role").items() if "CloudWatchLogs" in k]
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
     assert resolve_arn_join(trust["Condition"]["StringEquals"]["aws:SourceArn"]) == TRAIL_ARN
@@ -52,6 +52,6 @@ def test_cloudtrail_role_is_assumed_only_by_this_trail(template):
 
 
 def test_cloudtrail_role_can_only_write_streams_of_the_trail_log_group(template):
-    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument")
+    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "CloudWatchLogs")
     assert statements == [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                            "Resource": f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:/aws/cloudtrail/org-trail:log-stream:*"}]

@@ -77,5 +77,6 @@ def test_cloudwatch_logs_can_be_turned_off():
     from aws_cdk.assertions import Template
     from conftest import build_stack, default_props
     template = Template.from_stack(build_stack(default_props(cloud_watch_logs=False)))
-    template.resource_count_is("AWS::Logs::LogGroup", 0)
+    groups = template.find_resources("AWS::Logs::LogGroup").values()
+    assert [g["Properties"]["LogGroupName"] for g in groups] == ["/aws/lambda/org-trail-access-log-auditor"]
     template.has_resource_properties(TRAIL, {"CloudWatchLogsLogGroupArn": Match.absent()})

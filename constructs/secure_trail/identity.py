@@ -62,11 +62,16 @@ class TrailIdentity:
     def log_group_name(self) -> str:
         return f"/aws/cloudtrail/{self.trail_name}"
 
-    @property
-    def log_group_arn(self) -> str:
+    def log_group_arn(self, log_group_name: str) -> str:
         """The form CloudWatch Logs uses as ``kms:EncryptionContext:aws:logs:arn``."""
         return (f"arn:{self.partition}:logs:{self.home_region}:{self.account}:"
-                f"log-group:{self.log_group_name}")
+                f"log-group:{log_group_name}")
+
+    def function_name(self, role: str) -> str:
+        return f"{self.trail_name}-{role}"
+
+    def function_log_group_name(self, role: str) -> str:
+        return f"/aws/lambda/{self.function_name(role)}"
 
     def log_object_prefixes(self) -> list[str]:
         """Where CloudTrail writes: ``[prefix/]AWSLogs/<management-account>/`` and

@@ -23,7 +23,8 @@ class TrailKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
                  existing_key: kms.IKey | None = None, log_reader_arns: Sequence[str] = (),
-                 topic_names: Sequence[str] = (), cloud_watch_logs: bool = True) -> None:
+                 topic_names: Sequence[str] = (), log_group_names: Sequence[str] = (),
+                 alarm_topic_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
         if existing_key is not None:
             _require_symmetric(existing_key)
@@ -60,12 +61,19 @@ class TrailKey(Construct):
                                 "kms:EncryptionContext:aws:sns:topicArn":
                                     [identity.topic_arn(name) for name in topic_names],
                             }})
-        if cloud_watch_logs:
-            self._allow("CloudWatchLogsEncryptTrailLogGroup",
+        if log_group_names:
+            self._allow("CloudWatchLogsEncryptOwnLogGroups",
                         iam.ServicePrincipal(f"logs.{identity.home_region}.amazonaws.com"),
                         ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
                          "kms:Describe*"],
-                        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": identity.log_group_arn}})
+                        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn":
+                                       [identity.log_group_arn(name) for name in log_group_names]}})
+        if alarm_topic_name:
+            # CloudWatch alarms publish to the encrypted alerts topic.
+            self._allow("CloudWatchAlarmsPublishToAlerts", iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                        ["kms:GenerateDataKey*", "kms:Decrypt"], {"StringEquals": {
+                            "aws:SourceAccount": identity.account,
+                            "kms:EncryptionContext:aws:sns:topicArn": identity.topic_arn(alarm_topic_name)}})
 
     def _allow(self, sid: str, principal: iam.IPrincipal, actions: list[str],
                conditions: dict) -> None:

@@ -25,7 +25,7 @@ class TrailLogGroup(Construct):
             description=f"CloudTrail {identity.trail_name} writes to {identity.log_group_name}",
             assumed_by=iam.ServicePrincipal("cloudtrail.amazonaws.com", conditions={
                 "StringEquals": {"aws:SourceArn": identity.trail_arn}}))
-        streams = f"{identity.log_group_arn}:log-stream:*"
+        streams = f"{identity.log_group_arn(identity.log_group_name)}:log-stream:*"
         self.policy = iam.ManagedPolicy(
             self, "WriteTrailLogGroup", roles=[self.role],
             statements=[iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],

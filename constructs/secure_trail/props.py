@@ -42,6 +42,7 @@ ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 TRAIL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}$")
 IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$")
 MAX_RETENTION_DAYS = 36500
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,17 @@ class SecureTrailProps:
     lambda_data_events: bool = False
     """Lambda invoke data events. @default off (high volume and cost)."""
 
+    audit_access_logs: bool = True
+    """Audit every server access log object of the trail bucket in a Lambda (S3 ->
+    EventBridge -> SQS -> Lambda) and alert on requests without TLS. @default on."""
+
+    min_tls_version: str = "TLSv1.2"
+    """Requests below this TLS version are findings of the auditor. @default TLSv1.2."""
+
+    expected_principals: Sequence[str] = ()
+    """Requesters (glob patterns) expected to delete log objects or change the trail
+    bucket's policy, ACL or logging; anyone else doing so is a finding. @default none."""
+
     def validate(self) -> None:
         """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
         _check(bool(ORG_ID.match(self.org_id)), "org_id", self.org_id,
@@ -144,6 +156,8 @@ class SecureTrailProps:
         _check_days("access_log_expiration_days", self.access_log_expiration_days)
         if self.object_lock is not None:
             _check_days("object_lock.retention_days", self.object_lock.retention_days)
+        _check(self.min_tls_version in TLS_VERSIONS, "min_tls_version", self.min_tls_version,
+               f"one of {', '.join(TLS_VERSIONS)}")
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
 from .identity import TrailIdentity
 from .key import TrailKey
@@ -18,8 +20,10 @@ from .org_trail import OrgTrail
 from .props import SecureTrailProps
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
+from .validators_table import ValidatorsTable
 
 
+ACCESS_LOG_AUDITOR = "access-log-auditor"
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
@@ -44,10 +48,13 @@ class SecureTrail(Construct):
         self.props = props
         self.identity = identity = TrailIdentity.of(Stack.of(self), props)
 
+        log_group_names = ([identity.log_group_name] if props.cloud_watch_logs else []) + [
+            identity.function_log_group_name(role) for role in self._validator_roles(props)]
         key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
-                       cloud_watch_logs=props.cloud_watch_logs)
+                       log_group_names=log_group_names,
+                       alarm_topic_name=identity.alerts_topic_name if self._validator_roles(props) else None)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
             self, "AccessLogs", expiration_days=props.access_log_expiration_days,
@@ -75,6 +82,21 @@ class SecureTrail(Construct):
         for policy_holder in (trail_bucket.policy, self.key, self.delivery_topic, log_group):
             if policy_holder is not None:
                 self.trail.node.add_dependency(policy_holder)
+
+        self.validators_table: dynamodb.Table | None = None
+        self.access_log_auditor: AccessLogAuditor | None = None
+        if self._validator_roles(props):
+            self.validators_table = ValidatorsTable(self, "ValidatorsTable").table
+        if props.audit_access_logs:
+            self.access_log_auditor = AccessLogAuditor(
+                self, "AccessLogAuditor", function_name=identity.function_name(ACCESS_LOG_AUDITOR),
+                access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
+                alerts_topic=self.alerts_topic, table=self.validators_table,
+                min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
+
+    @staticmethod
+    def _validator_roles(props: SecureTrailProps) -> list[str]:
+        return [ACCESS_LOG_AUDITOR] if props.audit_access_logs else []
 
     @property
     def trail_arn(self) -> str:

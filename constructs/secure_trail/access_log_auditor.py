@@ -1,0 +1,124 @@
+"""Access-log auditor pipeline: every new server-access-log object of the trail bucket is
+audited for requests without TLS or below the minimum.
+
+access-log bucket --(EventBridge: Object Created)--> SQS (SSE, TLS-only, DLQ) --> Lambda
+(partial batch failures) --> alerts topic + EMF metrics; alarms on any non-TLS success
+and on anything in the DLQ.
+
+EventBridge rather than an S3 notification configuration: CDK writes the latter with a
+custom-resource Lambda of its own, and a direct one would make the bucket and the queue
+policy depend on each other.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .compliance import acknowledge, nag_resource
+from .trail_bucket import ACCESS_LOG_PREFIX
+from .validator_function import ValidatorFunction
+
+METRIC_NAMESPACE = "SecureTrail"
+MAX_RECEIVES = 3
+
+
+class AccessLogAuditor(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, function_name: str,
+                 access_log_bucket: s3.Bucket, audited_bucket: s3.IBucket, key: kms.IKey,
+                 alerts_topic: sns.ITopic, table: dynamodb.ITable, min_tls_version: str,
+                 expected_principals: Sequence[str]) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14))
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
+                    "This queue is the dead-letter queue of the audit queue and of the auditor "
+                    "function; an alarm fires on its first message.")
+        self.queue = sqs.Queue(
+            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            visibility_timeout=Duration.minutes(30), retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES))
+
+        _send_events_to_event_bridge(access_log_bucket)
+        self.rule = events.Rule(
+            self, "NewAccessLogObject",
+            description="A new server access log object of the trail bucket",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"], detail_type=["Object Created"],
+                detail={"bucket": {"name": [access_log_bucket.bucket_name]},
+                        "object": {"key": [{"prefix": ACCESS_LOG_PREFIX}]}}),
+            targets=[targets.SqsQueue(self.queue)])
+
+        logs_arn = access_log_bucket.arn_for_objects(f"{ACCESS_LOG_PREFIX}*")
+        self.validator = ValidatorFunction(
+            self, "Auditor", function_name=function_name,
+            handler="trail_validators.handlers.access_log_auditor.handler",
+            description="Audits the trail bucket's access logs for requests without TLS or below the minimum",
+            key=key, dead_letter_queue=self.dead_letter_queue,
+            environment={"ALERTS_TOPIC_ARN": alerts_topic.topic_arn, "TABLE_NAME": table.table_name,
+                         "MIN_TLS": min_tls_version, "EXPECTED_PRINCIPALS": ",".join(expected_principals),
+                         "AUDITED_BUCKET": audited_bucket.bucket_name,
+                         "POWERTOOLS_METRICS_NAMESPACE": METRIC_NAMESPACE},
+            statements=[
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[logs_arn]),
+                iam.PolicyStatement(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                             "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                                    resources=[self.queue.queue_arn]),
+                iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                                    resources=[table.table_arn]),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
+                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
+                                    conditions={"StringEquals": {
+                                        "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}}),
+            ])
+        acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, logs_arn)}]",
+                    "Server access log object names are chosen by S3 at delivery; the function may read "
+                    "only objects under the trail bucket's access-log prefix, nothing else.")
+        self.function = self.validator.function
+        self.function.add_event_source(event_sources.SqsEventSource(
+            self.queue, batch_size=10, report_batch_item_failures=True))
+
+        alarm_action = cloudwatch_actions.SnsAction(alerts_topic)
+        self.non_tls_success_alarm = cloudwatch.Alarm(
+            self, "NonTlsSuccess",
+            alarm_description="A request reached the trail bucket without TLS and succeeded",
+            metric=cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name="NonTlsSuccess",
+                                     dimensions_map={"service": "access-log-auditor"},
+                                     statistic="Sum", period=Duration.minutes(5)),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self, "DeadLetter",
+            alarm_description="An access-log object could not be audited and sits in the DLQ",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        for alarm in (self.non_tls_success_alarm, self.dead_letter_alarm):
+            alarm.add_alarm_action(alarm_action)
+
+
+
+def _send_events_to_event_bridge(bucket: s3.Bucket) -> None:
+    """On the L1 bucket: CDK's ``enable_event_bridge_notification`` deploys a custom-resource
+    Lambda (with a managed policy and an inline one) just to set this one property."""
+    cfn_bucket = bucket.node.default_child
+    assert isinstance(cfn_bucket, s3.CfnBucket)
+    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True))

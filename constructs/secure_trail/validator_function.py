@@ -1,0 +1,49 @@
+"""One validator Lambda: arm64 / Python 3.14, its own encrypted log group, a role that
+holds exactly the statements it is given, bounded concurrency and a DLQ."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .compliance import acknowledge_each_pack
+from .validator_code import ARCHITECTURE, RUNTIME, validator_code
+
+
+class ValidatorFunction(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, function_name: str, handler: str,
+                 description: str, key: kms.IKey, statements: Sequence[iam.PolicyStatement],
+                 environment: Mapping[str, str], dead_letter_queue: sqs.IQueue,
+                 timeout: Duration = Duration.minutes(5), memory_size: int = 512,
+                 reserved_concurrency: int = 5, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{function_name}",
+                                       encryption_key=key, retention=log_retention,
+                                       removal_policy=RemovalPolicy.RETAIN)
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description=f"{function_name}: {description}")
+        self.policy = iam.ManagedPolicy(self, "Permissions", roles=[role], statements=[
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                resources=[f"{self.log_group.log_group_arn}"]),
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]),
+            *statements])
+        # Every permission is in the managed policy above: CDK's grants must not add an
+        # inline default policy beside it.
+        self.function = lambda_.Function(
+            self, "Function", function_name=function_name, description=description,
+            runtime=RUNTIME, architecture=ARCHITECTURE, handler=handler, code=validator_code(),
+            role=role.without_policy_updates(), environment=dict(environment),
+            timeout=timeout, memory_size=memory_size, reserved_concurrent_executions=reserved_concurrency,
+            dead_letter_queue=dead_letter_queue, log_group=self.log_group)
+        self.function.node.add_dependency(self.policy)
+        acknowledge_each_pack(self.function, "LambdaInsideVPC",
+                              "The validator calls only AWS APIs (S3, SQS, SNS, DynamoDB, CloudWatch) "
+                              "over TLS and accepts no inbound traffic; a VPC would add NAT or five "
+                              "interface endpoints and no isolation that IAM does not already give.")

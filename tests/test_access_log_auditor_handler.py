@@ -1,0 +1,120 @@
+"""The auditor Lambda end to end on moto: S3 object -> SQS message -> handler -> SNS."""
+
+import json
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from trail_validators.access_log_samples import access_log_line, plain_http_line
+
+AUDITED = "trail-bucket"
+ACCESS_LOGS = "access-log-bucket"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "access-log-auditor"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:access-log-auditor"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def aws(aws_env, monkeypatch):
+    with mock_aws():
+        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
+        s3.create_bucket(Bucket=ACCESS_LOGS)
+        ddb.create_table(TableName="validators", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = sqs.create_queue(QueueName="audit", Attributes={"RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})["QueueUrl"]
+        for name, value in {"ALERTS_TOPIC_ARN": topic, "TABLE_NAME": "validators", "AUDITED_BUCKET": AUDITED,
+                            "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}.items():
+            monkeypatch.setenv(name, value)
+        from trail_validators.handlers import access_log_auditor
+        monkeypatch.setattr(access_log_auditor, "_auditor", None)
+        yield {"s3": s3, "sqs": sqs, "inbox": inbox, "queue": queue, "dlq": dlq, "module": access_log_auditor}
+
+
+def put_log(aws, key, lines):
+    etag = aws["s3"].put_object(Bucket=ACCESS_LOGS, Key=key, Body="\n".join(lines).encode())["ETag"].strip('"')
+    return json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {
+        "bucket": {"name": ACCESS_LOGS}, "object": {"key": key, "etag": etag}}})
+
+
+def sqs_event(messages):
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                         "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit", "awsRegion": "us-east-1"}
+                        for m in messages]}
+
+
+def deliver(aws, bodies):
+    """What the SQS event source does: receive, invoke, delete the successes."""
+    for body in bodies:
+        aws["sqs"].send_message(QueueUrl=aws["queue"], MessageBody=body)
+    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
+    response = aws["module"].handler(sqs_event(messages), LambdaContext())
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    for m in messages:
+        if m["MessageId"] not in failed:
+            aws["sqs"].delete_message(QueueUrl=aws["queue"], ReceiptHandle=m["ReceiptHandle"])
+        else:
+            aws["sqs"].change_message_visibility(QueueUrl=aws["queue"], ReceiptHandle=m["ReceiptHandle"],
+                                                 VisibilityTimeout=0)
+    return failed
+
+
+def alerts(aws):
+    messages = aws["sqs"].receive_message(QueueUrl=aws["inbox"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+
+
+def test_plain_http_success_alerts_once_per_kind_per_object(aws):
+    lines = [plain_http_line(bucket=AUDITED, key=f"AWSLogs/{i}.json.gz") for i in range(5)] + [access_log_line(bucket=AUDITED)]
+    assert deliver(aws, [put_log(aws, "trail-bucket/2021-07-12-00-00-00-A", lines)]) == set()
+    (alert,) = alerts(aws)
+    assert (alert["kind"], alert["severity"], alert["count"]) == ("non_tls_success", "critical", 5)
+    assert alert["scope"] == f"s3://{ACCESS_LOGS}/trail-bucket/2021-07-12-00-00-00-A"
+    assert sorted(f["keys"][0] for f in alert["findings"]) == [f"AWSLogs/{i}.json.gz" for i in range(5)]
+
+
+def test_clean_object_sends_no_alert(aws):
+    assert deliver(aws, [put_log(aws, "trail-bucket/clean", [access_log_line(bucket=AUDITED)])]) == set()
+    assert alerts(aws) == []
+
+
+def test_redelivery_is_harmless(aws):
+    body = put_log(aws, "trail-bucket/twice", [plain_http_line(bucket=AUDITED)])
+    deliver(aws, [body])
+    deliver(aws, [body])
+    assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
+
+
+def test_poison_message_lands_in_the_dlq_and_nothing_else_is_lost(aws):
+    good = put_log(aws, "trail-bucket/good", [plain_http_line(bucket=AUDITED)])
+    missing = json.dumps({"detail-type": "Object Created", "detail": {
+        "bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/deleted-before-audit"}}})
+    assert len(deliver(aws, [good, "not json", missing])) == 2
+    assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
+    assert len(deliver(aws, [])) == 2  # retried once more (maxReceiveCount 2) ...
+    aws["sqs"].receive_message(QueueUrl=aws["queue"])  # ... then moved to the DLQ on the next receive
+    dead = aws["sqs"].receive_message(QueueUrl=aws["dlq"], MaxNumberOfMessages=10).get("Messages", [])
+    assert sorted(m["Body"] for m in dead) == sorted(["not json", missing])
+
+
+def test_s3_event_notification_format_is_understood_too(aws):
+    aws["s3"].put_object(Bucket=ACCESS_LOGS, Key="trail-bucket/a b", Body=plain_http_line(bucket=AUDITED).encode())
+    body = json.dumps({"Records": [{"s3": {"bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/a+b"}}}]})
+    assert deliver(aws, [body]) == set()
+    assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]

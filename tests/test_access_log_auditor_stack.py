@@ -1,0 +1,92 @@
+"""The access-log auditor pipeline in the template."""
+
+import pytest
+
+from conftest import build_stack, default_props, policy_statements
+from aws_cdk.assertions import Template
+
+
+def one(template, resource_type, contains=""):
+    found = {k: v for k, v in template.find_resources(resource_type).items() if contains in k}
+    assert len(found) == 1, (resource_type, contains, list(found))
+    return next(iter(found.items()))
+
+
+def test_access_log_bucket_sends_object_created_to_event_bridge(template):
+    _, bucket = one(template, "AWS::S3::Bucket", "AccessLogs")
+    assert bucket["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    template.resource_count_is("Custom::S3BucketNotifications", 0)
+
+
+def test_rule_sends_new_access_log_objects_to_the_queue(template):
+    _, rule = one(template, "AWS::Events::Rule")
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"] and pattern["source"] == ["aws.s3"]
+    assert pattern["detail"]["object"] == {"key": [{"prefix": "trail-bucket/"}]}
+    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailAccessLogAuditorQueue")
+
+
+def test_queues_are_encrypted_tls_only_with_a_dlq(template):
+    queues = template.find_resources("AWS::SQS::Queue")
+    assert len(queues) == 2 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+    _, queue = one(template, "AWS::SQS::Queue", "AuditorQueue")
+    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+    for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
+        assert {"Bool": {"aws:SecureTransport": "false"}} in [s.get("Condition") for s in
+                                                             policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_auditor_is_python_3_14_arm64_with_partial_batch_failures(template):
+    _, function = one(template, "AWS::Lambda::Function")
+    props = function["Properties"]
+    assert (props["Runtime"], props["Architectures"]) == ("python3.14", ["arm64"])
+    assert props["Handler"] == "trail_validators.handlers.access_log_auditor.handler"
+    assert props["ReservedConcurrentExecutions"] > 0 and "DeadLetterConfig" in props
+    assert props["Environment"]["Variables"]["MIN_TLS"] == "TLSv1.2"
+    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_auditor_role_is_least_privilege(template):
+    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "AccessLogAuditor")
+    by_action = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements}
+    assert by_action[("s3:GetObject",)]["Resource"] == "<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*"
+    assert by_action[("sns:Publish",)]["Resource"] == "<SecureTrailTopicsAlertsDE2AE7F0>"
+    assert by_action[("dynamodb:DeleteItem", "dynamodb:PutItem")]["Resource"].startswith("<SecureTrailValidatorsTable")
+    kms = by_action[("kms:Decrypt", "kms:GenerateDataKey")]
+    assert kms["Condition"] == {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": "<SecureTrailTopicsAlertsDE2AE7F0>"}}
+    for s in statements:
+        assert s["Resource"] != "*" and "*" not in str(s["Action"]), s
+    template.resource_count_is("AWS::IAM::Policy", 0)  # no inline policies anywhere
+
+
+def test_table_is_on_demand_with_pitr_and_ttl(template):
+    _, table = one(template, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+@pytest.mark.parametrize(("alarm", "metric"), [("NonTlsSuccess", "NonTlsSuccess"),
+                                               ("DeadLetter", "ApproximateNumberOfMessagesVisible")])
+def test_alarms_notify_the_alerts_topic(template, alarm, metric):
+    _, found = one(template, "AWS::CloudWatch::Alarm", alarm)
+    assert found["Properties"]["MetricName"] == metric and found["Properties"]["Threshold"] == 1
+    assert found["Properties"]["AlarmActions"] == [{"Ref": "SecureTrailTopicsAlertsDE2AE7F0"}]
+
+
+def test_function_log_group_is_encrypted_with_the_key_it_may_use(template):
+    _, group = one(template, "AWS::Logs::LogGroup", "AccessLogAuditor")
+    assert group["Properties"]["LogGroupName"] == "/aws/lambda/org-trail-access-log-auditor"
+    statements = policy_statements(template, "AWS::KMS::Key", "KeyPolicy")
+    (logs,) = [s for s in statements if s.get("Sid") == "CloudWatchLogsEncryptOwnLogGroups"]
+    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"][1].endswith(
+        ":log-group:/aws/lambda/org-trail-access-log-auditor")
+
+
+def test_auditor_can_be_turned_off():
+    template = Template.from_stack(build_stack(default_props(audit_access_logs=False)))
+    template.resource_count_is("AWS::Lambda::Function", 0)
+    template.resource_count_is("AWS::SQS::Queue", 0)
