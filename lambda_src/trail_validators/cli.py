@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _AWS_ERRORS as error:
         print(f"secure-trail: AWS error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # e.g. piped into head: not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
