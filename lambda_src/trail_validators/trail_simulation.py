@@ -1,0 +1,123 @@
+"""A simulated organization trail: log files and digests signed exactly as CloudTrail
+signs them, with a locally generated RSA key. For tests and benchmarks (no AWS account)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .chain import StoredObject
+from .trail_layout import ChainId, TrailLocation
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+@dataclass
+class SigningKey:
+    private: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
+
+    @property
+    def der(self) -> bytes:
+        """PKCS#1 RSAPublicKey DER, the form CloudTrail publishes."""
+        return self.private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.md5(self.der).hexdigest()
+
+    def sign(self, message: bytes, algorithm: hashes.HashAlgorithm | None = None) -> str:
+        return self.private.sign(message, padding.PKCS1v15(), algorithm or hashes.SHA256()).hex()
+
+
+@dataclass
+class SimulatedTrail:
+    location: TrailLocation
+    key: SigningKey = field(default_factory=SigningKey)
+    objects: dict[str, StoredObject] = field(default_factory=dict)
+    seed: int = 1
+
+    @property
+    def public_keys(self) -> dict[str, bytes]:
+        return {self.key.fingerprint: self.key.der}
+
+    def deliver(self, chain: ChainId, start: datetime, hours: int, logs_per_hour: int = 2,
+                stopped_hours: frozenset[int] = frozenset()) -> list[str]:
+        """Hourly digests (and their logs) from ``start``; during ``stopped_hours`` logging
+        is stopped: no logs, no digest, and the next digest starts a new chain."""
+        rng = random.Random(f"{self.seed}{chain}{start}")
+        previous: dict | None = None
+        digest_keys = []
+        for hour in range(hours):
+            if hour in stopped_hours:
+                previous = None
+                continue
+            begin = start + timedelta(hours=hour)
+            end = begin + timedelta(hours=1, seconds=rng.randint(0, 50))
+            log_keys = [self.put_log(chain, begin + timedelta(minutes=2 + n * 55 // max(1, logs_per_hour)), rng)
+                        for n in range(logs_per_hour)]
+            key, previous = self.put_digest(chain, begin, end, log_keys, previous)
+            digest_keys.append(key)
+        return digest_keys
+
+    def put_log(self, chain: ChainId, time: datetime, rng: random.Random) -> str:
+        unique = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(16))
+        key = (f"{self.location.log_day_prefix(chain, time)}{chain.account}_CloudTrail_{chain.region}_"
+               f"{time:%Y%m%dT%H%MZ}_{unique}.json.gz")
+        body = json.dumps({"Records": [{"eventVersion": "1.11", "eventTime": f"{time:%Y-%m-%dT%H:%M:%SZ}",
+                                        "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+                                        "awsRegion": chain.region, "recipientAccountId": chain.account,
+                                        "requestID": unique}]}).encode()
+        self.objects[key] = StoredObject(_gzip(body), {})
+        return key
+
+    def put_digest(self, chain: ChainId, begin: datetime, end: datetime, log_keys: list[str],
+                   previous: dict | None, **overrides) -> tuple[str, dict]:
+        key = self.location.digest_key(chain, end)
+        body = {
+            "awsAccountId": chain.account,
+            "digestStartTime": f"{begin:%Y-%m-%dT%H:%M:%SZ}", "digestEndTime": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+            "digestS3Bucket": self.location.bucket, "digestS3Object": key,
+            "digestPublicKeyFingerprint": self.key.fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+            "newestEventTime": f"{end:%Y-%m-%dT%H:%M:%SZ}", "oldestEventTime": f"{begin:%Y-%m-%dT%H:%M:%SZ}",
+            "previousDigestS3Bucket": previous and self.location.bucket,
+            "previousDigestS3Object": previous and previous["key"],
+            "previousDigestHashValue": previous and previous["sha256"],
+            "previousDigestHashAlgorithm": previous and "SHA-256",
+            "previousDigestSignature": previous and previous["signature"],
+            "logFiles": [{"s3Bucket": self.location.bucket, "s3Object": log_key,
+                          "hashValue": hashlib.sha256(gzip.decompress(self.objects[log_key].data)).hexdigest(),
+                          "hashAlgorithm": "SHA-256", "newestEventTime": body_time, "oldestEventTime": body_time}
+                         for log_key in log_keys for body_time in [f"{end:%Y-%m-%dT%H:%M:%SZ}"]],
+            **overrides,
+        }
+        self.objects[key] = self.signed(body)
+        return key, {"key": key, "sha256": hashlib.sha256(json.dumps(body).encode()).hexdigest(),
+                     "signature": self.objects[key].metadata["signature"]}
+
+    def signed(self, body: dict, key: SigningKey | None = None,
+               algorithm: hashes.HashAlgorithm | None = None) -> StoredObject:
+        raw = json.dumps(body).encode()
+        to_sign = "\n".join((body["digestEndTime"], f"{body['digestS3Bucket']}/{body['digestS3Object']}",
+                             hashlib.sha256(raw).hexdigest(), body["previousDigestSignature"] or "null")).encode()
+        signature = (key or self.key).sign(to_sign, algorithm)
+        return StoredObject(_gzip(raw), {"signature": signature, "signature-algorithm": "SHA256withRSA"})
+
+    # -- tampering helpers ---------------------------------------------------------------
+    def digest_body(self, key: str) -> dict:
+        return json.loads(gzip.decompress(self.objects[key].data))
+
+    def replace_digest_body(self, key: str, body: dict, resign: bool = False) -> None:
+        """Write ``body`` at ``key``, re-signed (as a key holder could) or keeping the old signature."""
+        if resign:
+            self.objects[key] = self.signed(body)
+        else:
+            self.objects[key] = StoredObject(_gzip(json.dumps(body).encode()), self.objects[key].metadata)
