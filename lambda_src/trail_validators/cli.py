@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Sequence
 
 from .access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, AuditResult, audit_lines, tls_order
 from .findings import Severity
 from .log_sources import SourceError, decode_lines, objects
-from .report import access_log_text_report
+from .report import access_log_text_report, digest_json_report, digest_text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (SourceError, ValueError) as error:
+    except (SourceError, ValueError, LookupError) as error:
         print(f"secure-trail: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except _AWS_ERRORS as error:
@@ -53,6 +53,26 @@ def _parser() -> argparse.ArgumentParser:
                        help="requester allowed to delete or change settings (repeatable, globs allowed)")
     audit.add_argument("--format", choices=("text", "json"), default="text")
     audit.set_defaults(run=_audit_access_logs)
+
+    validate = commands.add_parser(
+        "validate-logs", help="validate CloudTrail digests and log files (drop-in for aws cloudtrail validate-logs)",
+        description="Validates every digest chain of a trail in a time window: signatures, chain links "
+                    "(previous hash and signature too), every missing digest (also the newest), log file "
+                    "hashes, and log objects no digest references. For an organization trail every member "
+                    "account and region is validated in one run.")
+    validate.add_argument("--trail-arn", required=True, help="ARN of the trail")
+    validate.add_argument("--start-time", required=True, type=_time, help="start of the window (ISO 8601, UTC)")
+    validate.add_argument("--end-time", type=_time, help="end of the window (default: now)")
+    validate.add_argument("--s3-bucket", help="bucket of the logs (default: the trail's)")
+    validate.add_argument("--s3-prefix", help="key prefix of the logs (default: the trail's)")
+    validate.add_argument("--account-id", action="append", metavar="ID",
+                          help="validate only this account (repeatable; default: every account found)")
+    validate.add_argument("--region", action="append", dest="regions", metavar="REGION",
+                          help="validate only this region (repeatable; default: every region found)")
+    validate.add_argument("--concurrency", type=_positive, default=32, help="parallel S3 requests (default 32)")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
+    validate.set_defaults(run=_validate_logs)
     return parser
 
 
@@ -74,6 +94,88 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
     else:
         print(access_log_text_report(total, policy))
     return EXIT_FINDINGS if any(f.severity > Severity.INFO for f in total.findings) else EXIT_OK
+
+
+def _validate_logs(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.config import Config
+
+    from .aws_adapters import S3Reader, cloudtrail_public_keys, describe_trail
+    from .chain import Window
+    from .trail_layout import TrailLocation
+    from .validation_run import discover_chains, validate_trail
+
+    arn = _trail_arn(args.trail_arn)
+    home_region, trail_name = arn["region"], arn["name"]
+    end = args.end_time or datetime.now(timezone.utc)
+    if args.start_time >= end:
+        raise ValueError("--start-time must be before --end-time")
+    config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"})
+    bucket, prefix, is_org = args.s3_bucket, args.s3_prefix, None
+    if bucket is None:
+        trail = describe_trail(boto3.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)
+        bucket, prefix = trail["S3BucketName"], prefix or trail.get("S3KeyPrefix")
+        is_org = trail.get("IsOrganizationTrail", False)
+    reader = S3Reader(boto3.client("s3", config=config), bucket)
+    prefix = prefix.strip("/") if prefix else None
+    org_id = _org_id(reader, prefix, is_org)
+    location = TrailLocation(bucket, prefix, org_id, trail_name, home_region)
+    chains = discover_chains(reader, location, args.account_id, args.regions)
+    if not chains:
+        raise ValueError(f"no digests of {trail_name} under s3://{bucket}/{location.aws_logs}"
+                         + (" for the accounts and regions asked" if args.account_id or args.regions else ""))
+    window = Window(args.start_time, end, end_is_now=args.end_time is None)
+    clients: dict[str, object] = {}
+    progress = _Progress()
+    done = []
+    result = validate_trail(
+        reader, location, chains, window,
+        cloudtrail_public_keys(lambda region: clients.setdefault(
+            region, boto3.client("cloudtrail", region_name=region, config=config))),
+        concurrency=args.concurrency,
+        on_chain_done=lambda chain: (done.append(chain), progress.update(f"{len(done)}/{len(chains)} chains")))
+    progress.done()
+    if args.format == "json":
+        json.dump(digest_json_report(result, location, window), sys.stdout, indent=2)
+        print()
+    else:
+        print(digest_text_report(result, location, window, verbose=args.verbose))
+    return EXIT_FINDINGS if result.tampered else EXIT_OK
+
+
+def _trail_arn(value: str) -> dict[str, str]:
+    parts = value.split(":")
+    if len(parts) != 6 or parts[2] != "cloudtrail" or not parts[5].startswith("trail/"):
+        raise ValueError(f"--trail-arn {value!r} is not a trail ARN "
+                         "(arn:aws:cloudtrail:<region>:<account>:trail/<name>)")
+    return {"region": parts[3], "account": parts[4], "name": parts[5][len("trail/"):]}
+
+
+def _org_id(reader, prefix: str | None, is_org: bool | None) -> str | None:
+    """An organization trail's keys carry AWSLogs/<org-id>/: find it in the bucket."""
+    if is_org is False:
+        return None
+    org_ids = [name for name in reader.list_children(f"{prefix}/AWSLogs/" if prefix else "AWSLogs/")
+               if name.startswith("o-")]
+    if len(org_ids) > 1:
+        raise ValueError(f"several organizations' logs in the bucket ({', '.join(org_ids)}): "
+                         "narrow with --s3-prefix")
+    return org_ids[0] if org_ids else None
+
+
+def _time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a time; expected ISO 8601 such as "
+                                         "2026-11-24T01:00:00Z") from None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
 
 
 def _tls(value: str) -> str:

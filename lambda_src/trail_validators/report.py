@@ -50,3 +50,42 @@ def _table(title: str, counter: Counter, ordered: bool = False) -> list[str]:
     if len(counter) > len(rows):
         lines.append(f"({len(counter) - len(rows)} more)")
     return lines + [""]
+
+
+def digest_text_report(result, location, window, verbose: bool = False) -> str:
+    chains = result.chains
+    out = [f"Validating s3://{location.bucket}/{location.aws_logs} for {location.trail_name}",
+           f"Results requested for {window.start:%Y-%m-%dT%H:%M:%SZ} to {window.end:%Y-%m-%dT%H:%M:%SZ}",
+           f"Chains (account/region): {len(chains)}", ""]
+    if verbose:
+        out += [f"  {c.chain}: {c.digests_valid}/{c.digests_checked} digests valid, "
+                f"{c.logs_valid}/{c.logs_checked} log files valid, {len(c.findings)} findings" for c in chains]
+        out.append("")
+    listed: Counter = Counter()
+    for finding in sorted(result.findings, key=lambda f: (-f.severity, f.kind)):
+        group = (finding.kind, finding.details.get("account"), finding.details.get("region"))
+        listed[group] += 1
+        if listed[group] <= MAX_LISTED_PER_KIND:
+            out.append(f"{str(finding.severity).upper():8} {finding.kind}: {finding.message}")
+    for (kind, account, region), count in listed.items():
+        if count > MAX_LISTED_PER_KIND:
+            out.append(f"         ... and {count - MAX_LISTED_PER_KIND} more {kind} in {account}/{region} "
+                       "(use --format json for all)")
+    digests = sum(c.digests_valid for c in chains), sum(c.digests_checked for c in chains)
+    logs = sum(c.logs_valid for c in chains), sum(c.logs_checked for c in chains)
+    out += ["", f"{digests[0]}/{digests[1]} digest files valid", f"{logs[0]}/{logs[1]} log files valid",
+            f"Verdict: {'INVALID' if result.tampered else 'VALID'}"
+            + (f" ({sum(1 for f in result.findings if f.severity == Severity.MEDIUM)} warnings)"
+               if any(f.severity == Severity.MEDIUM for f in result.findings) else "")]
+    return "\n".join(out)
+
+
+def digest_json_report(result, location, window) -> dict:
+    return {"trail": {"bucket": location.bucket, "prefix": location.prefix, "org_id": location.org_id,
+                      "name": location.trail_name, "home_region": location.home_region},
+            "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+            "valid": not result.tampered,
+            "chains": [{"account": c.chain.account, "region": c.chain.region, "digests_valid": c.digests_valid,
+                        "digests_checked": c.digests_checked, "logs_valid": c.logs_valid,
+                        "logs_checked": c.logs_checked, "tampered": c.tampered} for c in result.chains],
+            "findings": [f.to_dict() for f in result.findings]}

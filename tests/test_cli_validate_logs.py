@@ -1,0 +1,94 @@
+"""`secure-trail validate-logs` against moto (S3, CloudTrail); ListPublicKeys is stubbed
+because moto does not implement it."""
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from trail_validators import aws_adapters
+from trail_validators.cli import main
+from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.trail_simulation import SimulatedTrail
+from test_digest_chain import T0
+
+BUCKET = "org-trail-bucket"
+LOCATION = TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1")
+TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
+CHAINS = [ChainId(a, r) for a in ("111111111111", "222222222222") for r in ("us-east-1", "eu-west-1")]
+WINDOW_ARGS = ["--start-time", (T0 + timedelta(minutes=5)).isoformat(),
+               "--end-time", (T0 + timedelta(hours=4, minutes=20)).isoformat()]
+
+
+@pytest.fixture
+def org(aws_env, monkeypatch):
+    sim = SimulatedTrail(LOCATION)
+    for chain in CHAINS:
+        sim.deliver(chain, T0 - timedelta(hours=1), 5)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for key, stored in sim.objects.items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
+        boto3.client("cloudtrail").create_trail(Name="org-trail", S3BucketName=BUCKET, S3KeyPrefix="org",
+                                                IsMultiRegionTrail=True, IsOrganizationTrail=True,
+                                                EnableLogFileValidation=True)
+        monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
+        sim.s3 = s3
+        yield sim
+
+
+def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is True and report["trail"]["org_id"] == "o-a1b2c3d4e5"
+    assert sorted((c["account"], c["region"]) for c in report["chains"]) == sorted((c.account, c.region) for c in CHAINS)
+    assert all(c["digests_valid"] == 4 and c["logs_valid"] == 8 for c in report["chains"])
+
+
+def test_a_deleted_log_exits_1_and_is_named(org, capsys):
+    victim = next(k for k in org.objects if "/222222222222/CloudTrail/eu-west-1/" in k and k.endswith(".json.gz")
+                  and "T01" in k)
+    org.s3.delete_object(Bucket=BUCKET, Key=victim)
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert f"missing_log: 222222222222/eu-west-1: log file {victim}" in out and "Verdict: INVALID" in out
+
+
+def test_account_and_region_narrow_the_run(org, capsys):
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "111111111111",
+                 "--region", "eu-west-1", "--format", "json"]) == 0
+    chains = json.loads(capsys.readouterr().out)["chains"]
+    assert [(c["account"], c["region"]) for c in chains] == [("111111111111", "eu-west-1")]
+
+
+def test_explicit_bucket_keeps_the_org_id_in_the_path(org, capsys):
+    """The AWS CLI drops the org id when given --s3-bucket, finds nothing and exits 0."""
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--s3-bucket", BUCKET,
+                 "--s3-prefix", "org", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["chains"]) == 4
+
+
+def test_nothing_to_validate_is_an_error_not_a_pass(org, capsys):
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "999999999999"]) == 2
+    assert "no digests of org-trail" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--trail-arn", "not-an-arn", "--start-time", "2026-01-01"], "is not a trail ARN"),
+    (["--trail-arn", TRAIL_ARN, "--start-time", "2026-02-01", "--end-time", "2026-01-01"], "before --end-time"),
+    (["--trail-arn", "arn:aws:cloudtrail:us-east-1:123456789012:trail/nope", "--start-time", "2026-01-01"],
+     "not found"),
+])
+def test_errors_exit_2_with_a_message_and_no_traceback(org, args, message, capsys):
+    assert main(["validate-logs", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_time_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate-logs", "--trail-arn", TRAIL_ARN, "--start-time", "last tuesday"])
+    assert exit_info.value.code == 2 and "ISO 8601" in capsys.readouterr().err
