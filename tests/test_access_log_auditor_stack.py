@@ -19,17 +19,17 @@ def test_access_log_bucket_sends_object_created_to_event_bridge(template):
 
 
 def test_rule_sends_new_access_log_objects_to_the_queue(template):
-    _, rule = one(template, "AWS::Events::Rule")
+    _, rule = one(template, "AWS::Events::Rule", "AccessLogAuditor")
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Object Created"] and pattern["source"] == ["aws.s3"]
     assert pattern["detail"]["object"] == {"key": [{"prefix": "trail-bucket/"}]}
-    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailAccessLogAuditorQueue")
+    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailAccessLogAuditorWorkQueue")
 
 
 def test_queues_are_encrypted_tls_only_with_a_dlq(template):
-    queues = template.find_resources("AWS::SQS::Queue")
+    queues = {k: q for k, q in template.find_resources("AWS::SQS::Queue").items() if "AccessLogAuditor" in k}
     assert len(queues) == 2 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
-    _, queue = one(template, "AWS::SQS::Queue", "AuditorQueue")
+    _, queue = one(template, "AWS::SQS::Queue", "AccessLogAuditorWorkQueue")
     assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
     for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
         assert {"Bool": {"aws:SecureTransport": "false"}} in [s.get("Condition") for s in
@@ -37,13 +37,13 @@ def test_queues_are_encrypted_tls_only_with_a_dlq(template):
 
 
 def test_auditor_is_python_3_14_arm64_with_partial_batch_failures(template):
-    _, function = one(template, "AWS::Lambda::Function")
+    _, function = one(template, "AWS::Lambda::Function", "AccessLogAuditor")
     props = function["Properties"]
     assert (props["Runtime"], props["Architectures"]) == ("python3.14", ["arm64"])
     assert props["Handler"] == "trail_validators.handlers.access_log_auditor.handler"
     assert props["ReservedConcurrentExecutions"] > 0 and "DeadLetterConfig" in props
     assert props["Environment"]["Variables"]["MIN_TLS"] == "TLSv1.2"
-    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    _, mapping = one(template, "AWS::Lambda::EventSourceMapping", "AccessLogAuditor")
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
@@ -70,9 +70,9 @@ def test_table_is_on_demand_with_pitr_and_ttl(template):
 
 
 @pytest.mark.parametrize(("alarm", "metric"), [("NonTlsSuccess", "NonTlsSuccess"),
-                                               ("DeadLetter", "ApproximateNumberOfMessagesVisible")])
+                                               ("WorkDeadLetter", "ApproximateNumberOfMessagesVisible")])
 def test_alarms_notify_the_alerts_topic(template, alarm, metric):
-    _, found = one(template, "AWS::CloudWatch::Alarm", alarm)
+    _, found = one(template, "AWS::CloudWatch::Alarm", f"AccessLogAuditor{alarm}")
     assert found["Properties"]["MetricName"] == metric and found["Properties"]["Threshold"] == 1
     assert found["Properties"]["AlarmActions"] == [{"Ref": "SecureTrailTopicsAlertsDE2AE7F0"}]
 
@@ -88,5 +88,5 @@ def test_function_log_group_is_encrypted_with_the_key_it_may_use(template):
 
 def test_auditor_can_be_turned_off():
     template = Template.from_stack(build_stack(default_props(audit_access_logs=False)))
-    template.resource_count_is("AWS::Lambda::Function", 0)
-    template.resource_count_is("AWS::SQS::Queue", 0)
+    for resource_type in ("AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::Events::Rule"):
+        assert not [k for k in template.find_resources(resource_type) if "AccessLogAuditor" in k]

@@ -44,7 +44,9 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
     acked_paths = acknowledgements(default_stack)
     assert set(acked_paths) == {f"SecureTrail/SecureTrail/{path}" for path in (
         "AccessLogs/Bucket", "TrailLogs/Bucket", "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table",
-        "AccessLogAuditor/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function")}
+        "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
+        "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
+        "DigestValidator/Worker/Permissions")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
 
@@ -56,10 +58,12 @@ def test_every_acknowledgement_names_one_exact_finding_with_a_reason(default_sta
             assert len(reason) >= 60, (path, rule, reason)
 
 
-def test_the_only_wildcards_acknowledged_are_log_streams_and_access_log_objects(default_stack):
+def test_the_only_wildcards_acknowledged_are_list_public_keys_log_streams_and_log_objects(default_stack):
     rules = [rule for acks in acknowledgements(default_stack).values() for rule in acks]
     wildcards = sorted(rule for rule in rules if "IAM5" in rule)
     assert wildcards == [
+        "Annotation::AwsSolutions-IAM5[Resource::*]",
         "Annotation::AwsSolutions-IAM5[Resource::<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*]",
+        "Annotation::AwsSolutions-IAM5[Resource::<SecureTrailTrailLogsBucket3FF63E8C.Arn>/AWSLogs/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:"
         "222222222222:log-group:/aws/cloudtrail/org-trail:log-stream:*]"]

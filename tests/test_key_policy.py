@@ -67,7 +67,8 @@ def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(key_statements
     assert s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     prefix = f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:"
     assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
-        f"{prefix}/aws/cloudtrail/org-trail", f"{prefix}/aws/lambda/org-trail-access-log-auditor"]}}
+        f"{prefix}/aws/cloudtrail/org-trail", f"{prefix}/aws/lambda/org-trail-access-log-auditor",
+        f"{prefix}/aws/lambda/org-trail-digest-planner", f"{prefix}/aws/lambda/org-trail-digest-validator"]}}
 
 
 def test_cloudwatch_alarms_use_key_only_for_the_alerts_topic(key_statements):

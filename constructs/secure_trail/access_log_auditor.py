@@ -15,8 +15,6 @@ from __future__ import annotations
 from typing import Sequence
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -25,15 +23,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .compliance import acknowledge, nag_resource
+from .validator_queue import METRIC_NAMESPACE, ValidatorQueue, count_alarm
 from .trail_bucket import ACCESS_LOG_PREFIX
 from .validator_function import ValidatorFunction
 
-METRIC_NAMESPACE = "SecureTrail"
-MAX_RECEIVES = 3
 
 
 class AccessLogAuditor(Construct):
@@ -42,16 +38,9 @@ class AccessLogAuditor(Construct):
                  alerts_topic: sns.ITopic, table: dynamodb.ITable, min_tls_version: str,
                  expected_principals: Sequence[str]) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.days(14))
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
-                    "This queue is the dead-letter queue of the audit queue and of the auditor "
-                    "function; an alarm fires on its first message.")
-        self.queue = sqs.Queue(
-            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            visibility_timeout=Duration.minutes(30), retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES))
+        work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, visibility_timeout=Duration.minutes(30),
+                              what="An access-log object")
+        self.queue, self.dead_letter_queue = work.queue, work.dead_letter_queue
 
         _send_events_to_event_bridge(access_log_bucket)
         self.rule = events.Rule(
@@ -92,28 +81,9 @@ class AccessLogAuditor(Construct):
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=10, report_batch_item_failures=True))
 
-        alarm_action = cloudwatch_actions.SnsAction(alerts_topic)
-        self.non_tls_success_alarm = cloudwatch.Alarm(
-            self, "NonTlsSuccess",
-            alarm_description="A request reached the trail bucket without TLS and succeeded",
-            metric=cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name="NonTlsSuccess",
-                                     dimensions_map={"service": "access-log-auditor"},
-                                     statistic="Sum", period=Duration.minutes(5)),
-            threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self, "DeadLetter",
-            alarm_description="An access-log object could not be audited and sits in the DLQ",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"),
-            threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        for alarm in (self.non_tls_success_alarm, self.dead_letter_alarm):
-            alarm.add_alarm_action(alarm_action)
-
-
+        self.non_tls_success_alarm = count_alarm(
+            self, "NonTlsSuccess", description="A request reached the trail bucket without TLS and succeeded",
+            service="access-log-auditor", metric_name="NonTlsSuccess", alerts_topic=alerts_topic)
 
 def _send_events_to_event_bridge(bucket: s3.Bucket) -> None:
     """On the L1 bucket: CDK's ``enable_event_bridge_notification`` deploys a custom-resource

@@ -89,6 +89,10 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "insights": ("insights", _bool),
     "s3DataEvents": ("s3_data_events", _bool),
     "lambdaDataEvents": ("lambda_data_events", _bool),
+    "validateDigests": ("validate_digests", _bool),
+    "auditAccessLogs": ("audit_access_logs", _bool),
+    "minTlsVersion": ("min_tls_version", str),
+    "expectedPrincipals": ("expected_principals", lambda raw: tuple(_string_list(raw))),
 }
 
 

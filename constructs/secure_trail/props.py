@@ -118,6 +118,11 @@ class SecureTrailProps:
     lambda_data_events: bool = False
     """Lambda invoke data events. @default off (high volume and cost)."""
 
+    validate_digests: bool = True
+    """Validate every account's and region's digest chain hourly in Lambda (schedule ->
+    planner -> SQS -> workers) and alert on any tampered, missing or injected object.
+    @default on."""
+
     audit_access_logs: bool = True
     """Audit every server access log object of the trail bucket in a Lambda (S3 ->
     EventBridge -> SQS -> Lambda) and alert on requests without TLS. @default on."""

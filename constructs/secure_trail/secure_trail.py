@@ -13,6 +13,9 @@ from constructs import Construct
 
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
+from .digest_validator import PLANNER as DIGEST_PLANNER
+from .digest_validator import WORKER as DIGEST_WORKER
+from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
 from .log_group import TrailLogGroup
@@ -85,8 +88,13 @@ class SecureTrail(Construct):
 
         self.validators_table: dynamodb.Table | None = None
         self.access_log_auditor: AccessLogAuditor | None = None
+        self.digest_validator: DigestValidator | None = None
         if self._validator_roles(props):
             self.validators_table = ValidatorsTable(self, "ValidatorsTable").table
+        if props.validate_digests:
+            self.digest_validator = DigestValidator(
+                self, "DigestValidator", identity=identity, trail_bucket=self.trail_bucket, key=self.key,
+                alerts_topic=self.alerts_topic, table=self.validators_table)
         if props.audit_access_logs:
             self.access_log_auditor = AccessLogAuditor(
                 self, "AccessLogAuditor", function_name=identity.function_name(ACCESS_LOG_AUDITOR),
@@ -96,7 +104,8 @@ class SecureTrail(Construct):
 
     @staticmethod
     def _validator_roles(props: SecureTrailProps) -> list[str]:
-        return [ACCESS_LOG_AUDITOR] if props.audit_access_logs else []
+        return (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
+                + ([DIGEST_PLANNER, DIGEST_WORKER] if props.validate_digests else []))
 
     @property
     def trail_arn(self) -> str:

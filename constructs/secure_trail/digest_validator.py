@@ -1,0 +1,90 @@
+"""Continuous digest validation: an hourly planner queues one message per account and
+region; workers validate each chain from its checkpoint to now.
+
+schedule (hourly) --> planner Lambda --> SQS (SSE, TLS-only, DLQ) --> worker Lambda
+(partial batch failures) --> alerts topic + EMF metrics; checkpoints in the validators'
+table; alarms on any tampering finding and on anything in the DLQ.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .compliance import acknowledge, nag_resource
+from .identity import TrailIdentity
+from .key import CLOUDTRAIL_CONTEXT
+from .validator_function import ValidatorFunction
+from .validator_queue import ValidatorQueue, count_alarm
+
+PLANNER, WORKER = "digest-planner", "digest-validator"
+HANDLERS = "trail_validators.handlers.digest_validation"
+WORKER_TIMEOUT = Duration.minutes(10)
+
+
+class DigestValidator(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, trail_bucket: s3.IBucket,
+                 key: kms.IKey, alerts_topic: sns.ITopic, table: dynamodb.ITable) -> None:
+        super().__init__(scope, construct_id)
+        work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, visibility_timeout=Duration.minutes(60),
+                              what="A chain's validation")
+        self.queue, self.dead_letter_queue = work.queue, work.dead_letter_queue
+        logs_prefix = identity.log_object_prefixes()[0].rsplit("/", 2)[0] + "/"  # [prefix/]AWSLogs/
+        environment = {"TRAIL_BUCKET": trail_bucket.bucket_name, "TRAIL_PREFIX": identity.s3_key_prefix or "",
+                       "ORG_ID": identity.org_id, "TRAIL_NAME": identity.trail_name,
+                       "HOME_REGION": identity.home_region, "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}
+        list_logs = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[trail_bucket.bucket_arn],
+                                        conditions={"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}})
+
+        self.planner = ValidatorFunction(
+            self, "Planner", function_name=identity.function_name(PLANNER), handler=f"{HANDLERS}.planner",
+            description="Queues one digest-chain validation per account and region, hourly", key=key,
+            dead_letter_queue=self.dead_letter_queue, timeout=Duration.minutes(5),
+            environment={**environment, "QUEUE_URL": self.queue.queue_url}, reserved_concurrency=1,
+            statements=[list_logs, iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])])
+        self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
+                                    schedule=events.Schedule.rate(Duration.hours(1)),
+                                    targets=[targets.LambdaFunction(self.planner.function)])
+
+        log_objects = trail_bucket.arn_for_objects(f"{logs_prefix}*")
+        self.worker = ValidatorFunction(
+            self, "Worker", function_name=identity.function_name(WORKER), handler=f"{HANDLERS}.worker",
+            description="Validates one digest chain from its checkpoint: signatures, links, logs", key=key,
+            dead_letter_queue=self.dead_letter_queue, timeout=WORKER_TIMEOUT, memory_size=1024,
+            reserved_concurrency=10,
+            environment={**environment, "TABLE_NAME": table.table_name, "ALERTS_TOPIC_ARN": alerts_topic.topic_arn},
+            statements=[
+                list_logs,
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[log_objects]),
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn],
+                                    conditions={"Null": {CLOUDTRAIL_CONTEXT: "false"}}),
+                iam.PolicyStatement(actions=["cloudtrail:ListPublicKeys"], resources=["*"]),
+                iam.PolicyStatement(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                             "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                                    resources=[self.queue.queue_arn]),
+                iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                                    resources=[table.table_arn]),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
+                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
+                                    conditions={"StringEquals": {
+                                        "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}}),
+            ])
+        acknowledge(self.worker.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, log_objects)}]",
+                    "Digest and log file names are chosen by CloudTrail per account, region and hour; the "
+                    "worker reads only objects under the trail's AWSLogs/ prefix.")
+        acknowledge(self.worker.policy, "AwsSolutions-IAM5[Resource::*]",
+                    "cloudtrail:ListPublicKeys supports no resource-level permissions; it is the only "
+                    "action granted on '*' and it only reads CloudTrail's public signing keys.")
+        self.worker.function.add_event_source(event_sources.SqsEventSource(
+            self.queue, batch_size=5, report_batch_item_failures=True))
+        self.tampering_alarm = count_alarm(
+            self, "Tampering", description="The digest validator found a tampered, missing or injected object",
+            service="digest-validator", metric_name="TamperingFindings", alerts_topic=alerts_topic)

@@ -1,0 +1,55 @@
+"""A validator's work queue: SSE, TLS-only, a DLQ after a few receives, and an alarm on
+the DLQ's first message."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .compliance import acknowledge
+
+MAX_RECEIVES = 3
+METRIC_NAMESPACE = "SecureTrail"
+
+
+class ValidatorQueue(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, alerts_topic: sns.ITopic,
+                 visibility_timeout: Duration, what: str) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14))
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
+                    "This queue is the dead-letter queue of the work queue and of the validator "
+                    "function; an alarm fires on its first message.")
+        self.queue = sqs.Queue(
+            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            visibility_timeout=visibility_timeout, retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES))
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self, "DeadLetter", alarm_description=f"{what} could not be processed and sits in the DLQ",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
+
+
+def count_alarm(scope: Construct, construct_id: str, *, description: str, service: str, metric_name: str,
+                alerts_topic: sns.ITopic) -> cloudwatch.Alarm:
+    """An alarm on the first occurrence of a validator's EMF count metric."""
+    alarm = cloudwatch.Alarm(
+        scope, construct_id, alarm_description=description,
+        metric=cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name=metric_name,
+                                 dimensions_map={"service": service}, statistic="Sum", period=Duration.minutes(5)),
+        threshold=1, evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+    alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
+    return alarm
+

@@ -1,0 +1,128 @@
+"""Lambdas of the continuous digest validation.
+
+``planner`` (hourly schedule): one SQS message per account and region that has digests.
+``worker`` (SQS, partial batch failures): validates one chain from its checkpoint to now,
+alerts once per finding, emits metrics and advances the checkpoint. Redelivery is
+harmless: the checkpoint has moved on, and every alert is claimed once in the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from botocore.config import Config
+
+from ..aws_adapters import (AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable, cloudtrail_public_keys,
+                            group_for_alerts)
+from ..chain import TAMPERING, ChainResult, Window
+from ..trail_layout import ChainId, TrailLocation
+from ..validation_run import PublicKeys, discover_chains, validate_chain
+
+logger = Logger(service="digest-validator")
+metrics = Metrics(namespace="SecureTrail", service="digest-validator")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+FETCH_CONCURRENCY = 16
+INITIAL_LOOKBACK = timedelta(hours=int(os.environ.get("INITIAL_LOOKBACK_HOURS", "3")))
+
+
+def location_from_env() -> TrailLocation:
+    return TrailLocation(bucket=os.environ["TRAIL_BUCKET"], prefix=os.environ.get("TRAIL_PREFIX") or None,
+                         org_id=os.environ.get("ORG_ID") or None, trail_name=os.environ["TRAIL_NAME"],
+                         home_region=os.environ["HOME_REGION"])
+
+
+def _s3():
+    return boto3.client("s3", config=Config(max_pool_connections=FETCH_CONCURRENCY))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def planner(event, context):
+    location = location_from_env()
+    chains = discover_chains(S3Reader(_s3(), location.bucket), location)
+    sqs, queue_url = boto3.client("sqs"), os.environ["QUEUE_URL"]
+    for first in range(0, len(chains), 10):
+        batch = chains[first:first + 10]
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(n), "MessageBody": json.dumps({"account": c.account, "region": c.region})}
+            for n, c in enumerate(batch)])
+        if response.get("Failed"):
+            raise RuntimeError(f"could not queue {len(response['Failed'])} chains: {response['Failed']}")
+    metrics.add_metric(name="ChainsPlanned", unit=MetricUnit.Count, value=len(chains))
+    return {"chains": len(chains)}
+
+
+class DigestWorker:
+    def __init__(self, reader: S3Reader, location: TrailLocation, checkpoints: CheckpointStore,
+                 table: ValidatorsTable, alerts: AlertPublisher, public_keys: PublicKeys,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.reader, self.location, self.checkpoints = reader, location, checkpoints
+        self.table, self.alerts, self.public_keys, self.clock = table, alerts, public_keys, clock
+
+    def handle_message(self, body: str) -> ChainResult:
+        message = json.loads(body)
+        return self.validate(ChainId(str(message["account"]), str(message["region"])))
+
+    def validate(self, chain: ChainId) -> ChainResult:
+        anchor = self.checkpoints.load(chain)
+        now = self.clock()
+        start = anchor.end + timedelta(seconds=1) if anchor else now - INITIAL_LOOKBACK
+        window = Window(start, now, end_is_now=True)
+        with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
+            result = validate_chain(self.reader, self.location, chain, window,
+                                    self.public_keys(chain.region, window), fetcher, anchor)
+        for kind, findings in group_for_alerts(result.findings).items():
+            identity = hashlib.sha256(json.dumps(sorted(
+                [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
+            marker = f"alert#{chain}#{kind}#{identity}"
+            if self.table.claim(marker):
+                try:
+                    self.alerts.publish(str(chain), kind, findings)
+                except Exception:
+                    self.table.release(marker)
+                    raise
+        if result.newest is not None and (anchor is None or result.newest.key != anchor.key):
+            self.checkpoints.save(chain, result.newest)
+        metrics.add_metric(name="DigestsValid", unit=MetricUnit.Count, value=result.digests_valid)
+        metrics.add_metric(name="LogsValid", unit=MetricUnit.Count, value=result.logs_valid)
+        metrics.add_metric(name="TamperingFindings", unit=MetricUnit.Count,
+                           value=sum(1 for f in result.findings if f.kind in TAMPERING))
+        metrics.add_metric(name="ChainGaps", unit=MetricUnit.Count,
+                           value=sum(1 for f in result.findings if f.kind == "chain_gap"))
+        logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
+                                        "digests_valid": result.digests_valid, "findings": len(result.findings)})
+        return result
+
+
+_worker: DigestWorker | None = None
+
+
+def _default_worker() -> DigestWorker:
+    global _worker
+    if _worker is None:
+        clients: dict[str, object] = {}
+        table_name, dynamodb = os.environ["TABLE_NAME"], boto3.client("dynamodb")
+        location = location_from_env()
+        _worker = DigestWorker(
+            S3Reader(_s3(), location.bucket), location, CheckpointStore(table_name, dynamodb),
+            ValidatorsTable(table_name, dynamodb), AlertPublisher(os.environ["ALERTS_TOPIC_ARN"], boto3.client("sns")),
+            cloudtrail_public_keys(lambda region: clients.setdefault(
+                region, boto3.client("cloudtrail", region_name=region))))
+    return _worker
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def worker(event, context):
+    digest_worker = _default_worker()
+    return process_partial_response(event=event, processor=processor, context=context,
+                                    record_handler=lambda record: digest_worker.handle_message(record.body))
