@@ -1,0 +1,70 @@
+"""The continuous digest validation in the template."""
+
+from aws_cdk.assertions import Template
+
+from conftest import build_stack, default_props, policy_statements, resolve_arn_join, TRAIL_ARN
+from test_access_log_auditor_stack import one
+
+
+def test_hourly_schedule_starts_the_planner(template):
+    _, rule = one(template, "AWS::Events::Rule", "DigestValidatorHourly")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailDigestValidatorPlanner")
+
+
+def test_planner_and_worker_are_python_3_14_arm64(template):
+    for name, handler in (("Planner", "planner"), ("Worker", "worker")):
+        _, function = one(template, "AWS::Lambda::Function", f"DigestValidator{name}")
+        props = function["Properties"]
+        assert (props["Runtime"], props["Architectures"]) == ("python3.14", ["arm64"])
+        assert props["Handler"] == f"trail_validators.handlers.digest_validation.{handler}"
+        assert props["Environment"]["Variables"]["ORG_ID"] == "o-a1b2c3d4e5"
+
+
+def test_worker_consumes_with_partial_batch_failures_and_a_dlq(template):
+    _, mapping = one(template, "AWS::Lambda::EventSourceMapping", "DigestValidator")
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    _, queue = one(template, "AWS::SQS::Queue", "DigestValidatorWorkQueue")
+    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_worker_reads_only_awslogs_and_decrypts_only_cloudtrail_logs(template):
+    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorWorker")
+    by_action = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements}
+    assert by_action[("s3:GetObject",)]["Resource"] == "<SecureTrailTrailLogsBucket3FF63E8C.Arn>/AWSLogs/*"
+    assert by_action[("s3:ListBucket",)]["Condition"] == {"StringLike": {"s3:prefix": ["AWSLogs/*"]}}
+    decrypt = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert decrypt[0]["Condition"] == {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}
+    assert by_action[("cloudtrail:ListPublicKeys",)]["Resource"] == "*"
+    wildcard_resources = [s for s in statements if s["Resource"] == "*"]
+    assert [s["Action"] for s in wildcard_resources] == ["cloudtrail:ListPublicKeys"]
+    assert by_action[("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")]["Resource"].startswith(
+        "<SecureTrailValidatorsTable")
+
+
+def test_planner_can_only_list_awslogs_and_queue(template):
+    statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorPlanner")
+    actions = sorted(str(s["Action"]) for s in statements)
+    assert actions == ["['logs:CreateLogStream', 'logs:PutLogEvents']", "s3:ListBucket", "sqs:SendMessage"]
+    (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    assert [r.split("Work")[1][:5] for r in sorted(send["Resource"])] == ["DeadL", "Queue"]
+
+
+def test_tampering_alarm_notifies_the_alerts_topic(template):
+    _, alarm = one(template, "AWS::CloudWatch::Alarm", "DigestValidatorTampering")
+    props = alarm["Properties"]
+    assert (props["MetricName"], props["Namespace"], props["Threshold"]) == ("TamperingFindings", "SecureTrail", 1)
+    assert props["Dimensions"] == [{"Name": "service", "Value": "digest-validator"}]
+    assert props["AlarmActions"] == [{"Ref": "SecureTrailTopicsAlertsDE2AE7F0"}]
+
+
+def test_key_prefix_reaches_the_worker(full_template):
+    statements = policy_statements(full_template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorWorker")
+    (get,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert get["Resource"].endswith("/org/trail/AWSLogs/*")
+
+
+def test_digest_validation_can_be_turned_off():
+    template = Template.from_stack(build_stack(default_props(validate_digests=False)))
+    assert not [k for k in template.find_resources("AWS::Lambda::Function") if "DigestValidator" in k]
