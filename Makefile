@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 # Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
 WHEEL_STAMP := .bundle-cache/.downloaded
 
-.PHONY: setup synth test clean
+.PHONY: setup synth test bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
@@ -43,5 +43,13 @@ synth: setup
 test: setup
 	$(PYTHON) -m pytest
 
+# Benchmarks print figures; they are never part of `make test`.
+bench: setup
+	$(PYTHON) -m pip install --quiet -r bench/requirements.txt
+	test -x .venv-bench/bin/aws || (python3 -m venv .venv-bench && \
+		.venv-bench/bin/pip install --quiet -r bench/requirements-awscli.txt)
+	$(PYTHON) bench/access_log_parser.py
+	$(PYTHON) bench/validate_logs.py --aws .venv-bench/bin/aws
+
 clean:
-	rm -rf $(VENV) node_modules cdk.out
+	rm -rf $(VENV) .venv-bench node_modules cdk.out .bundle-cache
