@@ -1,24 +1,17 @@
 """The auditor Lambda end to end on moto: S3 object -> SQS message -> handler -> SNS."""
 
 import json
-from dataclasses import dataclass
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from sqs_harness import deliver as sqs_deliver
+from sqs_harness import published, queue_with_dlq, subscribed_inbox
 from trail_validators.access_log_samples import access_log_line, plain_http_line
 
 AUDITED = "trail-bucket"
 ACCESS_LOGS = "access-log-bucket"
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "access-log-auditor"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:access-log-auditor"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -30,13 +23,8 @@ def aws(aws_env, monkeypatch):
                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
         topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        queue = sqs.create_queue(QueueName="audit", Attributes={"RedrivePolicy": json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})["QueueUrl"]
+        inbox = subscribed_inbox(sqs, sns, topic)
+        queue, dlq = queue_with_dlq(sqs, "audit", max_receives=2)
         for name, value in {"ALERTS_TOPIC_ARN": topic, "TABLE_NAME": "validators", "AUDITED_BUCKET": AUDITED,
                             "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}.items():
             monkeypatch.setenv(name, value)
@@ -51,33 +39,12 @@ def put_log(aws, key, lines):
         "bucket": {"name": ACCESS_LOGS}, "object": {"key": key, "etag": etag}}})
 
 
-def sqs_event(messages):
-    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                         "md5OfBody": "", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit", "awsRegion": "us-east-1"}
-                        for m in messages]}
-
-
 def deliver(aws, bodies):
-    """What the SQS event source does: receive, invoke, delete the successes."""
-    for body in bodies:
-        aws["sqs"].send_message(QueueUrl=aws["queue"], MessageBody=body)
-    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
-    response = aws["module"].handler(sqs_event(messages), LambdaContext())
-    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-    for m in messages:
-        if m["MessageId"] not in failed:
-            aws["sqs"].delete_message(QueueUrl=aws["queue"], ReceiptHandle=m["ReceiptHandle"])
-        else:
-            aws["sqs"].change_message_visibility(QueueUrl=aws["queue"], ReceiptHandle=m["ReceiptHandle"],
-                                                 VisibilityTimeout=0)
-    return failed
+    return sqs_deliver(aws["sqs"], aws["queue"], aws["module"].handler, bodies)
 
 
 def alerts(aws):
-    messages = aws["sqs"].receive_message(QueueUrl=aws["inbox"], MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+    return published(aws["sqs"], aws["inbox"])
 
 
 def test_plain_http_success_alerts_once_per_kind_per_object(aws):

@@ -1,13 +1,14 @@
 """Planner and worker Lambdas on moto (S3, SQS, DynamoDB, SNS); ListPublicKeys stubbed."""
 
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from sqs_harness import LambdaContext, published, queue_with_dlq, subscribed_inbox
+from sqs_harness import deliver as sqs_deliver
 from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
 from trail_validators.trail_layout import ChainId, TrailLocation
 from trail_validators.trail_simulation import SimulatedTrail
@@ -16,14 +17,6 @@ from test_digest_chain import T0
 BUCKET = "org-trail-bucket"
 LOCATION = TrailLocation(BUCKET, None, "o-a1b2c3d4e5", "org-trail", "us-east-1")
 CHAINS = [ChainId("111111111111", "us-east-1"), ChainId("222222222222", "eu-west-1")]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "digest-validator"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:digest-validator"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -40,13 +33,8 @@ def env(aws_env, monkeypatch):
                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
         topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sqs.get_queue_attributes(
-            QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
-        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        queue = sqs.create_queue(QueueName="chains", Attributes={"RedrivePolicy": json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})})["QueueUrl"]
+        inbox = subscribed_inbox(sqs, sns, topic)
+        queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
         for name, value in {"TRAIL_BUCKET": BUCKET, "ORG_ID": "o-a1b2c3d4e5", "TRAIL_NAME": "org-trail",
                             "HOME_REGION": "us-east-1", "QUEUE_URL": queue, "TABLE_NAME": "validators",
                             "ALERTS_TOPIC_ARN": topic, "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}.items():
@@ -62,26 +50,11 @@ def env(aws_env, monkeypatch):
 
 
 def run_worker(env, bodies):
-    for body in bodies:
-        env["sqs"].send_message(QueueUrl=env["queue"], MessageBody=body)
-    messages = env["sqs"].receive_message(QueueUrl=env["queue"], MaxNumberOfMessages=10).get("Messages", [])
-    event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                          "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                          "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:chains", "awsRegion": "us-east-1"}
-                         for m in messages]}
-    failed = {f["itemIdentifier"] for f in env["module"].worker(event, LambdaContext())["batchItemFailures"]}
-    for m in messages:
-        if m["MessageId"] not in failed:
-            env["sqs"].delete_message(QueueUrl=env["queue"], ReceiptHandle=m["ReceiptHandle"])
-        else:
-            env["sqs"].change_message_visibility(QueueUrl=env["queue"], ReceiptHandle=m["ReceiptHandle"],
-                                                 VisibilityTimeout=0)
-    return failed
+    return sqs_deliver(env["sqs"], env["queue"], env["module"].worker, bodies)
 
 
 def alerts(env):
-    messages = env["sqs"].receive_message(QueueUrl=env["inbox"], MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+    return published(env["sqs"], env["inbox"])
 
 
 def chain_message(chain):

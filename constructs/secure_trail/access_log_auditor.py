@@ -28,7 +28,7 @@ from constructs import Construct
 from .compliance import acknowledge, nag_resource
 from .validator_queue import METRIC_NAMESPACE, ValidatorQueue, count_alarm
 from .trail_bucket import ACCESS_LOG_PREFIX
-from .validator_function import ValidatorFunction
+from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
 
 
 
@@ -64,15 +64,10 @@ class AccessLogAuditor(Construct):
                          "POWERTOOLS_METRICS_NAMESPACE": METRIC_NAMESPACE},
             statements=[
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[logs_arn]),
-                iam.PolicyStatement(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage",
-                                             "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-                                    resources=[self.queue.queue_arn]),
+                consume_statement(self.queue),
                 iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
                                     resources=[table.table_arn]),
-                iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
-                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
-                                    conditions={"StringEquals": {
-                                        "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}}),
+                *publish_alerts_statements(alerts_topic, key),
             ])
         acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, logs_arn)}]",
                     "Server access log object names are chosen by S3 at delivery; the function may read "

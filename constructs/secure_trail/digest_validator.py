@@ -22,7 +22,7 @@ from constructs import Construct
 from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity
 from .key import CLOUDTRAIL_CONTEXT
-from .validator_function import ValidatorFunction
+from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .validator_queue import ValidatorQueue, count_alarm
 
 PLANNER, WORKER = "digest-planner", "digest-validator"
@@ -67,15 +67,10 @@ class DigestValidator(Construct):
                 iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn],
                                     conditions={"Null": {CLOUDTRAIL_CONTEXT: "false"}}),
                 iam.PolicyStatement(actions=["cloudtrail:ListPublicKeys"], resources=["*"]),
-                iam.PolicyStatement(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage",
-                                             "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-                                    resources=[self.queue.queue_arn]),
+                consume_statement(self.queue),
                 iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
                                     resources=[table.table_arn]),
-                iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
-                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
-                                    conditions={"StringEquals": {
-                                        "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}}),
+                *publish_alerts_statements(alerts_topic, key),
             ])
         acknowledge(self.worker.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, log_objects)}]",
                     "Digest and log file names are chosen by CloudTrail per account, region and hour; the "

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -47,3 +48,16 @@ class ValidatorFunction(Construct):
                               "The validator calls only AWS APIs (S3, SQS, SNS, DynamoDB, CloudWatch) "
                               "over TLS and accepts no inbound traffic; a VPC would add NAT or five "
                               "interface endpoints and no isolation that IAM does not already give.")
+
+
+def consume_statement(queue: sqs.IQueue) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                        "sqs:GetQueueAttributes"], resources=[queue.queue_arn])
+
+
+def publish_alerts_statements(alerts_topic: sns.ITopic, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """Publish to the encrypted alerts topic: the key only through that topic's context."""
+    return [iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
+                                conditions={"StringEquals": {
+                                    "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})]

@@ -47,6 +47,18 @@ def group_for_alerts(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return dict(groups)
 
 
+def publish_once(table: ValidatorsTable, alerts: "AlertPublisher", marker: str, scope: str, kind: str,
+                 findings: list[Finding]) -> None:
+    """Publish unless the marker was claimed before; a failed publish frees it for the retry."""
+    if not table.claim(marker):
+        return
+    try:
+        alerts.publish(scope, kind, findings)
+    except Exception:
+        table.release(marker)
+        raise
+
+
 class AlertPublisher:
     def __init__(self, topic_arn: str, client) -> None:
         self.topic_arn, self.client = topic_arn, client

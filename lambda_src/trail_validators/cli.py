@@ -110,7 +110,8 @@ def _validate_logs(args: argparse.Namespace) -> int:
     end = args.end_time or datetime.now(timezone.utc)
     if args.start_time >= end:
         raise ValueError("--start-time must be before --end-time")
-    config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"})
+    config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
+                    parameter_validation=False)
     bucket, prefix, is_org = args.s3_bucket, args.s3_prefix, None
     if bucket is None:
         trail = describe_trail(boto3.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from ..access_log_audit import AuditPolicy, audit_lines
-from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts
+from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
 from ..log_sources import decode_lines
 
 logger = Logger(service="access-log-auditor")
@@ -56,13 +56,7 @@ class AccessLogAuditor:
         data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         result = audit_lines(decode_lines(data), self.policy, source)
         for kind, findings in group_for_alerts(result.findings).items():
-            marker = f"alert#{source}#{etag}#{kind}"
-            if self.table.claim(marker):
-                try:
-                    self.alerts.publish(source, kind, findings)
-                except Exception:
-                    self.table.release(marker)  # let the retry publish it
-                    raise
+            publish_once(self.table, self.alerts, f"alert#{source}#{etag}#{kind}", source, kind, findings)
         if self.table.claim(f"audited#{source}#{etag}"):
             self._emit_metrics(result)
         logger.info("audited", extra={"object": source, "lines": result.summary.lines,

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 
 from ..aws_adapters import (AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable, cloudtrail_public_keys,
-                            group_for_alerts)
+                            group_for_alerts, publish_once)
 from ..chain import TAMPERING, ChainResult, Window
 from ..trail_layout import ChainId, TrailLocation
 from ..validation_run import PublicKeys, discover_chains, validate_chain
@@ -83,13 +83,7 @@ class DigestWorker:
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
-            marker = f"alert#{chain}#{kind}#{identity}"
-            if self.table.claim(marker):
-                try:
-                    self.alerts.publish(str(chain), kind, findings)
-                except Exception:
-                    self.table.release(marker)
-                    raise
+            publish_once(self.table, self.alerts, f"alert#{chain}#{kind}#{identity}", str(chain), kind, findings)
         if result.newest is not None and (anchor is None or result.newest.key != anchor.key):
             self.checkpoints.save(chain, result.newest)
         metrics.add_metric(name="DigestsValid", unit=MetricUnit.Count, value=result.digests_valid)
