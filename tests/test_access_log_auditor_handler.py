@@ -25,8 +25,7 @@ def aws(aws_env, monkeypatch):
         topic = sns.create_topic(Name="alerts")["TopicArn"]
         inbox = subscribed_inbox(sqs, sns, topic)
         queue, dlq = queue_with_dlq(sqs, "audit", max_receives=2)
-        for name, value in {"ALERTS_TOPIC_ARN": topic, "TABLE_NAME": "validators", "AUDITED_BUCKET": AUDITED,
-                            "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}.items():
+        for name, value in {"ALERTS_TOPIC_ARN": topic, "TABLE_NAME": "validators", "AUDITED_BUCKET": AUDITED}.items():
             monkeypatch.setenv(name, value)
         from trail_validators.handlers import access_log_auditor
         monkeypatch.setattr(access_log_auditor, "_auditor", None)

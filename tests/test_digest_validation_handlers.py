@@ -37,7 +37,7 @@ def env(aws_env, monkeypatch):
         queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
         for name, value in {"TRAIL_BUCKET": BUCKET, "ORG_ID": "o-a1b2c3d4e5", "TRAIL_NAME": "org-trail",
                             "HOME_REGION": "us-east-1", "QUEUE_URL": queue, "TABLE_NAME": "validators",
-                            "ALERTS_TOPIC_ARN": topic, "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}.items():
+                            "ALERTS_TOPIC_ARN": topic}.items():
             monkeypatch.setenv(name, value)
         from trail_validators.handlers import digest_validation
         clock = {"now": T0 + timedelta(hours=3, minutes=20)}

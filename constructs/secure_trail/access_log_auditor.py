@@ -26,14 +26,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .compliance import acknowledge, nag_resource
-from .validator_queue import METRIC_NAMESPACE, ValidatorQueue, count_alarm
+from .identity import TrailIdentity
 from .trail_bucket import ACCESS_LOG_PREFIX
 from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
+from .validator_queue import ValidatorQueue, count_alarm
 
+ROLE = "access-log-auditor"
 
 
 class AccessLogAuditor(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, function_name: str,
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
                  access_log_bucket: s3.Bucket, audited_bucket: s3.IBucket, key: kms.IKey,
                  alerts_topic: sns.ITopic, table: dynamodb.ITable, min_tls_version: str,
                  expected_principals: Sequence[str]) -> None:
@@ -54,14 +56,13 @@ class AccessLogAuditor(Construct):
 
         logs_arn = access_log_bucket.arn_for_objects(f"{ACCESS_LOG_PREFIX}*")
         self.validator = ValidatorFunction(
-            self, "Auditor", function_name=function_name,
+            self, "Auditor", identity=identity, role=ROLE,
             handler="trail_validators.handlers.access_log_auditor.handler",
             description="Audits the trail bucket's access logs for requests without TLS or below the minimum",
             key=key, dead_letter_queue=self.dead_letter_queue,
             environment={"ALERTS_TOPIC_ARN": alerts_topic.topic_arn, "TABLE_NAME": table.table_name,
                          "MIN_TLS": min_tls_version, "EXPECTED_PRINCIPALS": ",".join(expected_principals),
-                         "AUDITED_BUCKET": audited_bucket.bucket_name,
-                         "POWERTOOLS_METRICS_NAMESPACE": METRIC_NAMESPACE},
+                         "AUDITED_BUCKET": audited_bucket.bucket_name},
             statements=[
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[logs_arn]),
                 consume_statement(self.queue),
@@ -78,7 +79,8 @@ class AccessLogAuditor(Construct):
 
         self.non_tls_success_alarm = count_alarm(
             self, "NonTlsSuccess", description="A request reached the trail bucket without TLS and succeeded",
-            service="access-log-auditor", metric_name="NonTlsSuccess", alerts_topic=alerts_topic)
+            service=ROLE, metric_name="NonTlsSuccess", alerts_topic=alerts_topic)
+
 
 def _send_events_to_event_bridge(bucket: s3.Bucket) -> None:
     """On the L1 bucket: CDK's ``enable_event_bridge_notification`` deploys a custom-resource

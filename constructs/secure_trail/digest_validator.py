@@ -37,15 +37,15 @@ class DigestValidator(Construct):
         work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, visibility_timeout=Duration.minutes(60),
                               what="A chain's validation")
         self.queue, self.dead_letter_queue = work.queue, work.dead_letter_queue
-        logs_prefix = identity.log_object_prefixes()[0].rsplit("/", 2)[0] + "/"  # [prefix/]AWSLogs/
+        logs_prefix = identity.aws_logs_prefix
         environment = {"TRAIL_BUCKET": trail_bucket.bucket_name, "TRAIL_PREFIX": identity.s3_key_prefix or "",
                        "ORG_ID": identity.org_id, "TRAIL_NAME": identity.trail_name,
-                       "HOME_REGION": identity.home_region, "POWERTOOLS_METRICS_NAMESPACE": "SecureTrail"}
+                       "HOME_REGION": identity.home_region}
         list_logs = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[trail_bucket.bucket_arn],
                                         conditions={"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}})
 
         self.planner = ValidatorFunction(
-            self, "Planner", function_name=identity.function_name(PLANNER), handler=f"{HANDLERS}.planner",
+            self, "Planner", identity=identity, role=PLANNER, handler=f"{HANDLERS}.planner",
             description="Queues one digest-chain validation per account and region, hourly", key=key,
             dead_letter_queue=self.dead_letter_queue, timeout=Duration.minutes(5),
             environment={**environment, "QUEUE_URL": self.queue.queue_url}, reserved_concurrency=1,
@@ -56,7 +56,7 @@ class DigestValidator(Construct):
 
         log_objects = trail_bucket.arn_for_objects(f"{logs_prefix}*")
         self.worker = ValidatorFunction(
-            self, "Worker", function_name=identity.function_name(WORKER), handler=f"{HANDLERS}.worker",
+            self, "Worker", identity=identity, role=WORKER, handler=f"{HANDLERS}.worker",
             description="Validates one digest chain from its checkpoint: signatures, links, logs", key=key,
             dead_letter_queue=self.dead_letter_queue, timeout=WORKER_TIMEOUT, memory_size=1024,
             reserved_concurrency=10,
@@ -82,4 +82,4 @@ class DigestValidator(Construct):
             self.queue, batch_size=5, report_batch_item_failures=True))
         self.tampering_alarm = count_alarm(
             self, "Tampering", description="The digest validator found a tampered, missing or injected object",
-            service="digest-validator", metric_name="TamperingFindings", alerts_topic=alerts_topic)
+            service=WORKER, metric_name="TamperingFindings", alerts_topic=alerts_topic)

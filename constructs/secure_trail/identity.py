@@ -73,8 +73,12 @@ class TrailIdentity:
     def function_log_group_name(self, role: str) -> str:
         return f"/aws/lambda/{self.function_name(role)}"
 
+    @property
+    def aws_logs_prefix(self) -> str:
+        """``[prefix/]AWSLogs/``: everything CloudTrail writes is below it."""
+        return f"{self.s3_key_prefix}/AWSLogs/" if self.s3_key_prefix else "AWSLogs/"
+
     def log_object_prefixes(self) -> list[str]:
         """Where CloudTrail writes: ``[prefix/]AWSLogs/<management-account>/`` and
         ``[prefix/]AWSLogs/<org-id>/``."""
-        base = f"{self.s3_key_prefix}/AWSLogs" if self.s3_key_prefix else "AWSLogs"
-        return [f"{base}/{self.management_account_id}/", f"{base}/{self.org_id}/"]
+        return [f"{self.aws_logs_prefix}{self.management_account_id}/", f"{self.aws_logs_prefix}{self.org_id}/"]

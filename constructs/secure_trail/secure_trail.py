@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from .access_log_auditor import ROLE as ACCESS_LOG_AUDITOR
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
 from .digest_validator import PLANNER as DIGEST_PLANNER
@@ -26,7 +27,6 @@ from .trail_bucket import TrailBucket
 from .validators_table import ValidatorsTable
 
 
-ACCESS_LOG_AUDITOR = "access-log-auditor"
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
@@ -51,13 +51,15 @@ class SecureTrail(Construct):
         self.props = props
         self.identity = identity = TrailIdentity.of(Stack.of(self), props)
 
+        validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
+                           + ([DIGEST_PLANNER, DIGEST_WORKER] if props.validate_digests else []))
         log_group_names = ([identity.log_group_name] if props.cloud_watch_logs else []) + [
-            identity.function_log_group_name(role) for role in self._validator_roles(props)]
+            identity.function_log_group_name(role) for role in validator_roles]
         key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if self._validator_roles(props) else None)
+                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
             self, "AccessLogs", expiration_days=props.access_log_expiration_days,
@@ -89,7 +91,7 @@ class SecureTrail(Construct):
         self.validators_table: dynamodb.Table | None = None
         self.access_log_auditor: AccessLogAuditor | None = None
         self.digest_validator: DigestValidator | None = None
-        if self._validator_roles(props):
+        if validator_roles:
             self.validators_table = ValidatorsTable(self, "ValidatorsTable").table
         if props.validate_digests:
             self.digest_validator = DigestValidator(
@@ -97,15 +99,10 @@ class SecureTrail(Construct):
                 alerts_topic=self.alerts_topic, table=self.validators_table)
         if props.audit_access_logs:
             self.access_log_auditor = AccessLogAuditor(
-                self, "AccessLogAuditor", function_name=identity.function_name(ACCESS_LOG_AUDITOR),
+                self, "AccessLogAuditor", identity=identity,
                 access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
                 alerts_topic=self.alerts_topic, table=self.validators_table,
                 min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
-
-    @staticmethod
-    def _validator_roles(props: SecureTrailProps) -> list[str]:
-        return (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-                + ([DIGEST_PLANNER, DIGEST_WORKER] if props.validate_digests else []))
 
     @property
     def trail_arn(self) -> str:

@@ -15,17 +15,20 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .compliance import acknowledge_each_pack
+from .identity import TrailIdentity
 from .validator_code import ARCHITECTURE, RUNTIME, validator_code
 
 
 class ValidatorFunction(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, function_name: str, handler: str,
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, role: str, handler: str,
                  description: str, key: kms.IKey, statements: Sequence[iam.PolicyStatement],
                  environment: Mapping[str, str], dead_letter_queue: sqs.IQueue,
                  timeout: Duration = Duration.minutes(5), memory_size: int = 512,
                  reserved_concurrency: int = 5, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{function_name}",
+        # The key policy lets CloudWatch Logs use the key for exactly this group name.
+        function_name = identity.function_name(role)
+        self.log_group = logs.LogGroup(self, "Logs", log_group_name=identity.function_log_group_name(role),
                                        encryption_key=key, retention=log_retention,
                                        removal_policy=RemovalPolicy.RETAIN)
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

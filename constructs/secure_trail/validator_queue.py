@@ -30,24 +30,26 @@ class ValidatorQueue(Construct):
             self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             visibility_timeout=visibility_timeout, retention_period=Duration.days(14),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES))
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self, "DeadLetter", alarm_description=f"{what} could not be processed and sits in the DLQ",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"),
-            threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
+        self.dead_letter_alarm = _first_occurrence_alarm(
+            self, "DeadLetter", f"{what} could not be processed and sits in the DLQ",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"), alerts_topic)
 
 
 def count_alarm(scope: Construct, construct_id: str, *, description: str, service: str, metric_name: str,
                 alerts_topic: sns.ITopic) -> cloudwatch.Alarm:
     """An alarm on the first occurrence of a validator's EMF count metric."""
+    return _first_occurrence_alarm(
+        scope, construct_id, description,
+        cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name=metric_name,
+                          dimensions_map={"service": service}, statistic="Sum", period=Duration.minutes(5)),
+        alerts_topic)
+
+
+def _first_occurrence_alarm(scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric,
+                            alerts_topic: sns.ITopic) -> cloudwatch.Alarm:
     alarm = cloudwatch.Alarm(
-        scope, construct_id, alarm_description=description,
-        metric=cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name=metric_name,
-                                 dimensions_map={"service": service}, statistic="Sum", period=Duration.minutes(5)),
-        threshold=1, evaluation_periods=1,
+        scope, construct_id, alarm_description=description, metric=metric, threshold=1, evaluation_periods=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
     alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import defaultdict
@@ -103,7 +104,8 @@ class S3Reader:
 
 def cloudtrail_public_keys(client_for_region: Callable[[str], object]) -> Callable[[str, Window], dict[str, bytes]]:
     """PublicKeys from ``cloudtrail:ListPublicKeys`` (DER values, by fingerprint). The
-    search reaches past the window's end: keys rotate."""
+    search reaches past the window's end: keys rotate. One client per region, made once."""
+    client_for_region = functools.cache(client_for_region)
 
     def public_keys(region: str, window: Window) -> dict[str, bytes]:
         client, keys, token = client_for_region(region), {}, None

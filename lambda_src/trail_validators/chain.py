@@ -165,7 +165,7 @@ class ChainValidator:
             self._add("chain_gap", Severity.MEDIUM,
                       f"a new chain starts at {digest.key} ({digest.start:%Y-%m-%d %H:%M}Z): {why}", [digest.key])
             return
-        if previous is None or _key_of(previous) != digest.previous_key:
+        if previous is None or previous.key != digest.previous_key:
             named_time = digest_key_time(digest.previous_key or "")
             if previous is None and (named_time is None or named_time < self.window.start):
                 return  # its predecessor lies before the window: nothing to compare with
@@ -249,10 +249,6 @@ class ChainValidator:
         self.result.findings.append(Finding(kind, severity, f"{self.chain}: {message}", tuple(keys),
                                             {"account": self.chain.account, "region": self.chain.region,
                                              **(details or {})}))
-
-
-def _key_of(link: "_Slot | Anchor") -> str:
-    return link.key
 
 
 def _end_of(link: "_Slot | Anchor | None") -> datetime | None:

@@ -126,13 +126,11 @@ def _validate_logs(args: argparse.Namespace) -> int:
         raise ValueError(f"no digests of {trail_name} under s3://{bucket}/{location.aws_logs}"
                          + (" for the accounts and regions asked" if args.account_id or args.regions else ""))
     window = Window(args.start_time, end, end_is_now=args.end_time is None)
-    clients: dict[str, object] = {}
     progress = _Progress()
     done = []
     result = validate_trail(
         reader, location, chains, window,
-        cloudtrail_public_keys(lambda region: clients.setdefault(
-            region, boto3.client("cloudtrail", region_name=region, config=config))),
+        cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region, config=config)),
         concurrency=args.concurrency,
         on_chain_done=lambda chain: (done.append(chain), progress.update(f"{len(done)}/{len(chains)} chains")))
     progress.done()

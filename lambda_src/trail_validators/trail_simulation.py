@@ -82,6 +82,7 @@ class SimulatedTrail:
     def put_digest(self, chain: ChainId, begin: datetime, end: datetime, log_keys: list[str],
                    previous: dict | None, **overrides) -> tuple[str, dict]:
         key = self.location.digest_key(chain, end)
+        end_text = f"{end:%Y-%m-%dT%H:%M:%SZ}"
         body = {
             "awsAccountId": chain.account,
             "digestStartTime": f"{begin:%Y-%m-%dT%H:%M:%SZ}", "digestEndTime": f"{end:%Y-%m-%dT%H:%M:%SZ}",
@@ -95,8 +96,8 @@ class SimulatedTrail:
             "previousDigestSignature": previous and previous["signature"],
             "logFiles": [{"s3Bucket": self.location.bucket, "s3Object": log_key,
                           "hashValue": hashlib.sha256(gzip.decompress(self.objects[log_key].data)).hexdigest(),
-                          "hashAlgorithm": "SHA-256", "newestEventTime": body_time, "oldestEventTime": body_time}
-                         for log_key in log_keys for body_time in [f"{end:%Y-%m-%dT%H:%M:%SZ}"]],
+                          "hashAlgorithm": "SHA-256", "newestEventTime": end_text, "oldestEventTime": end_text}
+                         for log_key in log_keys],
             **overrides,
         }
         self.objects[key] = self.signed(body)

@@ -103,14 +103,12 @@ _worker: DigestWorker | None = None
 def _default_worker() -> DigestWorker:
     global _worker
     if _worker is None:
-        clients: dict[str, object] = {}
         table_name, dynamodb = os.environ["TABLE_NAME"], boto3.client("dynamodb")
         location = location_from_env()
         _worker = DigestWorker(
             S3Reader(_s3(), location.bucket), location, CheckpointStore(table_name, dynamodb),
             ValidatorsTable(table_name, dynamodb), AlertPublisher(os.environ["ALERTS_TOPIC_ARN"], boto3.client("sns")),
-            cloudtrail_public_keys(lambda region: clients.setdefault(
-                region, boto3.client("cloudtrail", region_name=region))))
+            cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region)))
     return _worker
 
 
