@@ -45,7 +45,6 @@ test: setup
 
 # Benchmarks print figures; they are never part of `make test`.
 bench: setup
-	$(PYTHON) -m pip install --quiet -r bench/requirements.txt
 	test -x .venv-bench/bin/aws || (python3 -m venv .venv-bench && \
 		.venv-bench/bin/pip install --quiet -r bench/requirements-awscli.txt)
 	$(PYTHON) bench/access_log_parser.py

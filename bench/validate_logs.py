@@ -1,8 +1,8 @@
 """Benchmark (not a test): `aws cloudtrail validate-logs` (one call per account and region,
 as an organization trail needs) against one `secure-trail validate-logs` run, on the same
-simulated organization trail served by a local moto server that adds a fixed delay to
-every request to mimic S3. CloudTrail ListPublicKeys, which moto lacks, is answered by
-the same server from the simulation's key.
+simulated organization trail, served by moto through a replaying front that adds a fixed
+delay to every request to mimic S3 (bench/replay_server.py). A warm-up run of both tools
+records moto's answers before anything is timed.
 
     make bench            # or: .venv/bin/python bench/validate_logs.py --aws .venv-bench/bin/aws
 
@@ -12,92 +12,24 @@ Prints both wall times, the ratio and both verdicts, for each delay.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
-from urllib.parse import unquote
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from moto.s3.models import s3_backends
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_src"))
+from replay_server import ReplayServer  # noqa: E402
 from trail_validators.trail_layout import ChainId, TrailLocation  # noqa: E402
 from trail_validators.trail_simulation import SimulatedTrail  # noqa: E402
 
 BUCKET, TRAIL, HOME = "org-trail-bucket", "org-trail", "us-east-1"
-MOTO_ACCOUNT = "123456789012"
 T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)
-
-
-class DelayedMoto:
-    """moto's WSGI app behind a fixed per-request delay, plus a ListPublicKeys answer.
-
-    GetObject of an existing object is answered straight from moto's S3 backend: moto's
-    HTTP routing costs a few ms of CPU per request, on the same two cores as the clients,
-    and would otherwise be what is measured. Everything else goes through moto's server.
-    """
-
-    def __init__(self) -> None:
-        self.app = DomainDispatcherApplication(create_backend_app)
-        self.delay = 0.0
-        self.keys_body = b'{"PublicKeyList": []}'
-
-    def publish_keys(self, public_keys: dict[str, bytes]) -> None:
-        self.keys_body = json.dumps({"PublicKeyList": [
-            {"Value": base64.b64encode(der).decode(), "Fingerprint": fingerprint,
-             "ValidityStartTime": (T0 - timedelta(days=30)).timestamp(),
-             "ValidityEndTime": (T0 + timedelta(days=30)).timestamp()}
-            for fingerprint, der in public_keys.items()]}).encode()
-
-    def __call__(self, environ, start_response):
-        if self.delay:
-            time.sleep(self.delay)
-        if environ.get("HTTP_X_AMZ_TARGET", "").endswith("ListPublicKeys"):
-            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
-                                      ("Content-Length", str(len(self.keys_body)))])
-            return [self.keys_body]
-        if environ["REQUEST_METHOD"] == "GET" and not environ.get("QUERY_STRING"):
-            stored = _moto_object(environ.get("PATH_INFO", ""))
-            if stored is not None:
-                start_response("200 OK", [
-                    ("Content-Type", "binary/octet-stream"), ("Content-Length", str(len(stored.value))),
-                    ("ETag", stored.etag), ("Last-Modified", stored.last_modified_RFC1123),
-                    *((name, value) for name, value in stored.metadata.items() if name.startswith("x-amz-meta-"))])
-                return [stored.value]
-        return self.app(environ, start_response)
-
-
-def _moto_object(path: str):
-    bucket, _, key = path.lstrip("/").partition("/")
-    if not key:
-        return None
-    try:
-        return s3_backends[MOTO_ACCOUNT]["aws"].get_object(bucket, unquote(key))
-    except Exception:  # noqa: BLE001 - anything unusual: let moto's server answer
-        return None
-
-
-class QuietHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as S3 does: no new TCP connection per request
-
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:
@@ -110,12 +42,9 @@ def main() -> None:
     parser.add_argument("--delays-ms", default="0,20")
     args = parser.parse_args()
 
-    port = free_port()
-    server_app = DelayedMoto()
-    server = make_server("127.0.0.1", port, server_app, threaded=True, request_handler=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+    server = ReplayServer()
+    endpoint = server.moto_endpoint  # setting up: straight to moto, no delay
+    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_DEFAULT_REGION": HOME, "AWS_EC2_METADATA_DISABLED": "true"}
     os.environ.update(env)
     organizations = boto3.client("organizations", endpoint_url=endpoint, region_name=HOME)
@@ -127,7 +56,7 @@ def main() -> None:
     sim = SimulatedTrail(location)
     for chain in chains:
         sim.deliver(chain, T0 - timedelta(hours=1), args.hours + 1, logs_per_hour=args.logs)
-    server_app.publish_keys(sim.public_keys)
+    server.publish_keys(sim.public_keys, T0, T0 + timedelta(hours=args.hours))
 
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=HOME)
     s3.create_bucket(Bucket=BUCKET)
@@ -141,13 +70,20 @@ def main() -> None:
         (T0 + timedelta(hours=args.hours, minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"organization trail: {args.accounts} accounts x {len(regions)} regions x {args.hours} hours x "
           f"{args.logs} logs = {len(chains) * args.hours} digests, {len(chains) * args.hours * args.logs} log files")
+    time_aws_cli(args.aws, trail_arn, chains, start, end, env)  # warm-up: records moto's answers
+    time_secure_trail(trail_arn, start, end, env)
     for delay_ms in (int(d) for d in args.delays_ms.split(",")):
-        server_app.delay = delay_ms / 1000
+        server.delay = delay_ms / 1000
+        cpu_before_cli = time.process_time()  # this process is the server: its CPU is the server's
         cli_s, cli = time_aws_cli(args.aws, trail_arn, chains, start, end, env)
+        cpu_before_ours = time.process_time()
         ours_s, ours = time_secure_trail(trail_arn, start, end, env)
+        cpu_after = time.process_time()
         print(f"delay {delay_ms:>3} ms | aws cloudtrail validate-logs loop ({len(chains)} calls): {cli_s:7.2f} s | "
               f"secure-trail validate-logs (1 call): {ours_s:6.2f} s | ratio {cli_s / ours_s:5.1f}x")
         print(f"             verdicts: aws cli {cli}  |  secure-trail {ours}")
+        print(f"             local server CPU: {cpu_before_ours - cpu_before_cli:.2f} s during the aws cli loop, "
+              f"{cpu_after - cpu_before_ours:.2f} s during secure-trail")
     server.shutdown()
 
 

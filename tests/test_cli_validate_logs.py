@@ -1,12 +1,12 @@
-"""`secure-trail validate-logs` against moto (S3, CloudTrail); ListPublicKeys is stubbed
-because moto does not implement it."""
+"""`secure-trail validate-logs` against a moto server (S3, CloudTrail), reached through
+AWS_ENDPOINT_URL as a user would; ListPublicKeys is stubbed because moto does not
+implement it."""
 
 import json
 from datetime import timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from trail_validators import aws_adapters
 from trail_validators.cli import main
@@ -23,21 +23,20 @@ WINDOW_ARGS = ["--start-time", (T0 + timedelta(minutes=5)).isoformat(),
 
 
 @pytest.fixture
-def org(aws_env, monkeypatch):
+def org(moto_endpoint, monkeypatch):
     sim = SimulatedTrail(LOCATION)
     for chain in CHAINS:
         sim.deliver(chain, T0 - timedelta(hours=1), 5)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key, stored in sim.objects.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-        boto3.client("cloudtrail").create_trail(Name="org-trail", S3BucketName=BUCKET, S3KeyPrefix="org",
-                                                IsMultiRegionTrail=True, IsOrganizationTrail=True,
-                                                EnableLogFileValidation=True)
-        monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
-        sim.s3 = s3
-        yield sim
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for key, stored in sim.objects.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
+    boto3.client("cloudtrail").create_trail(Name="org-trail", S3BucketName=BUCKET, S3KeyPrefix="org",
+                                            IsMultiRegionTrail=True, IsOrganizationTrail=True,
+                                            EnableLogFileValidation=True)
+    monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
+    sim.s3 = s3
+    return sim
 
 
 def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="validate only this account (repeatable; default: every account found)")
     validate.add_argument("--region", action="append", dest="regions", metavar="REGION",
                           help="validate only this region (repeatable; default: every region found)")
-    validate.add_argument("--concurrency", type=_positive, default=32, help="parallel S3 requests (default 32)")
+    validate.add_argument("--concurrency", type=_positive, default=64, help="parallel S3 requests (default 64)")
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
     validate.set_defaults(run=_validate_logs)
@@ -100,8 +100,9 @@ def _validate_logs(args: argparse.Namespace) -> int:
     import boto3
     from botocore.config import Config
 
-    from .aws_adapters import S3Reader, cloudtrail_public_keys, describe_trail
+    from .aws_adapters import cloudtrail_public_keys, describe_trail
     from .chain import Window
+    from .object_store_reader import ObjectStoreReader
     from .trail_layout import TrailLocation
     from .validation_run import discover_chains, validate_trail
 
@@ -112,12 +113,13 @@ def _validate_logs(args: argparse.Namespace) -> int:
         raise ValueError("--start-time must be before --end-time")
     config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
                     parameter_validation=False)
+    session = boto3.Session()
     bucket, prefix, is_org = args.s3_bucket, args.s3_prefix, None
     if bucket is None:
-        trail = describe_trail(boto3.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)
+        trail = describe_trail(session.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)
         bucket, prefix = trail["S3BucketName"], prefix or trail.get("S3KeyPrefix")
         is_org = trail.get("IsOrganizationTrail", False)
-    reader = S3Reader(boto3.client("s3", config=config), bucket)
+    reader = ObjectStoreReader(session, bucket, config)
     prefix = prefix.strip("/") if prefix else None
     org_id = _org_id(reader, prefix, is_org)
     location = TrailLocation(bucket, prefix, org_id, trail_name, home_region)
@@ -130,7 +132,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
     done = []
     result = validate_trail(
         reader, location, chains, window,
-        cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region, config=config)),
+        cloudtrail_public_keys(lambda region: session.client("cloudtrail", region_name=region, config=config)),
         concurrency=args.concurrency,
         on_chain_done=lambda chain: (done.append(chain), progress.update(f"{len(done)}/{len(chains)} chains")))
     progress.done()
@@ -202,6 +204,11 @@ try:
     _AWS_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
 except ImportError:  # botocore is only needed for s3:// inputs
     _AWS_ERRORS = ()
+try:
+    from obstore.exceptions import BaseError as ObjectStoreError
+    _AWS_ERRORS += (ObjectStoreError,)
+except ImportError:  # obstore is only needed for validate-logs
+    pass
 
 
 class _Progress:

@@ -4,7 +4,7 @@ pure ChainValidator. Storage is behind ObjectReader (S3 in production, a dict in
 from __future__ import annotations
 
 import re
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Mapping, Protocol
@@ -16,6 +16,7 @@ from .trail_layout import ChainId, TrailLocation, days, digest_key_time, log_key
 
 ACCOUNT = re.compile(r"^\d{12}$")
 ANCHOR_LOOKBACK = timedelta(hours=3)
+DISCOVERY_CONCURRENCY = 16
 
 
 class ObjectReader(Protocol):
@@ -53,14 +54,12 @@ def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Ite
                     regions: Iterable[str] | None = None) -> list[ChainId]:
     """Every account and region that has digests of this trail's bucket and prefix."""
     wanted_regions = set(regions) if regions else None
-    chains = []
-    for account in (list(accounts) if accounts else reader.list_children(location.aws_logs)):
-        if not ACCOUNT.match(account):
-            continue
-        for region in reader.list_children(f"{location.account_prefix(account)}CloudTrail-Digest/"):
-            if wanted_regions is None or region in wanted_regions:
-                chains.append(ChainId(account, region))
-    return sorted(chains)
+    accounts = [a for a in (list(accounts) if accounts else reader.list_children(location.aws_logs)) if ACCOUNT.match(a)]
+    with ThreadPoolExecutor(DISCOVERY_CONCURRENCY, thread_name_prefix="discover") as pool:
+        regions_by_account = pool.map(
+            lambda account: reader.list_children(f"{location.account_prefix(account)}CloudTrail-Digest/"), accounts)
+        return sorted(ChainId(account, region) for account, account_regions in zip(accounts, regions_by_account)
+                      for region in account_regions if wanted_regions is None or region in wanted_regions)
 
 
 @dataclass
@@ -78,7 +77,10 @@ class RunResult:
 
 def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId, window: Window,
                    public_keys: Mapping[str, bytes], fetcher: Executor, anchor: Anchor | None = None) -> ChainResult:
-    listed = _list_days(reader, location.digest_day_prefix, chain, window.start - ANCHOR_LOOKBACK, window.end, fetcher)
+    digest_listing = _list_days(reader, location.digest_day_prefix, chain, window.start - ANCHOR_LOOKBACK,
+                                window.end, fetcher)
+    log_listing = _list_days(reader, location.log_day_prefix, chain, window.start, window.end, fetcher)
+    listed = _keys(digest_listing)
     ours = [(digest_key_time(k), k) for k in listed if location.is_this_trails_digest(k) and digest_key_time(k)]
     in_window = [k for t, k in ours if window.start <= t <= window.end]
     if anchor is None:
@@ -89,20 +91,20 @@ def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId
     log_keys = validator.check_digests(digests)
     logs = dict(zip(log_keys, fetcher.map(lambda k: _data(reader.get(k)), log_keys)))
     validator.check_logs(logs)
-    listed_logs = _list_days(reader, location.log_day_prefix, chain, window.start, window.end, fetcher)
-    validator.check_unreferenced(k for k in listed_logs if (t := log_key_time(k)) and window.start <= t <= window.end)
+    validator.check_unreferenced(k for k in _keys(log_listing) if (t := log_key_time(k)) and window.start <= t <= window.end)
     return validator.result
 
 
 def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[ChainId], window: Window,
-                   public_keys: PublicKeys, concurrency: int = 32,
+                   public_keys: PublicKeys, concurrency: int = 64,
                    anchors: Mapping[ChainId, Anchor] | None = None,
                    on_chain_done: Callable[[ChainResult], None] | None = None) -> RunResult:
     """Validate every chain; chains run side by side and share one pool of object fetches."""
-    keys_by_region = {region: public_keys(region, window) for region in sorted({c.region for c in chains})}
     result = RunResult()
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="fetch") as fetcher, \
-            ThreadPoolExecutor(max(1, min(len(chains), concurrency // 4 or 1)), thread_name_prefix="chain") as runner:
+            ThreadPoolExecutor(max(1, min(len(chains), concurrency)), thread_name_prefix="chain") as runner:
+        regions = sorted({c.region for c in chains})
+        keys_by_region = dict(zip(regions, fetcher.map(lambda region: public_keys(region, window), regions)))
         futures = [runner.submit(validate_chain, reader, location, chain, window, keys_by_region[chain.region],
                                  fetcher, (anchors or {}).get(chain)) for chain in chains]
         for future in futures:
@@ -113,9 +115,13 @@ def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[C
     return result
 
 
-def _list_days(reader: ObjectReader, day_prefix, chain: ChainId, start, end, fetcher: Executor) -> list[str]:
-    prefixes = [day_prefix(chain, day) for day in days(start, end)]
-    return [key for keys in fetcher.map(reader.list_keys, prefixes) for key in keys]
+def _list_days(reader: ObjectReader, day_prefix, chain: ChainId, start, end, fetcher: Executor) -> list[Future]:
+    """Start listing each day's folder; the lists run while the caller does other work."""
+    return [fetcher.submit(reader.list_keys, day_prefix(chain, day)) for day in days(start, end)]
+
+
+def _keys(listing: list[Future]) -> list[str]:
+    return [key for day in listing for key in day.result()]
 
 
 def _anchor_from(key: str, stored: StoredObject | None) -> Anchor | None:

@@ -1,0 +1,79 @@
+"""The command line's S3 reader (obstore fetches) against a moto server: it returns what
+boto3 returns and never an object other than the one asked for."""
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+from trail_validators.aws_adapters import S3Reader
+from trail_validators.object_store_reader import BucketLocation, ObjectStoreReader, locate_bucket
+
+BUCKET = "trail-bucket"
+
+
+@pytest.fixture
+def s3(moto_endpoint):
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def test_returns_the_same_bytes_and_metadata_as_boto3(s3):
+    key = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2026/11/20/x.json.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"\x1f\x8b digest", ContentType="application/json",
+                  Metadata={"signature": "ab12", "signature-algorithm": "SHA256withRSA"})
+    fetched = ObjectStoreReader(boto3.Session(), BUCKET).get(key)
+    assert fetched == S3Reader(s3, BUCKET).get(key)
+    assert fetched.metadata == {"signature": "ab12", "signature-algorithm": "SHA256withRSA"}
+
+
+@pytest.mark.parametrize("key", ["a//b", "a/b/", "/lead", "a/./b", "a/../b", ".", "tab\tkey", "a b+c=d%2Fe", "ü/ß"])
+def test_keys_obstore_would_reject_or_rewrite_are_fetched_exactly(s3, key):
+    s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+    assert ObjectStoreReader(boto3.Session(), BUCKET).get(key).data == key.encode()
+
+
+@pytest.mark.parametrize(("stored", "asked"), [("a/b", "a/b/"), ("lead", "/lead"), ("a/b", "a//b")])
+def test_a_key_that_only_normalises_to_a_stored_one_is_missing(s3, stored, asked):
+    s3.put_object(Bucket=BUCKET, Key=stored, Body=b"not the object asked for")
+    assert ObjectStoreReader(boto3.Session(), BUCKET).get(asked) is None
+
+
+def test_missing_object_is_none(s3):
+    assert ObjectStoreReader(boto3.Session(), BUCKET).get("AWSLogs/nothing/here.json.gz") is None
+
+
+def test_bucket_in_another_region_than_the_session(moto_endpoint):
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="eu-trail-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    boto3.client("s3", region_name="eu-west-1").put_object(Bucket="eu-trail-bucket", Key="k", Body=b"eu")
+    reader = ObjectStoreReader(boto3.Session(region_name="us-east-1"), "eu-trail-bucket")
+    assert reader.get("k").data == b"eu"
+
+
+def test_plain_keys_are_fetched_by_obstore_not_boto3(s3, monkeypatch):
+    s3.put_object(Bucket=BUCKET, Key="AWSLogs/a.json.gz", Body=b"log")
+    reader = ObjectStoreReader(boto3.Session(), BUCKET)
+    monkeypatch.setattr(reader.client, "get_object", lambda **kwargs: pytest.fail("fetched through boto3"))
+    assert reader.get("AWSLogs/a.json.gz").data == b"log"
+
+
+class _NoBody:
+    def stream(self, **_):
+        return iter([b""])
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({}, BucketLocation("eu-west-1", "https://trail-bucket.s3.eu-west-1.amazonaws.com", True)),
+    ({"use_fips_endpoint": True}, BucketLocation("eu-west-1", "https://trail-bucket.s3-fips.eu-west-1.amazonaws.com", True)),
+    ({"use_dualstack_endpoint": True},
+     BucketLocation("eu-west-1", "https://trail-bucket.s3.dualstack.eu-west-1.amazonaws.com", True)),
+    ({"s3": {"addressing_style": "path"}}, BucketLocation("eu-west-1", "https://s3.eu-west-1.amazonaws.com", False)),
+])
+def test_obstore_goes_where_boto3_endpoint_rules_send_the_bucket(aws_env, config, expected):
+    """Offline: HeadBucket is answered before it leaves (S3 would name the region)."""
+    client = boto3.client("s3", region_name="eu-west-1", config=Config(**config))
+    client.meta.events.register_last("before-send.s3.HeadBucket", lambda request, **_: AWSResponse(
+        request.url, 200, {"x-amz-bucket-region": "eu-west-1"}, _NoBody()))
+    assert locate_bucket(client, BUCKET) == expected
