@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import boto3
+import obstore
 import pytest
 
 from trail_validators import aws_adapters
@@ -73,6 +74,20 @@ def test_explicit_bucket_keeps_the_org_id_in_the_path(org, capsys):
 def test_nothing_to_validate_is_an_error_not_a_pass(org, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "999999999999"]) == 2
     assert "no digests of org-trail" in capsys.readouterr().err
+
+
+def test_access_denied_on_a_fetch_exits_2_with_a_message(org, monkeypatch, capsys):
+    def denied(store, key):
+        raise obstore.exceptions.PermissionDeniedError(f"GET {key}: 403 AccessDenied")
+    monkeypatch.setattr(obstore, "get", denied)
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "AWS error" in err and "AccessDenied" in err and "Traceback" not in err
+
+
+def test_a_missing_bucket_exits_2_with_a_message(org, capsys):
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--s3-bucket", "no-such-trail-bucket"]) == 2
+    assert "AWS error" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("args", "message"), [
