@@ -22,9 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
+from replay_server import ReplayServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_src"))
-from replay_server import ReplayServer  # noqa: E402
+LAMBDA_SRC = Path(__file__).resolve().parents[1] / "lambda_src"
+sys.path.insert(0, str(LAMBDA_SRC))
 from trail_validators.trail_layout import ChainId, TrailLocation  # noqa: E402
 from trail_validators.trail_simulation import SimulatedTrail  # noqa: E402
 
@@ -43,11 +44,11 @@ def main() -> None:
     args = parser.parse_args()
 
     server = ReplayServer()
-    endpoint = server.moto_endpoint  # setting up: straight to moto, no delay
-    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": HOME, "AWS_EC2_METADATA_DISABLED": "true"}
+    setup_endpoint = server.moto_endpoint  # straight to moto, no delay
+    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "bench",
+           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": HOME, "AWS_EC2_METADATA_DISABLED": "true"}
     os.environ.update(env)
-    organizations = boto3.client("organizations", endpoint_url=endpoint, region_name=HOME)
+    organizations = boto3.client("organizations", endpoint_url=setup_endpoint, region_name=HOME)
     org_id = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
 
     location = TrailLocation(BUCKET, None, org_id, TRAIL, HOME)
@@ -58,11 +59,11 @@ def main() -> None:
         sim.deliver(chain, T0 - timedelta(hours=1), args.hours + 1, logs_per_hour=args.logs)
     server.publish_keys(sim.public_keys, T0, T0 + timedelta(hours=args.hours))
 
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=HOME)
+    s3 = boto3.client("s3", endpoint_url=setup_endpoint, region_name=HOME)
     s3.create_bucket(Bucket=BUCKET)
     for key, stored in sim.objects.items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-    trail_arn = boto3.client("cloudtrail", endpoint_url=endpoint, region_name=HOME).create_trail(
+    trail_arn = boto3.client("cloudtrail", endpoint_url=setup_endpoint, region_name=HOME).create_trail(
         Name=TRAIL, S3BucketName=BUCKET, IsMultiRegionTrail=True, IsOrganizationTrail=True,
         EnableLogFileValidation=True)["TrailARN"]
 
@@ -108,7 +109,7 @@ def time_secure_trail(trail_arn: str, start: str, end: str, env: dict):
     began = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "trail_validators.cli", "validate-logs", "--trail-arn", trail_arn,
                           "--start-time", start, "--end-time", end, "--format", "json"],
-                         capture_output=True, text=True, env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "lambda_src")})
+                         capture_output=True, text=True, env={**env, "PYTHONPATH": str(LAMBDA_SRC)})
     elapsed = time.perf_counter() - began
     if run.returncode not in (0, 1):
         raise SystemExit(f"secure-trail failed:\n{run.stderr}")

@@ -2,7 +2,9 @@
 AWS_ENDPOINT_URL as a user would; ListPublicKeys is stubbed because moto does not
 implement it."""
 
+import io
 import json
+import sys
 from datetime import timedelta
 
 import boto3
@@ -71,6 +73,18 @@ def test_explicit_bucket_keeps_the_org_id_in_the_path(org, capsys):
     assert len(json.loads(capsys.readouterr().out)["chains"]) == 4
 
 
+def test_a_progress_bar_on_a_terminal_only(org, monkeypatch, capsys):
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: nothing on stderr
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 0
+    assert sys.stderr.getvalue().endswith(f"\r[{'#' * 30}] 4/4 chains\n")
+
+
 def test_nothing_to_validate_is_an_error_not_a_pass(org, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "999999999999"]) == 2
     assert "no digests of org-trail" in capsys.readouterr().err
@@ -106,3 +120,9 @@ def test_bad_time_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["validate-logs", "--trail-arn", TRAIL_ARN, "--start-time", "last tuesday"])
     assert exit_info.value.code == 2 and "ISO 8601" in capsys.readouterr().err
+
+
+def test_a_missing_cli_dependency_is_named_with_the_fix(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "obstore", None)  # as if not installed
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 2
+    assert "validate-logs needs obstore: pip install 'secure-trail[cli]'" in capsys.readouterr().err

@@ -66,7 +66,8 @@ class _NoBody:
 
 @pytest.mark.parametrize(("config", "expected"), [
     ({}, BucketLocation("eu-west-1", "https://trail-bucket.s3.eu-west-1.amazonaws.com", True)),
-    ({"use_fips_endpoint": True}, BucketLocation("eu-west-1", "https://trail-bucket.s3-fips.eu-west-1.amazonaws.com", True)),
+    ({"use_fips_endpoint": True},
+     BucketLocation("eu-west-1", "https://trail-bucket.s3-fips.eu-west-1.amazonaws.com", True)),
     ({"use_dualstack_endpoint": True},
      BucketLocation("eu-west-1", "https://trail-bucket.s3.dualstack.eu-west-1.amazonaws.com", True)),
     ({"s3": {"addressing_style": "path"}}, BucketLocation("eu-west-1", "https://s3.eu-west-1.amazonaws.com", False)),

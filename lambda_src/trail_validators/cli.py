@@ -97,8 +97,12 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
 
 
 def _validate_logs(args: argparse.Namespace) -> int:
-    import boto3
-    from botocore.config import Config
+    try:
+        import boto3
+        import obstore  # noqa: F401 - fetches the objects (object_store_reader)
+        from botocore.config import Config
+    except ImportError as missing:
+        raise LookupError(f"validate-logs needs {missing.name}: pip install 'secure-trail[cli]'") from None
 
     from .aws_adapters import cloudtrail_public_keys, describe_trail
     from .chain import Window
@@ -128,13 +132,11 @@ def _validate_logs(args: argparse.Namespace) -> int:
         raise ValueError(f"no digests of {trail_name} under s3://{bucket}/{location.aws_logs}"
                          + (" for the accounts and regions asked" if args.account_id or args.regions else ""))
     window = Window(args.start_time, end, end_is_now=args.end_time is None)
-    progress = _Progress()
-    done = []
+    progress = _Progress(len(chains), "chains")
     result = validate_trail(
         reader, location, chains, window,
         cloudtrail_public_keys(lambda region: session.client("cloudtrail", region_name=region, config=config)),
-        concurrency=args.concurrency,
-        on_chain_done=lambda chain: (done.append(chain), progress.update(f"{len(done)}/{len(chains)} chains")))
+        concurrency=args.concurrency, on_chain_done=lambda chain: progress.advance())
     progress.done()
     if args.format == "json":
         json.dump(digest_json_report(result, location, window), sys.stdout, indent=2)
@@ -212,14 +214,20 @@ except ImportError:  # obstore is only needed for validate-logs
 
 
 class _Progress:
-    """A one-line counter on stderr, only when stderr is a terminal."""
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
 
-    def __init__(self) -> None:
+    WIDTH = 30
+
+    def __init__(self, total: int, unit: str) -> None:
+        self.total, self.unit, self.count = total, unit, 0
         self.enabled = sys.stderr.isatty()
 
-    def update(self, text: str) -> None:
+    def advance(self) -> None:
+        self.count += 1
         if self.enabled:
-            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+            filled = self.WIDTH * self.count // max(1, self.total)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            print(f"\r[{bar}] {self.count}/{self.total} {self.unit}", end="", file=sys.stderr, flush=True)
 
     def done(self) -> None:
         if self.enabled:

@@ -54,7 +54,8 @@ def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Ite
                     regions: Iterable[str] | None = None) -> list[ChainId]:
     """Every account and region that has digests of this trail's bucket and prefix."""
     wanted_regions = set(regions) if regions else None
-    accounts = [a for a in (list(accounts) if accounts else reader.list_children(location.aws_logs)) if ACCOUNT.match(a)]
+    accounts = [account for account in (list(accounts) if accounts else reader.list_children(location.aws_logs))
+                if ACCOUNT.match(account)]
     with ThreadPoolExecutor(DISCOVERY_CONCURRENCY, thread_name_prefix="discover") as pool:
         regions_by_account = pool.map(
             lambda account: reader.list_children(f"{location.account_prefix(account)}CloudTrail-Digest/"), accounts)
@@ -91,7 +92,8 @@ def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId
     log_keys = validator.check_digests(digests)
     logs = dict(zip(log_keys, fetcher.map(lambda k: _data(reader.get(k)), log_keys)))
     validator.check_logs(logs)
-    validator.check_unreferenced(k for k in _keys(log_listing) if (t := log_key_time(k)) and window.start <= t <= window.end)
+    validator.check_unreferenced(
+        k for k in _keys(log_listing) if (t := log_key_time(k)) and window.start <= t <= window.end)
     return validator.result
 
 
