@@ -214,20 +214,23 @@ except ImportError:  # obstore is only needed for validate-logs
 
 
 class _Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    """One line of progress on stderr, only when stderr is a terminal: a bar when the
+    total is known, else whatever text the caller gives."""
 
     WIDTH = 30
 
-    def __init__(self, total: int, unit: str) -> None:
+    def __init__(self, total: int = 0, unit: str = "") -> None:
         self.total, self.unit, self.count = total, unit, 0
         self.enabled = sys.stderr.isatty()
 
+    def update(self, text: str) -> None:
+        if self.enabled:
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+
     def advance(self) -> None:
         self.count += 1
-        if self.enabled:
-            filled = self.WIDTH * self.count // max(1, self.total)
-            bar = "#" * filled + "-" * (self.WIDTH - filled)
-            print(f"\r[{bar}] {self.count}/{self.total} {self.unit}", end="", file=sys.stderr, flush=True)
+        filled = self.WIDTH * self.count // max(1, self.total)
+        self.update(f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {self.count}/{self.total} {self.unit}")
 
     def done(self) -> None:
         if self.enabled:
