@@ -87,8 +87,8 @@ class ReplayServer:
                 headers = {}
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     name, _, value = line.decode("latin-1").partition(":")
-                    headers[name.strip()] = value.strip()
-                body = await reader.readexactly(int(headers.get("Content-Length", headers.get("content-length", 0))))
+                    headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
                 await asyncio.sleep(self.delay)
                 replay_key = request_line if method == "GET" else None
                 reply = self.replies.get(replay_key) if replay_key else None
@@ -107,9 +107,16 @@ class ReplayServer:
         if not hasattr(self._local, "connection"):
             self._local.connection = http.client.HTTPConnection("127.0.0.1", self._back.server_port)
         connection = self._local.connection
-        connection.request(method, target, body=body or None, headers=headers)
-        response = connection.getresponse()
-        content = response.read()
+        for attempt in (1, 2):  # moto may have closed the kept-alive connection: reopen once
+            try:
+                connection.request(method, target, body=body or None, headers=headers)
+                response = connection.getresponse()
+                content = response.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                connection.close()
+                if attempt == 2:
+                    raise
         head = [f"HTTP/1.1 {response.status} {response.reason}"]
         head += [f"{name}: {value}" for name, value in response.getheaders() if name.lower() not in _HOP_BY_HOP]
         length = response.getheader("Content-Length") if method == "HEAD" else str(len(content))
