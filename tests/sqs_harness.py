@@ -1,5 +1,5 @@
 """What the Lambda SQS event source does, on moto: receive, invoke, delete the successes,
-return the failures to the queue."""
+return the failures to the queue; plus the validators' table and an inbox for alerts."""
 
 import json
 from dataclasses import dataclass
@@ -51,3 +51,11 @@ def published(sqs, inbox: str) -> list[dict]:
 
     messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+
+
+def create_validators_table(ddb, name: str = "validators") -> str:
+    """The validators' DynamoDB table as the stack defines it: one string key, ``pk``."""
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    return name

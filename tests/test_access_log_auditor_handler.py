@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 
 from sqs_harness import deliver as sqs_deliver
-from sqs_harness import published, queue_with_dlq, subscribed_inbox
+from sqs_harness import create_validators_table, published, queue_with_dlq, subscribed_inbox
 from trail_validators.access_log_samples import access_log_line, plain_http_line
 
 AUDITED = "trail-bucket"
@@ -19,9 +19,7 @@ def aws(aws_env, monkeypatch):
     with mock_aws():
         s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
         s3.create_bucket(Bucket=ACCESS_LOGS)
-        ddb.create_table(TableName="validators", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        create_validators_table(ddb)
         topic = sns.create_topic(Name="alerts")["TopicArn"]
         inbox = subscribed_inbox(sqs, sns, topic)
         queue, dlq = queue_with_dlq(sqs, "audit", max_receives=2)

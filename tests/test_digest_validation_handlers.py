@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sqs_harness import LambdaContext, published, queue_with_dlq, subscribed_inbox
+from sqs_harness import LambdaContext, create_validators_table, published, queue_with_dlq, subscribed_inbox
 from sqs_harness import deliver as sqs_deliver
 from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
 from trail_validators.trail_layout import ChainId, TrailLocation
@@ -29,9 +29,7 @@ def env(aws_env, monkeypatch):
         s3.create_bucket(Bucket=BUCKET)
         for key, stored in sim.objects.items():
             s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-        ddb.create_table(TableName="validators", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        create_validators_table(ddb)
         topic = sns.create_topic(Name="alerts")["TopicArn"]
         inbox = subscribed_inbox(sqs, sns, topic)
         queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
