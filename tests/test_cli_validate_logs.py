@@ -29,7 +29,7 @@ WINDOW_ARGS = ["--start-time", (T0 + timedelta(minutes=5)).isoformat(),
 def org(moto_endpoint, monkeypatch):
     sim = SimulatedTrail(LOCATION)
     for chain in CHAINS:
-        sim.deliver(chain, T0 - timedelta(hours=1), 5)
+        sim.deliver(chain, T0 - timedelta(hours=1), 6)  # to the digest that covers the window's last hour
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     for key, stored in sim.objects.items():
@@ -47,7 +47,9 @@ def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is True and report["trail"]["org_id"] == "o-a1b2c3d4e5"
     assert sorted((c["account"], c["region"]) for c in report["chains"]) == sorted((c.account, c.region) for c in CHAINS)
-    assert all(c["digests_valid"] == 4 and c["logs_valid"] == 8 for c in report["chains"])
+    assert all(c["digests_valid"] == 5 and c["logs_valid"] == 9 for c in report["chains"])
+    assert report["log_objects"] == {"log_objects": 32, "vouched": 32, "vouched_by_other_trails": 0,
+                                     "not_vouched": 0, "pending": 0}
 
 
 def test_a_deleted_log_exits_1_and_is_named(org, capsys):

@@ -23,7 +23,8 @@ WINDOW = Window(T0 + timedelta(minutes=5), T0 + timedelta(hours=6, minutes=20))
 @pytest.fixture
 def trail():
     sim = SimulatedTrail(LOCATION)
-    sim.digests = sim.deliver(CHAIN, T0 - timedelta(hours=2), 8, logs_per_hour=3)  # 2 h before the window
+    # From 2 h before the window to the digest after it, which covers the window's last hour.
+    sim.digests = sim.deliver(CHAIN, T0 - timedelta(hours=2), 9, logs_per_hour=3)
     sim.in_window = sim.digests[2:]
     return sim
 
@@ -42,9 +43,11 @@ def logs_of(sim, digest_key):
 
 def test_clean_chain_is_valid_and_every_object_is_counted(trail):
     result = run(trail)
-    assert result.findings == [] and not result.tampered
+    assert result.findings == [] and not result.failed
     (chain,) = result.chains
-    assert (chain.digests_valid, chain.logs_valid) == (6, 18)
+    # 7 digests: 6 end in the window, 1 after it; 20 logs: 18 listed by the 6, 2 in the last 20 minutes
+    assert (chain.digests_valid, chain.logs_valid) == (7, 20)
+    assert chain.log_objects == chain.logs_vouched == 19 and chain.logs_not_vouched == 0
     assert chain.newest.key == trail.digests[-1]
 
 
@@ -104,7 +107,7 @@ def test_newest_digest_deleted_is_reported(trail):
     del trail.objects[trail.digests[-1]]
     result = run(trail)
     kinds = [f.kind for f in result.findings]
-    assert kinds.count("missing_newest_digest") == 1 and result.tampered
+    assert kinds.count("missing_newest_digest") == 1 and result.failed
 
 
 def test_two_newest_digests_deleted_are_both_reported(trail):
@@ -187,9 +190,9 @@ def test_signature_algorithm_metadata_other_than_sha256withrsa_is_refused(trail)
 
 def test_stopped_logging_is_a_reported_gap_not_tampering():
     sim = SimulatedTrail(LOCATION)
-    sim.deliver(CHAIN, T0 - timedelta(hours=2), 8, logs_per_hour=2, stopped_hours=frozenset({4, 5}))
+    sim.deliver(CHAIN, T0 - timedelta(hours=2), 9, logs_per_hour=2, stopped_hours=frozenset({4, 5}))
     result = run(sim)
-    assert [f.kind for f in result.findings] == ["chain_gap"] and not result.tampered
+    assert [f.kind for f in result.findings] == ["chain_gap"] and not result.failed
     assert "stopped after" in result.findings[0].message
 
 
@@ -227,12 +230,12 @@ def test_every_account_and_region_in_one_run():
     chains = [ChainId(account, region) for account in ("111111111111", "222222222222", "333333333333")
               for region in ("eu-west-1", "us-east-1")]
     for chain in chains:
-        sim.deliver(chain, T0 - timedelta(hours=1), 7)
+        sim.deliver(chain, T0 - timedelta(hours=1), 8)
     victim = [k for k in sim.objects if "/222222222222/CloudTrail/us-east-1/" in k][3]
     del sim.objects[victim]
     reader = MemoryReader(sim.objects)
     assert discover_chains(reader, LOCATION) == chains
     result = run(sim, chains=chains)
-    assert len(result.chains) == 6 and sum(c.digests_valid for c in result.chains) == 36
+    assert len(result.chains) == 6 and sum(c.digests_valid for c in result.chains) == 42
     assert [(f.kind, f.keys, f.details["account"], f.details["region"]) for f in result.findings] == [
         ("missing_log", (victim,), "222222222222", "us-east-1")]

@@ -6,11 +6,12 @@ import functools
 import json
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from datetime import datetime
+from typing import Callable, Iterable, Iterator
 
-from .chain import Anchor, StoredObject, Window
+from .chain import ANCHOR_LOOKBACK, CADENCE, Anchor, StoredObject, Window
 from .findings import Finding, Severity
+from .log_files import CHUNK
 from .trail_layout import ChainId
 
 DEDUPE_DAYS = 35
@@ -94,23 +95,40 @@ class S3Reader:
             names.extend(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
         return names
 
-    def get(self, key: str) -> StoredObject | None:
+    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
+        response = self._get_object(key)
+        if response is None:
+            return None
+        with response["Body"] as body:
+            data = body.read() if max_bytes is None else body.read(max_bytes + 1)
+        return StoredObject(data, response.get("Metadata", {}))
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        response = self._get_object(key)
+        return None if response is None else _closing_chunks(response["Body"])
+
+    def _get_object(self, key: str) -> dict | None:
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return self.client.get_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.NoSuchKey:
             return None
-        return StoredObject(response["Body"].read(), response.get("Metadata", {}))
+
+
+def _closing_chunks(body) -> Iterator[bytes]:
+    with body:
+        yield from body.iter_chunks(CHUNK)
 
 
 def cloudtrail_public_keys(client_for_region: Callable[[str], object]) -> Callable[[str, Window], dict[str, bytes]]:
     """PublicKeys from ``cloudtrail:ListPublicKeys`` (DER values, by fingerprint). The
-    search reaches past the window's end: keys rotate. One client per region, made once."""
+    search spans every digest a run reads, from the one before the window to those a
+    cadence after it: keys rotate. One client per region, made once."""
     client_for_region = functools.cache(client_for_region)
 
     def public_keys(region: str, window: Window) -> dict[str, bytes]:
         client, keys, token = client_for_region(region), {}, None
         while True:
-            kwargs = {"StartTime": window.start - timedelta(hours=1), "EndTime": window.end + timedelta(hours=2)}
+            kwargs = {"StartTime": window.start - ANCHOR_LOOKBACK - CADENCE, "EndTime": window.end + 2 * CADENCE}
             response = client.list_public_keys(**kwargs, **({"NextToken": token} if token else {}))
             keys.update({key["Fingerprint"]: key["Value"] for key in response.get("PublicKeyList", [])})
             token = response.get("NextToken")

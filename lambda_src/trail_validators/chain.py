@@ -1,45 +1,68 @@
 """Validation of one digest chain (an account and region of a trail) over a window.
-Pure: the I/O layer lists and fetches, this decides. Three stages, in order:
+Pure: the I/O layer lists and fetches, this decides. Every object in the chain's folders
+in the window is accounted for. In order:
 
-1. ``check_digests``: form, location, signature, key, and every link of the chain, including
-   ``previousDigestHashValue`` and ``previousDigestSignature``; every missing hour, each one,
-   also at the head of the chain. Returns the log objects to fetch.
-2. ``check_logs``: each referenced log exists and its decompressed SHA-256 matches.
-3. ``check_unreferenced``: a log object in the window that no digest references is injected
-   (or, next to a gap in the chain, unverifiable).
+1. ``plan_digests``: sorts the digest folders' listing into this trail's digests, other
+   trails' digests and junk (a finding); says what to fetch.
+2. ``check_digests``: form, name, signature, key and every link of the chain, including
+   ``previousDigestHashValue`` and ``previousDigestSignature``; every missing hour, each
+   one, also at the head of the chain. Builds the coverage timeline. Returns the log
+   objects to hash.
+3. ``check_logs``: each referenced log exists and its decompressed SHA-256 matches.
+4. ``check_log_folders``: every object in the window's log folders is vouched for by a
+   valid digest (of this trail or of another trail writing there), or is a finding:
+   ``injected_log``, ``unverifiable_log`` (in a gap or next to a bad digest),
+   ``unexpected_object`` (not a CloudTrail log name in its place), or not yet covered.
 """
 
 from __future__ import annotations
 
+import enum
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
-from .digest import Digest, DigestFormatError, SignatureError, parse_digest, verify_signature
+from .digest import Digest, DigestFormatError, SignatureError, verify_signature
 from .findings import Finding, Severity
-from .log_files import LogFormatError, log_sha256
-from .trail_layout import ChainId, TrailLocation, digest_key_time, log_key_time
+from .trail_layout import CLOCK_SKEW, ChainId, TrailLocation, parse_digest_name, parse_log_name
 
 CADENCE = timedelta(hours=1)
 JITTER = timedelta(minutes=10)
-"""Digests are hourly, give or take a few minutes: a chain whose newest digest ends more
-than CADENCE + JITTER before the window's end is missing its newest digests."""
 DELIVERY_DELAY = timedelta(minutes=30)
-"""How late the newest digest may arrive when the window ends now."""
-LOG_DELIVERY_SLACK = timedelta(minutes=20)
-"""A log file named at time T is delivered, and so digested, within this."""
+DIGEST_DUE = CADENCE + JITTER + DELIVERY_DELAY
+"""The grace for "not yet covered", from the digest cadence: the next digest of a chain is
+due this long after the end of the one before it. Until then, logs named after the newest
+digest are pending; after it, their digest is missing."""
+NAME_SLACK = timedelta(minutes=2)
+"""Log names carry the minute of delivery: a log named up to this before a digest's end may
+have been delivered after it, and so be listed by the next digest."""
+ANCHOR_LOOKBACK = timedelta(hours=3)
+"""How far before the window the digest it links to is looked for."""
 
-# Findings that mean the logs cannot be trusted (exit status 1, alerts).
 TAMPERING = frozenset((
     "malformed_digest", "digest_moved", "missing_signature", "unknown_signing_key",
     "invalid_digest_signature", "chain_link_mismatch", "missing_digest", "missing_newest_digest",
-    "missing_log", "modified_log", "injected_log"))
+    "missing_log", "modified_log", "injected_log", "unexpected_object"))
+"""Findings that mean the logs cannot be trusted (exit status 1, alerts)."""
+STRICT_FAILURES = frozenset(("unverifiable_log",))
+"""Findings that fail a strict run too: logs that no valid digest vouches for."""
+
+
+def failing_kinds(strict: bool) -> frozenset[str]:
+    return TAMPERING | STRICT_FAILURES if strict else TAMPERING
 
 
 @dataclass(frozen=True)
 class StoredObject:
     data: bytes
     metadata: Mapping[str, str]
+
+
+DigestRead = Digest | DigestFormatError | None
+"""A fetched digest: parsed, why it could not be, or None when the object is gone."""
+LogHash = str | Exception | None
+"""A fetched log's hex SHA-256, why it could not be computed, or None when it is gone."""
 
 
 @dataclass(frozen=True)
@@ -56,199 +79,411 @@ class Anchor:
 class Window:
     start: datetime
     end: datetime
-    end_is_now: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """What "due" and "in the future" are measured against."""
 
 
 @dataclass
 class ChainResult:
     chain: ChainId
+    strict: bool = False
     findings: list[Finding] = field(default_factory=list)
     digests_valid: int = 0
     digests_checked: int = 0
     logs_valid: int = 0
     logs_checked: int = 0
+    log_objects: int = 0
+    """Log objects in the window's log folders, named as CloudTrail names them."""
+    logs_vouched: int = 0
+    """... referenced by a valid digest of this trail, with the hash it records."""
+    logs_vouched_by_other_trails: int = 0
+    logs_pending: int = 0
+    """... named after the newest digest, whose digest is not due yet."""
+    digests_listed: int = 0
+    """This trail's digests found for the window (an anchor before it included): none at
+    all usually means a wrong trail name, home region, bucket or prefix."""
+    other_trails: set[str] = field(default_factory=set)
+    """Names of other trails whose digests share these folders."""
     newest: Anchor | None = None
-    """The newest digest found: the next run's checkpoint."""
+    """The newest digest that verified and links to its chain: the next run's checkpoint.
+    None when no digest qualifies (the checkpoint stays where it was)."""
 
     @property
-    def tampered(self) -> bool:
-        return any(f.kind in TAMPERING for f in self.findings)
+    def logs_not_vouched(self) -> int:
+        return self.log_objects - self.logs_vouched - self.logs_vouched_by_other_trails - self.logs_pending
+
+    @property
+    def failed(self) -> bool:
+        kinds = failing_kinds(self.strict)
+        return any(f.kind in kinds for f in self.findings)
+
+    @property
+    def examined(self) -> int:
+        return self.digests_checked + self.log_objects
+
+
+class Coverage(enum.IntEnum):
+    """What vouches for the logs of a stretch of time; the higher wins where stretches meet."""
+    VOUCHED = 0   # a valid digest: an unlisted log is injected
+    GAP = 1       # logging or validation was stopped: nothing can vouch
+    TAMPERED = 2  # the digest is missing or invalid (a finding already)
+    PENDING = 3   # the digest is not due yet
+
+
+@dataclass(frozen=True)
+class _Span:
+    low: datetime
+    high: datetime
+    coverage: Coverage
 
 
 @dataclass
 class _Slot:
     key: str
     time: datetime
-    digest: Digest | None = None
+    read: DigestRead
     trusted: bool = False
+    eligible: bool = False
+    """Trusted and linked: may become the checkpoint."""
+
+    @property
+    def digest(self) -> Digest | None:
+        return self.read if isinstance(self.read, Digest) else None
+
+
+@dataclass
+class DigestPlan:
+    ours: list[str] = field(default_factory=list)
+    """This trail's digests to validate, oldest first."""
+    others: list[str] = field(default_factory=list)
+    """Other trails' digests ending in the window: what they list is not injected."""
+    anchor: str | None = None
+
+    @property
+    def to_fetch(self) -> list[str]:
+        return self.ours + self.others + ([self.anchor] if self.anchor else [])
 
 
 class ChainValidator:
     def __init__(self, chain: ChainId, location: TrailLocation, window: Window,
-                 public_keys: Mapping[str, bytes], anchor: Anchor | None = None) -> None:
+                 public_keys: Mapping[str, bytes], checkpoint: Anchor | None = None, strict: bool = False) -> None:
         self.chain, self.location, self.window = chain, location, window
-        self.public_keys, self.anchor = public_keys, anchor
-        self.result = ChainResult(chain)
+        self.public_keys, self.checkpoint = public_keys, checkpoint
+        self.result = ChainResult(chain, strict)
+        self.anchor: Anchor | None = checkpoint
+        self._anchor_intact = checkpoint is None
+        self._plan = DigestPlan()
+        self._ends: dict[str, datetime] = {}
         self._slots: list[_Slot] = []
-        self._uncovered: list[tuple[datetime, datetime]] = []
-        self._referenced: dict[str, str] = {}  # log key -> expected hash
+        self._spans: list[_Span] = []
+        self._referenced: dict[str, str] = {}  # log key -> hash, from this trail's valid digests in the window
+        self._vouched_earlier: set[str] = set()  # listed by the anchor digest
+        self._vouched_by_others: set[str] = set()
+        self._hashed_ok: set[str] = set()
 
-    # -- stage 1 -------------------------------------------------------------------------
-    def check_digests(self, digests: Mapping[str, StoredObject | None]) -> list[str]:
-        """``digests``: every digest key of this chain in the window, with its object
-        (None when it vanished between list and get). Returns the log keys to fetch."""
-        for key in sorted(digests, key=lambda k: (digest_key_time(k) or self.window.start, k)):
-            slot = _Slot(key, digest_key_time(key) or self.window.start)
-            self._check_one(slot, digests[key])
+    # -- what to list ---------------------------------------------------------------------
+    @property
+    def logs_from(self) -> datetime:
+        """Logs named from here to the window's end are judged. After a checkpoint, from a
+        little before its end: a log named then may be listed by the next digest."""
+        return self.checkpoint.end - NAME_SLACK if self.checkpoint else self.window.start
+
+    @property
+    def digests_until(self) -> datetime:
+        """Digests ending up to a cadence after the window's end cover its last hour (those
+        said to end after now do not exist yet, whatever their names say)."""
+        return min(self.window.end + CADENCE + JITTER, self.window.now + CLOCK_SKEW)
+
+    @property
+    def digests_from(self) -> datetime:
+        return self.logs_from - ANCHOR_LOOKBACK
+
+    # -- stage 1 ------------------------------------------------------------------------
+    def plan_digests(self, listed_keys: Iterable[str]) -> DigestPlan:
+        """Sort the chain's digest folders (days from ``digests_from`` to ``digests_until``)."""
+        plan, before = self._plan, []
+        after = self.checkpoint.end if self.checkpoint else None
+        for key in listed_keys:
+            name = self.location.digest_name_in_place(self.chain, key)
+            if name is None:
+                self._add("malformed_digest", Severity.HIGH,
+                          f"{key} is in a digest folder but is not a CloudTrail digest of this account and "
+                          "region named for its day folder", [key])
+            elif not self.digests_from <= name.end <= self.digests_until:
+                continue
+            elif not self.location.is_this_trails(name):
+                self.result.other_trails.add(name.trail_name)
+                if name.end >= self.logs_from:
+                    plan.others.append(key)
+            elif after is not None and name.end <= after:
+                continue  # the checkpoint or older: validated by earlier runs
+            elif after is None and name.end < self.window.start:
+                before.append((name.end, key))
+            else:
+                self._ends[key] = name.end
+        plan.ours = sorted(self._ends, key=lambda key: (self._ends[key], key))
+        plan.anchor = self.checkpoint.key if self.checkpoint else (max(before)[1] if before else None)
+        self.result.digests_listed = len(plan.ours) + (plan.anchor is not None)
+        return plan
+
+    def check_digests(self, fetched: Mapping[str, DigestRead]) -> list[str]:
+        """``fetched``: what ``plan_digests`` asked for. Returns the log keys to hash."""
+        self._take_anchor(fetched.get(self._plan.anchor) if self._plan.anchor else None)
+        for key in self._plan.others:
+            digest = fetched.get(key)
+            if isinstance(digest, Digest) and self._verify(digest, of_another_trail=True):
+                self._vouched_by_others.update(log.key for log in digest.log_files)
+            elif digest is not None:
+                self._report_unverified(key, digest, of_another_trail=True)
+        for key in self._plan.ours:
+            slot = _Slot(key, self._ends[key], fetched.get(key))
+            self._check_one(slot)
             self._slots.append(slot)
-        self._check_links()
-        self._check_head()
-        if self._slots:
-            newest = self._slots[-1]
-            self.result.newest = Anchor(newest.key, newest.digest.end if newest.digest else newest.time,
-                                        newest.digest.sha256 if newest.digest else None,
-                                        newest.digest.signature if newest.digest else None)
-        else:
-            self.result.newest = self.anchor
+        self._build_timeline()
+        eligible = [slot for slot in self._slots if slot.eligible]
+        if eligible:
+            newest = eligible[-1].digest
+            self.result.newest = Anchor(newest.key, newest.end, newest.sha256, newest.signature)
         return sorted(self._referenced)
 
-    def _check_one(self, slot: _Slot, stored: StoredObject | None) -> None:
+    def _take_anchor(self, read: DigestRead) -> None:
+        """A checkpoint's digest must still hash as it did (its logs are then vouched for);
+        a digest found before the window anchors the chain only if it verifies."""
+        key = self._plan.anchor
+        if self.checkpoint is not None:
+            if not isinstance(read, Digest):
+                self._add("missing_digest", Severity.HIGH,
+                          f"digest {key}, validated earlier (the checkpoint), is gone or unreadable", [key])
+            elif read.sha256 != self.checkpoint.sha256:
+                self._add("chain_link_mismatch", Severity.CRITICAL,
+                          f"digest {key}, validated earlier (the checkpoint), no longer hashes to "
+                          f"{self.checkpoint.sha256}: it was replaced", [key])
+            else:
+                self._anchor_intact = True
+                self._vouched_earlier.update(log.key for log in read.log_files)
+            return
+        if key is None:
+            return
+        if isinstance(read, Digest) and self._verify(read, report=True):
+            self.anchor = Anchor(read.key, read.end, read.sha256, read.signature)
+            self._anchor_intact = True
+            self._vouched_earlier.update(log.key for log in read.log_files)
+        elif not isinstance(read, Digest):
+            self._report_unverified(key, read)
+
+    def _check_one(self, slot: _Slot) -> None:
         self.result.digests_checked += 1
-        if stored is None:
-            self._add("missing_digest", Severity.HIGH, f"digest {slot.key} was listed but is gone", [slot.key])
+        digest = slot.digest
+        if digest is None:
+            self._report_unverified(slot.key, slot.read)
             return
-        try:
-            digest = parse_digest(slot.key, stored.data, stored.metadata)
-        except DigestFormatError as error:
-            self._add("malformed_digest", Severity.HIGH, f"digest {slot.key} is malformed: {error}", [slot.key])
-            return
-        slot.digest = digest
-        if (digest.bucket, digest.object_key) != (self.location.bucket, slot.key):
-            self._add("digest_moved", Severity.HIGH,
-                      f"digest {slot.key} says it belongs at s3://{digest.bucket}/{digest.object_key}: "
-                      "replayed or moved", [slot.key])
-            return
-        if not stored.metadata.get("signature"):
-            self._add("missing_signature", Severity.HIGH, f"digest {slot.key} has no signature metadata", [slot.key])
-            return
-        public_key = self.public_keys.get(digest.fingerprint)
-        if public_key is None:
-            self._add("unknown_signing_key", Severity.HIGH,
-                      f"digest {slot.key} names key fingerprint {digest.fingerprint}, which CloudTrail did not "
-                      f"publish for {self.chain.region} around {digest.end:%Y-%m-%d %H:%M}Z", [slot.key])
-            return
-        try:
-            verify_signature(digest, stored.metadata, public_key)
-        except SignatureError as error:
-            self._add("invalid_digest_signature", Severity.CRITICAL,
-                      f"digest {slot.key}: {error}: its content, chain link or signature was changed", [slot.key])
+        if not self._verify(digest, report=True):
             return
         slot.trusted = True
         self.result.digests_valid += 1
         for log in digest.log_files:
-            self._referenced[log.key] = log.hash_value
+            if digest.end <= self.window.end or _named_until(log.key, self.window.end):
+                self._referenced[log.key] = log.hash_value
 
-    def _check_links(self) -> None:
+    def _verify(self, digest: Digest, of_another_trail: bool = False, report: bool = False) -> bool:
+        """Location, signature and signing key; findings only when ``report``."""
+        whose = f" (of trail {parse_digest_name(digest.key).trail_name})" if of_another_trail else ""
+        problem = None
+        if (digest.bucket, digest.object_key) != (self.location.bucket, digest.key):
+            problem = ("digest_moved", Severity.HIGH,
+                       f"says it belongs at s3://{digest.bucket}/{digest.object_key}: replayed or moved")
+        elif (named := parse_digest_name(digest.key)) is None or digest.end.replace(microsecond=0) != named.end:
+            problem = ("malformed_digest", Severity.HIGH, f"ends at {digest.end_raw[:40]}, not at the time in its name")
+        elif not digest.signature:
+            problem = ("missing_signature", Severity.HIGH, "has no signature metadata")
+        elif (public_key := self.public_keys.get(digest.fingerprint)) is None:
+            problem = ("unknown_signing_key", Severity.HIGH,
+                       f"names key fingerprint {digest.fingerprint[:64]}, which CloudTrail did not publish for "
+                       f"{self.chain.region} around {digest.end:%Y-%m-%d %H:%M}Z")
+        else:
+            try:
+                verify_signature(digest, public_key)
+            except SignatureError as error:
+                problem = ("invalid_digest_signature", Severity.CRITICAL,
+                           f"{error}: its content, chain link or signature was changed")
+        if problem and (report or of_another_trail):
+            kind, severity, why = problem
+            self._add(kind, severity, f"digest {digest.key}{whose} {why}", [digest.key])
+        return problem is None
+
+    def _report_unverified(self, key: str, read: DigestRead, of_another_trail: bool = False) -> None:
+        whose = " (of another trail)" if of_another_trail else ""
+        if read is None:
+            self._add("missing_digest", Severity.HIGH, f"digest {key}{whose} was listed but is gone", [key])
+        elif isinstance(read, DigestFormatError):
+            self._add("malformed_digest", Severity.HIGH, f"digest {key}{whose} is malformed: {read}", [key])
+
+    # -- the timeline -------------------------------------------------------------------
+    def _build_timeline(self) -> None:
+        """Partition time into stretches, each vouched for, in a gap, tampered or pending,
+        linking each valid digest to the one before it."""
         previous: _Slot | Anchor | None = self.anchor
+        if self.anchor is not None:
+            self._span(_EARLIEST, self.anchor.end, Coverage.VOUCHED if self._anchor_intact else Coverage.TAMPERED)
         for slot in self._slots:
-            digest = slot.digest
-            if digest is not None and slot.trusted:
-                self._check_link(previous, slot, digest)
-            previous = slot
-
-    def _check_link(self, previous: "_Slot | Anchor | None", slot: _Slot, digest: Digest) -> None:
-        if digest.starts_new_chain:
             since = _end_of(previous)
-            self._uncovered.append((since or self.window.start, digest.start))
+            if slot.trusted:
+                slot.eligible = self._link(previous, slot.digest)
+            else:
+                self._span(since or slot.time - CADENCE, slot.time, Coverage.TAMPERED)
+            previous = slot
+        self._check_head(_end_of(previous))
+
+    def _link(self, previous: "_Slot | Anchor | None", digest: Digest) -> bool:
+        """Check the link to the digest before; True unless it is wrong."""
+        since = _end_of(previous)
+        if digest.starts_new_chain:
+            self._span(since or digest.start - CADENCE, digest.start, Coverage.GAP)
             why = (f"logging or log file validation was stopped after {since:%Y-%m-%d %H:%M}Z and started again"
                    if since else "the trail or its log file validation started, or was stopped and started")
             self._add("chain_gap", Severity.MEDIUM,
                       f"a new chain starts at {digest.key} ({digest.start:%Y-%m-%d %H:%M}Z): {why}", [digest.key])
-            return
-        if previous is None or previous.key != digest.previous_key:
-            named_time = digest_key_time(digest.previous_key or "")
-            if previous is None and (named_time is None or named_time < self.window.start):
-                return  # its predecessor lies before the window: nothing to compare with
-            self._report_missing_between(previous, digest)
-            return
-        expected_hash, expected_signature = _hash_of(previous), _signature_of(previous)
-        if expected_hash is not None and digest.previous_hash != expected_hash:
-            self._add("chain_link_mismatch", Severity.CRITICAL,
-                      f"digest {digest.key} records previousDigestHashValue {digest.previous_hash}, but "
-                      f"{digest.previous_key} hashes to {expected_hash}", [digest.key, digest.previous_key])
-        if expected_signature is not None and (digest.previous_signature or "").lower() != expected_signature:
-            self._add("chain_link_mismatch", Severity.CRITICAL,
-                      f"digest {digest.key} records a previousDigestSignature that is not the signature of "
-                      f"{digest.previous_key}", [digest.key, digest.previous_key])
+        elif previous is None or previous.key != digest.previous_key:
+            rejected_anchor = previous is None and digest.previous_key == self._plan.anchor
+            if rejected_anchor:  # reported already; nothing to compare with
+                self._span(digest.start - CADENCE, digest.start, Coverage.TAMPERED)
+            elif previous is not None or _digest_time(digest.previous_key) >= self.digests_from:
+                self._report_missing_between(since or digest.start - CADENCE, digest)
+        else:
+            expected_hash, expected_signature = _hash_of(previous), _signature_of(previous)
+            linked = True
+            if expected_hash is not None and digest.previous_hash != expected_hash:
+                linked = False
+                self._add("chain_link_mismatch", Severity.CRITICAL,
+                          f"digest {digest.key} records previousDigestHashValue {digest.previous_hash}, but "
+                          f"{digest.previous_key} hashes to {expected_hash}", [digest.key, digest.previous_key])
+            if expected_signature is not None and (digest.previous_signature or "").lower() != expected_signature:
+                linked = False
+                self._add("chain_link_mismatch", Severity.CRITICAL,
+                          f"digest {digest.key} records a previousDigestSignature that is not the signature of "
+                          f"{digest.previous_key}", [digest.key, digest.previous_key])
+            if not linked:
+                self._span(since, digest.end, Coverage.TAMPERED)
+                return False
+        self._span(digest.start, digest.end, Coverage.VOUCHED)
+        return True
 
-    def _report_missing_between(self, previous: "_Slot | Anchor | None", digest: Digest) -> None:
-        since = _end_of(previous) or self.window.start
-        hours = max(1, round((digest.end - since) / CADENCE) - 1)
-        self._uncovered.append((since - LOG_DELIVERY_SLACK, digest.start))
+    def _report_missing_between(self, since: datetime, digest: Digest) -> None:
+        self._span(since, digest.start, Coverage.TAMPERED)
         self._add("missing_digest", Severity.HIGH,
                   f"digest {digest.previous_key} is missing: {digest.key} links to it", [digest.previous_key])
-        for n in range(1, hours):
+        for n in range(1, max(1, round((digest.end - since) / CADENCE) - 1)):
             expected = since + n * CADENCE
             self._add("missing_digest", Severity.HIGH,
                       f"no digest for the hour ending about {expected:%Y-%m-%d %H:%M}Z before {digest.key}",
                       [], {"expected_end": expected.isoformat()})
 
-    def _check_head(self) -> None:
-        newest = self._slots[-1].time if self._slots else (self.anchor.end if self.anchor else None)
-        since = newest or self.window.start
-        slack = JITTER + (DELIVERY_DELAY if self.window.end_is_now else timedelta(0))
-        hours = int((self.window.end - since - slack) / CADENCE)
-        if newest is None and hours > 0:
-            self._uncovered.append((self.window.start, self.window.end))
-        for n in range(1, hours + 1):
-            expected = since + n * CADENCE
+    def _check_head(self, newest: datetime | None) -> None:
+        """Every digest up to the first one ending after the window is due, once its time
+        plus the grace has passed; after the newest, logs are pending until then."""
+        if newest is None:
+            return  # no digest at all: the log folders say which hours are missing
+        expected = newest
+        while expected < self.window.end and expected + DIGEST_DUE <= self.window.now:
+            expected += CADENCE
             self._add("missing_newest_digest", Severity.HIGH,
                       f"no digest for the hour ending about {expected:%Y-%m-%d %H:%M}Z: the newest digests "
-                      f"were deleted or are not being delivered", [], {"expected_end": expected.isoformat()})
-        if newest is not None and hours > 0:
-            self._uncovered.append((newest - LOG_DELIVERY_SLACK, self.window.end))
+                      "were deleted or are not being delivered", [], {"expected_end": expected.isoformat()})
+        if expected > newest:
+            self._span(newest, expected, Coverage.TAMPERED)
+        self._span(expected, _LATEST, Coverage.PENDING)
 
-    # -- stage 2 -------------------------------------------------------------------------
-    def check_logs(self, logs: Mapping[str, bytes | None]) -> None:
-        """``logs``: the objects of the keys ``check_digests`` returned (None: missing)."""
+    def _span(self, low: datetime, high: datetime, coverage: Coverage) -> None:
+        self._spans.append(_Span(low, high, coverage))
+
+    # -- stage 2 ------------------------------------------------------------------------
+    def check_logs(self, hashes: Mapping[str, LogHash]) -> None:
+        """``hashes``: for each key ``check_digests`` returned, the log's SHA-256, the
+        reason it has none, or None when it is missing."""
         for key, expected in self._referenced.items():
             self.result.logs_checked += 1
-            data = logs.get(key)
-            if data is None:
+            actual = hashes.get(key)
+            if actual is None:
                 self._add("missing_log", Severity.HIGH, f"log file {key} is referenced by a digest but missing", [key])
-                continue
-            try:
-                actual = log_sha256(data)
-            except LogFormatError as error:
-                self._add("modified_log", Severity.CRITICAL, f"log file {key} is not the file delivered: {error}", [key])
-                continue
-            if actual != expected:
+            elif isinstance(actual, Exception):
+                self._add("modified_log", Severity.CRITICAL, f"log file {key} is not the file delivered: {actual}", [key])
+            elif actual != expected:
                 self._add("modified_log", Severity.CRITICAL,
                           f"log file {key} was modified: SHA-256 {actual}, digest recorded {expected}", [key])
             else:
                 self.result.logs_valid += 1
+                self._hashed_ok.add(key)
 
-    # -- stage 3 -------------------------------------------------------------------------
-    def check_unreferenced(self, listed_log_keys: Iterable[str]) -> None:
-        trusted = [slot.digest for slot in self._slots if slot.trusted and slot.digest]
-        if not trusted:
-            return
-        first_start, digested_until = trusted[0].start, trusted[-1].end - LOG_DELIVERY_SLACK
-        for key in listed_log_keys:
-            time = log_key_time(key)
-            if key in self._referenced or time is None or not first_start <= time <= digested_until:
+    # -- stage 3 ------------------------------------------------------------------------
+    def check_log_folders(self, listed_keys: Iterable[str]) -> None:
+        """``listed_keys``: every object in the chain's log day folders from ``logs_from``
+        to the window's end."""
+        unaccounted: dict[datetime, list[str]] = defaultdict(list)  # hour -> logs no digest covers
+        for key in listed_keys:
+            name = self.location.log_name_in_place(self.chain, key)
+            if name is None:
+                self._add("unexpected_object", Severity.HIGH,
+                          f"{key} is in a log folder but is not a CloudTrail log file name of this account and "
+                          "region for that day folder: CloudTrail did not write it", [key])
                 continue
-            if any(low <= time <= high for low, high in self._uncovered):
-                self._add("unverifiable_log", Severity.MEDIUM,
-                          f"log file {key} is in a gap of the digest chain: no digest can vouch for it", [key])
+            if not self.logs_from <= name.time <= self.window.end:
+                continue
+            self.result.log_objects += 1
+            if key in self._hashed_ok or (key in self._vouched_earlier and key not in self._referenced):
+                self.result.logs_vouched += 1
+            elif key in self._referenced:
+                pass  # missing_log or modified_log already
+            elif key in self._vouched_by_others:
+                self.result.logs_vouched_by_other_trails += 1
             else:
-                self._add("injected_log", Severity.HIGH,
-                          f"log file {key} is not referenced by any digest: it was not delivered by CloudTrail", [key])
+                coverage = self._coverage(name.time)
+                if coverage is None:
+                    unaccounted[name.time.replace(minute=0)].append(key)
+                else:
+                    self._unvouched(key, coverage)
+        for hour, keys in sorted(unaccounted.items()):
+            due = hour + DIGEST_DUE <= self.window.now
+            if due:
+                self._add("missing_digest", Severity.HIGH,
+                          f"{len(keys)} log files were delivered in the hour from {hour:%Y-%m-%d %H:%M}Z, "
+                          "but no digest of this trail covers it: the digests were deleted", keys[:20],
+                          {"expected_end": (hour + CADENCE).isoformat()})
+            for key in keys:
+                self._unvouched(key, Coverage.TAMPERED if due else Coverage.PENDING)
+
+    def _coverage(self, time: datetime) -> Coverage | None:
+        """What covers a log named at ``time``: every stretch it may belong to, the worst wins."""
+        found = [span.coverage for span in self._spans if span.low <= time + NAME_SLACK and time <= span.high]
+        return max(found) if found else None
+
+    def _unvouched(self, key: str, coverage: Coverage) -> None:
+        if coverage is Coverage.PENDING:
+            self.result.logs_pending += 1
+        elif coverage is Coverage.VOUCHED:
+            self._add("injected_log", Severity.HIGH,
+                      f"log file {key} is not referenced by any digest: it was not delivered by CloudTrail", [key])
+        else:
+            where = "a gap of the digest chain" if coverage is Coverage.GAP else "an hour whose digest is missing or invalid"
+            self._add("unverifiable_log", Severity.HIGH if self.result.strict else Severity.MEDIUM,
+                      f"log file {key} is in {where}: no digest can vouch for it", [key])
 
     def _add(self, kind: str, severity: Severity, message: str, keys: list, details: dict | None = None) -> None:
         self.result.findings.append(Finding(kind, severity, f"{self.chain}: {message}", tuple(keys),
                                             {"account": self.chain.account, "region": self.chain.region,
                                              **(details or {})}))
+
+
+def _named_until(log_key: str, end: datetime) -> bool:
+    name = parse_log_name(log_key)
+    return name is not None and name.time <= end
+
+
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _digest_time(key: str | None) -> datetime:
+    name = parse_digest_name(key or "")
+    return name.end if name else _EARLIEST
 
 
 def _end_of(link: "_Slot | Anchor | None") -> datetime | None:

@@ -15,6 +15,7 @@ from .access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, AuditResult, audit_l
 from .findings import Severity
 from .log_sources import SourceError, decode_lines, objects
 from .report import access_log_text_report, digest_json_report, digest_text_report
+from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -70,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--region", action="append", dest="regions", metavar="REGION",
                           help="validate only this region (repeatable; default: every region found)")
     validate.add_argument("--concurrency", type=_positive, default=64, help="parallel S3 requests (default 64)")
+    validate.add_argument("--strict", action="store_true",
+                          help="fail on any log that no valid digest vouches for, also in gaps of the chain "
+                               "(default: such logs are warnings)")
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
     validate.set_defaults(run=_validate_logs)
@@ -112,38 +116,47 @@ def _validate_logs(args: argparse.Namespace) -> int:
 
     arn = _trail_arn(args.trail_arn)
     home_region, trail_name = arn["region"], arn["name"]
-    end = args.end_time or datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)
+    end = args.end_time or now
     if args.start_time >= end:
         raise ValueError("--start-time must be before --end-time")
     config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
                     parameter_validation=False)
     session = boto3.Session()
-    bucket, prefix, is_org = args.s3_bucket, args.s3_prefix, None
+    bucket, prefix, is_org, regions = args.s3_bucket, args.s3_prefix, None, args.regions
     if bucket is None:
         trail = describe_trail(session.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)
         bucket, prefix = trail["S3BucketName"], prefix or trail.get("S3KeyPrefix")
         is_org = trail.get("IsOrganizationTrail", False)
+        if not trail.get("IsMultiRegionTrail", True):  # other regions' logs there are other trails'
+            regions = [home_region]
     reader = ObjectStoreReader(session, bucket, config)
     prefix = prefix.strip("/") if prefix else None
     org_id = _org_id(reader, prefix, is_org)
     location = TrailLocation(bucket, prefix, org_id, trail_name, home_region)
-    chains = discover_chains(reader, location, args.account_id, args.regions)
+    chains = discover_chains(reader, location, args.account_id, regions)
     if not chains:
         raise ValueError(f"no digests of {trail_name} under s3://{bucket}/{location.aws_logs}"
-                         + (" for the accounts and regions asked" if args.account_id or args.regions else ""))
-    window = Window(args.start_time, end, end_is_now=args.end_time is None)
+                         + (" for the accounts and regions asked" if args.account_id or regions else ""))
+    window = Window(args.start_time, end, now)
     progress = _Progress(len(chains), "chains")
     result = validate_trail(
         reader, location, chains, window,
         cloudtrail_public_keys(lambda region: session.client("cloudtrail", region_name=region, config=config)),
-        concurrency=args.concurrency, on_chain_done=lambda chain: progress.advance())
+        concurrency=args.concurrency, strict=args.strict, on_chain_done=lambda chain: progress.advance())
     progress.done()
+    if not any(chain.digests_listed for chain in result.chains):
+        others = sorted({name for chain in result.chains for name in chain.other_trails})
+        raise ValueError(f"no digests of trail {trail_name} (home region {home_region}) under "
+                         f"s3://{bucket}/{location.aws_logs} for this window: check --trail-arn, --s3-bucket and "
+                         "--s3-prefix" + (f"; digests of other trails are there: {', '.join(others)}" if others
+                                          else "; if they are right, every digest was deleted"))
     if args.format == "json":
         json.dump(digest_json_report(result, location, window), sys.stdout, indent=2)
         print()
     else:
         print(digest_text_report(result, location, window, verbose=args.verbose))
-    return EXIT_FINDINGS if result.tampered else EXIT_OK
+    return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
 def _trail_arn(value: str) -> dict[str, str]:
@@ -167,12 +180,19 @@ def _org_id(reader, prefix: str | None, is_org: bool | None) -> str | None:
 
 
 def _time(value: str) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise) between CloudTrail's launch and now."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"{value!r} is not a time; expected ISO 8601 such as "
                                          "2026-11-24T01:00:00Z") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    latest = datetime.now(timezone.utc) + CLOCK_SKEW
+    if not CLOUDTRAIL_EPOCH <= parsed <= latest:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is outside the times a trail can have logs for: from "
+            f"{CLOUDTRAIL_EPOCH:%Y-%m-%d} (CloudTrail's launch) to now ({latest:%Y-%m-%dT%H:%M}Z)")
+    return parsed
 
 
 def _positive(value: str) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -25,7 +25,7 @@ SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
 MAX_COMPRESSED_DIGEST = 16 * 1024 * 1024
 MAX_DIGEST = 64 * 1024 * 1024
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _PREVIOUS = ("previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue",
              "previousDigestHashAlgorithm", "previousDigestSignature")
 
@@ -60,7 +60,9 @@ class Digest:
     """Hex SHA-256 of the decompressed digest: what the next digest's
     ``previousDigestHashValue`` must be."""
     signature: str
-    """Hex signature from the object's metadata (lower case)."""
+    """Hex signature from the object's ``signature`` metadata (lower case; empty when absent)."""
+    signature_algorithm: str | None
+    """The object's ``signature-algorithm`` metadata."""
 
     @property
     def starts_new_chain(self) -> bool:
@@ -90,12 +92,13 @@ def decompress_digest(data: bytes) -> bytes:
 
 
 def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
-    """Parse and check the form of one digest object (not its signature or chain)."""
+    """Parse and check the form of one digest object (not its signature or chain). Raises
+    DigestFormatError, and nothing else, for any input."""
     raw = decompress_digest(data)
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DigestFormatError(f"not JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # also: nesting too deep, integers too long
+        raise DigestFormatError(f"not JSON: {type(error).__name__}: {str(error)[:200]}") from None
     if not isinstance(body, dict):
         raise DigestFormatError("not a JSON object")
     previous = {name: _optional_str(body, name) for name in _PREVIOUS}
@@ -104,7 +107,7 @@ def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
     if previous["previousDigestHashAlgorithm"] not in (None, HASH_ALGORITHM):
         raise DigestFormatError(f"previousDigestHashAlgorithm {previous['previousDigestHashAlgorithm']!r} "
                                 f"is not {HASH_ALGORITHM}")
-    if previous["previousDigestHashValue"] is not None and not _HEX64.match(previous["previousDigestHashValue"]):
+    if previous["previousDigestHashValue"] is not None and not _HEX64.fullmatch(previous["previousDigestHashValue"]):
         raise DigestFormatError("previousDigestHashValue is not a hex SHA-256")
     algorithm = _str(body, "digestSignatureAlgorithm")
     if algorithm != SIGNATURE_ALGORITHM:
@@ -112,33 +115,36 @@ def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
     logs = body.get("logFiles")
     if not isinstance(logs, list):
         raise DigestFormatError("logFiles is not a list")
-    end_raw = _str(body, "digestEndTime")
+    end_raw, start, end = _str(body, "digestEndTime"), _time(body, "digestStartTime"), _time(body, "digestEndTime")
+    if not start < end:
+        raise DigestFormatError("digestStartTime is not before digestEndTime")
     signature = metadata.get("signature")
     return Digest(
-        key=key, start=_time(body, "digestStartTime"), end=_time(body, "digestEndTime"), end_raw=end_raw,
+        key=key, start=start, end=end, end_raw=end_raw,
         bucket=_str(body, "digestS3Bucket"), object_key=_str(body, "digestS3Object"),
         fingerprint=_str(body, "digestPublicKeyFingerprint"),
         previous_bucket=previous["previousDigestS3Bucket"], previous_key=previous["previousDigestS3Object"],
         previous_hash=previous["previousDigestHashValue"],
         previous_signature=previous["previousDigestSignature"],
         log_files=tuple(_log_file(entry, n) for n, entry in enumerate(logs)),
-        sha256=hashlib.sha256(raw).hexdigest(), signature=(signature or "").lower())
+        sha256=hashlib.sha256(raw).hexdigest(), signature=(signature or "").lower(),
+        signature_algorithm=metadata.get("signature-algorithm"))
 
 
 class SignatureError(ValueError):
     pass
 
 
-def verify_signature(digest: Digest, metadata: Mapping[str, str], public_key_der: bytes) -> None:
+def verify_signature(digest: Digest, public_key_der: bytes) -> None:
     """Raise SignatureError unless the metadata signature is SHA256withRSA over the digest
     by this key. Only SHA-256 is accepted, whatever DigestInfo the signature carries."""
-    if not metadata.get("signature"):
+    if not digest.signature:
         raise SignatureError("no signature metadata")
-    algorithm = metadata.get("signature-algorithm")
-    if algorithm != SIGNATURE_ALGORITHM:
-        raise SignatureError(f"signature-algorithm metadata {algorithm!r} is not {SIGNATURE_ALGORITHM}")
+    if digest.signature_algorithm != SIGNATURE_ALGORITHM:
+        raise SignatureError(f"signature-algorithm metadata {str(digest.signature_algorithm)[:40]!r} "
+                             f"is not {SIGNATURE_ALGORITHM}")
     try:
-        signature = bytes.fromhex(metadata["signature"])
+        signature = bytes.fromhex(digest.signature)
     except ValueError:
         raise SignatureError("signature metadata is not hex") from None
     key = load_public_key(public_key_der)
@@ -152,12 +158,12 @@ def load_public_key(der: bytes) -> rsa.RSAPublicKey:
     """A CloudTrail public key: DER, PKCS#1 RSAPublicKey or SubjectPublicKeyInfo."""
     try:
         key = serialization.load_der_public_key(der)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         import base64
         pem = (b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n")
         try:
             key = serialization.load_pem_public_key(pem)
-        except ValueError:
+        except (ValueError, UnsupportedAlgorithm):
             raise SignatureError("public key is neither PKCS#1 nor SubjectPublicKeyInfo DER") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise SignatureError("public key is not RSA")
@@ -181,10 +187,11 @@ def _optional_str(body: dict, name: str) -> str | None:
 
 
 def _time(body: dict, name: str) -> datetime:
+    value = _str(body, name)
     try:
-        return parse_time(_str(body, name))
-    except ValueError:
-        raise DigestFormatError(f"{name} is not a timestamp") from None
+        return parse_time(value)
+    except ValueError as error:
+        raise DigestFormatError(f"{name} is not a timestamp: {error}") from None
 
 
 def _log_file(entry: Any, n: int) -> LogFileRef:
@@ -195,6 +202,6 @@ def _log_file(entry: Any, n: int) -> LogFileRef:
         algorithm = _str(entry, "hashAlgorithm")
     except DigestFormatError as error:
         raise DigestFormatError(f"logFiles[{n}]: {error}") from None
-    if algorithm != HASH_ALGORITHM or not _HEX64.match(ref.hash_value):
+    if algorithm != HASH_ALGORITHM or not _HEX64.fullmatch(ref.hash_value):
         raise DigestFormatError(f"logFiles[{n}]: hash is not a hex {HASH_ALGORITHM}")
     return ref

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from .aws_adapters import S3Reader
 from .chain import StoredObject
+from .log_files import CHUNK
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _STANDARD_ATTRIBUTES = frozenset(
@@ -41,16 +43,30 @@ class ObjectStoreReader(S3Reader):
             credential_provider=Boto3CredentialProvider(session),
             client_options={"allow_http": location.endpoint.startswith("http://")})
 
-    def get(self, key: str) -> StoredObject | None:
+    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         if not obstore_fetches_exactly(key):
-            return super().get(key)
-        try:
-            response = self._obstore.get(self._store, key)
+            return super().get(key, max_bytes)
+        response = self._get(key)
+        if response is None:
+            return None
+        if max_bytes is None or response.meta["size"] <= max_bytes:
             data = bytes(response.bytes())
+        else:  # over the cap: read just enough to show it
+            data = next(iter(response.stream(min_chunk_size=max_bytes + 1)), b"")[:max_bytes + 1]
+        metadata = {name: value for name, value in response.attributes.items() if name not in _STANDARD_ATTRIBUTES}
+        return StoredObject(bytes(data), metadata)
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        if not obstore_fetches_exactly(key):
+            return super().stream(key)
+        response = self._get(key)
+        return None if response is None else (bytes(chunk) for chunk in response.stream(min_chunk_size=CHUNK))
+
+    def _get(self, key: str):
+        try:
+            return self._obstore.get(self._store, key)
         except FileNotFoundError:
             return None
-        metadata = {name: value for name, value in response.attributes.items() if name not in _STANDARD_ATTRIBUTES}
-        return StoredObject(data, metadata)
 
 
 def obstore_fetches_exactly(key: str) -> bool:

@@ -55,11 +55,13 @@ def _table(title: str, counter: Counter, ordered: bool = False) -> list[str]:
 def digest_text_report(result, location, window, verbose: bool = False) -> str:
     chains = result.chains
     out = [f"Validating s3://{location.bucket}/{location.aws_logs} for {location.trail_name}",
-           f"Results requested for {window.start:%Y-%m-%dT%H:%M:%SZ} to {window.end:%Y-%m-%dT%H:%M:%SZ}",
+           f"Results requested for {window.start:%Y-%m-%dT%H:%M:%SZ} to {window.end:%Y-%m-%dT%H:%M:%SZ}"
+           + (" (strict: logs no valid digest vouches for fail the run)" if result.strict else ""),
            f"Chains (account/region): {len(chains)}", ""]
     if verbose:
         out += [f"  {c.chain}: {c.digests_valid}/{c.digests_checked} digests valid, "
-                f"{c.logs_valid}/{c.logs_checked} log files valid, {len(c.findings)} findings" for c in chains]
+                f"{c.logs_valid}/{c.logs_checked} log files valid, {c.logs_vouched}/{c.log_objects} log objects "
+                f"vouched for, {len(c.findings)} findings" for c in chains]
         out.append("")
     listed: Counter = Counter()
     for finding in sorted(result.findings, key=lambda f: (-f.severity, f.kind)):
@@ -71,12 +73,15 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
         if count > MAX_LISTED_PER_KIND:
             out.append(f"         ... and {count - MAX_LISTED_PER_KIND} more {kind} in {account}/{region} "
                        "(use --format json for all)")
-    digests = sum(c.digests_valid for c in chains), sum(c.digests_checked for c in chains)
-    logs = sum(c.logs_valid for c in chains), sum(c.logs_checked for c in chains)
-    out += ["", f"{digests[0]}/{digests[1]} digest files valid", f"{logs[0]}/{logs[1]} log files valid",
-            f"Verdict: {'INVALID' if result.tampered else 'VALID'}"
-            + (f" ({sum(1 for f in result.findings if f.severity == Severity.MEDIUM)} warnings)"
-               if any(f.severity == Severity.MEDIUM for f in result.findings) else "")]
+    counts = _log_object_counts(chains)
+    warnings = sum(1 for f in result.findings if f.kind not in result.failing_kinds and f.severity > Severity.INFO)
+    out += ["", f"{sum(c.digests_valid for c in chains)}/{sum(c.digests_checked for c in chains)} digest files valid",
+            f"{sum(c.logs_valid for c in chains)}/{sum(c.logs_checked for c in chains)} log files valid",
+            f"{counts['log_objects']} log objects in the window: {counts['vouched']} vouched for by a valid digest"
+            + (f", {counts['vouched_by_other_trails']} by another trail's" if counts["vouched_by_other_trails"] else "")
+            + f", {counts['not_vouched']} not vouched for"
+            + (f", {counts['pending']} not yet covered (their digest is not due yet)" if counts["pending"] else ""),
+            f"Verdict: {'INVALID' if result.failed else 'VALID'}" + (f" ({warnings} warnings)" if warnings else "")]
     return "\n".join(out)
 
 
@@ -84,8 +89,18 @@ def digest_json_report(result, location, window) -> dict:
     return {"trail": {"bucket": location.bucket, "prefix": location.prefix, "org_id": location.org_id,
                       "name": location.trail_name, "home_region": location.home_region},
             "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
-            "valid": not result.tampered,
-            "chains": [{"account": c.chain.account, "region": c.chain.region, "digests_valid": c.digests_valid,
-                        "digests_checked": c.digests_checked, "logs_valid": c.logs_valid,
-                        "logs_checked": c.logs_checked, "tampered": c.tampered} for c in result.chains],
+            "strict": result.strict,
+            "valid": not result.failed,
+            "log_objects": _log_object_counts(result.chains),
+            "chains": [{"account": c.chain.account, "region": c.chain.region, "valid": not c.failed,
+                        "digests_valid": c.digests_valid, "digests_checked": c.digests_checked,
+                        "logs_valid": c.logs_valid, "logs_checked": c.logs_checked,
+                        "log_objects": _log_object_counts([c])} for c in result.chains],
             "findings": [f.to_dict() for f in result.findings]}
+
+
+def _log_object_counts(chains) -> dict[str, int]:
+    """What every log object in the window came to: vouched for, or not (and why not)."""
+    return {"log_objects": sum(c.log_objects for c in chains), "vouched": sum(c.logs_vouched for c in chains),
+            "vouched_by_other_trails": sum(c.logs_vouched_by_other_trails for c in chains),
+            "not_vouched": sum(c.logs_not_vouched for c in chains), "pending": sum(c.logs_pending for c in chains)}

@@ -6,16 +6,17 @@ from __future__ import annotations
 import re
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Callable, Iterable, Mapping, Protocol
+from datetime import datetime
+from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from .chain import Anchor, ChainResult, ChainValidator, StoredObject, Window
-from .digest import DigestFormatError, parse_digest
+from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, StoredObject, Window,
+                    failing_kinds)
+from .digest import MAX_COMPRESSED_DIGEST, DigestFormatError, parse_digest
 from .findings import Finding
-from .trail_layout import ChainId, TrailLocation, days, digest_key_time, log_key_time
+from .log_files import CHUNK, LogFormatError, log_sha256
+from .trail_layout import ChainId, TrailLocation, days
 
-ACCOUNT = re.compile(r"^\d{12}$")
-ANCHOR_LOOKBACK = timedelta(hours=3)
+ACCOUNT = re.compile(r"[0-9]{12}")
 DISCOVERY_CONCURRENCY = 16
 
 
@@ -24,8 +25,12 @@ class ObjectReader(Protocol):
     def list_children(self, prefix: str) -> list[str]:
         """Names of the 'folders' directly under prefix (without slashes)."""
         ...
-    def get(self, key: str) -> StoredObject | None:
-        """None when there is no such object."""
+    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
+        """None when there is no such object. With ``max_bytes``, at most one byte more
+        than that is read: enough to tell that the object is over the cap."""
+        ...
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        """The object's bytes in chunks of about CHUNK, or None when there is no such object."""
         ...
 
 
@@ -46,69 +51,103 @@ class MemoryReader:
         return sorted({k[len(prefix):].split("/", 1)[0] for k in self.objects
                        if k.startswith(prefix) and "/" in k[len(prefix):]})
 
-    def get(self, key: str) -> StoredObject | None:
-        return self.objects.get(key)
+    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
+        stored = self.objects.get(key)
+        if stored is None or max_bytes is None:
+            return stored
+        return StoredObject(stored.data[:max_bytes + 1], stored.metadata)
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        stored = self.objects.get(key)
+        if stored is None:
+            return None
+        return (stored.data[offset:offset + CHUNK] for offset in range(0, len(stored.data), CHUNK))
 
 
 def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Iterable[str] | None = None,
                     regions: Iterable[str] | None = None) -> list[ChainId]:
-    """Every account and region that has digests of this trail's bucket and prefix."""
+    """Every account and region with a digest folder or a log folder under the trail's
+    bucket and prefix: a region whose digests were all deleted still has its logs."""
     wanted_regions = set(regions) if regions else None
     accounts = [account for account in (list(accounts) if accounts else reader.list_children(location.aws_logs))
-                if ACCOUNT.match(account)]
+                if ACCOUNT.fullmatch(account)]
+    folders = [f"{location.account_prefix(account)}{kind}/" for account in accounts
+               for kind in ("CloudTrail-Digest", "CloudTrail")]
     with ThreadPoolExecutor(DISCOVERY_CONCURRENCY, thread_name_prefix="discover") as pool:
-        regions_by_account = pool.map(
-            lambda account: reader.list_children(f"{location.account_prefix(account)}CloudTrail-Digest/"), accounts)
-        return sorted(ChainId(account, region) for account, account_regions in zip(accounts, regions_by_account)
-                      for region in account_regions if wanted_regions is None or region in wanted_regions)
+        children = dict(zip(folders, pool.map(reader.list_children, folders)))
+    return sorted({ChainId(account, region) for account in accounts
+                   for kind in ("CloudTrail-Digest", "CloudTrail")
+                   for region in children[f"{location.account_prefix(account)}{kind}/"]
+                   if wanted_regions is None or region in wanted_regions})
 
 
 @dataclass
 class RunResult:
     chains: list[ChainResult] = field(default_factory=list)
+    strict: bool = False
 
     @property
     def findings(self) -> list[Finding]:
         return [f for chain in self.chains for f in chain.findings]
 
     @property
-    def tampered(self) -> bool:
-        return any(chain.tampered for chain in self.chains)
+    def failed(self) -> bool:
+        return any(chain.failed for chain in self.chains)
+
+    @property
+    def failing_kinds(self) -> frozenset[str]:
+        return failing_kinds(self.strict)
 
 
 def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId, window: Window,
-                   public_keys: Mapping[str, bytes], fetcher: Executor, anchor: Anchor | None = None) -> ChainResult:
-    digest_listing = _list_days(reader, location.digest_day_prefix, chain, window.start - ANCHOR_LOOKBACK,
-                                window.end, fetcher)
-    log_listing = _list_days(reader, location.log_day_prefix, chain, window.start, window.end, fetcher)
-    listed = _keys(digest_listing)
-    ours = [(digest_key_time(k), k) for k in listed if location.is_this_trails_digest(k) and digest_key_time(k)]
-    in_window = [k for t, k in ours if window.start <= t <= window.end]
-    if anchor is None:
-        before = sorted((t, k) for t, k in ours if t < window.start)
-        anchor = _anchor_from(before[-1][1], reader.get(before[-1][1])) if before else None
-    validator = ChainValidator(chain, location, window, public_keys, anchor)
-    digests = dict(zip(in_window, fetcher.map(reader.get, in_window)))
+                   public_keys: Mapping[str, bytes], fetcher: Executor, checkpoint: Anchor | None = None,
+                   strict: bool = False) -> ChainResult:
+    validator = ChainValidator(chain, location, window, public_keys, checkpoint, strict)
+    digest_listing = _list_days(reader, location.digest_day_prefix, chain, validator.digests_from,
+                                validator.digests_until, fetcher)
+    log_listing = _list_days(reader, location.log_day_prefix, chain, validator.logs_from, window.end, fetcher)
+    to_fetch = validator.plan_digests(_keys(digest_listing)).to_fetch
+    digests = dict(zip(to_fetch, fetcher.map(lambda key: read_digest(reader, key), to_fetch)))
     log_keys = validator.check_digests(digests)
-    logs = dict(zip(log_keys, fetcher.map(lambda k: _data(reader.get(k)), log_keys)))
-    validator.check_logs(logs)
-    validator.check_unreferenced(
-        k for k in _keys(log_listing) if (t := log_key_time(k)) and window.start <= t <= window.end)
+    validator.check_logs(dict(zip(log_keys, fetcher.map(lambda key: hash_log(reader, key), log_keys))))
+    validator.check_log_folders(_keys(log_listing))
     return validator.result
 
 
+def read_digest(reader: ObjectReader, key: str) -> DigestRead:
+    """Fetch and parse one digest in a fetch thread: only the parsed form is kept."""
+    stored = reader.get(key, max_bytes=MAX_COMPRESSED_DIGEST)
+    if stored is None:
+        return None
+    try:
+        return parse_digest(key, stored.data, stored.metadata)
+    except DigestFormatError as error:
+        return error
+
+
+def hash_log(reader: ObjectReader, key: str) -> LogHash:
+    """Hash one log while it streams in (see log_files for the memory budget)."""
+    chunks = reader.stream(key)
+    if chunks is None:
+        return None
+    try:
+        return log_sha256(chunks)
+    except LogFormatError as error:
+        return error
+
+
 def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[ChainId], window: Window,
-                   public_keys: PublicKeys, concurrency: int = 64,
+                   public_keys: PublicKeys, concurrency: int = 64, strict: bool = False,
                    anchors: Mapping[ChainId, Anchor] | None = None,
                    on_chain_done: Callable[[ChainResult], None] | None = None) -> RunResult:
     """Validate every chain; chains run side by side and share one pool of object fetches."""
-    result = RunResult()
+    result = RunResult(strict=strict)
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="fetch") as fetcher, \
             ThreadPoolExecutor(max(1, min(len(chains), concurrency)), thread_name_prefix="chain") as runner:
         regions = sorted({c.region for c in chains})
         keys_by_region = dict(zip(regions, fetcher.map(lambda region: public_keys(region, window), regions)))
         futures = [runner.submit(validate_chain, reader, location, chain, window, keys_by_region[chain.region],
-                                 fetcher, (anchors or {}).get(chain)) for chain in chains]
+                                 fetcher, (anchors or {}).get(chain), strict) for chain in chains]
         for future in futures:
             chain_result = future.result()
             result.chains.append(chain_result)
@@ -117,24 +156,11 @@ def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[C
     return result
 
 
-def _list_days(reader: ObjectReader, day_prefix, chain: ChainId, start, end, fetcher: Executor) -> list[Future]:
+def _list_days(reader: ObjectReader, day_prefix, chain: ChainId, start: datetime, end: datetime,
+               fetcher: Executor) -> list[Future]:
     """Start listing each day's folder; the lists run while the caller does other work."""
     return [fetcher.submit(reader.list_keys, day_prefix(chain, day)) for day in days(start, end)]
 
 
 def _keys(listing: list[Future]) -> list[str]:
     return [key for day in listing for key in day.result()]
-
-
-def _anchor_from(key: str, stored: StoredObject | None) -> Anchor | None:
-    if stored is None:
-        return None
-    try:
-        digest = parse_digest(key, stored.data, stored.metadata)
-    except DigestFormatError:
-        return None
-    return Anchor(key, digest.end, digest.sha256, digest.signature)
-
-
-def _data(stored: StoredObject | None) -> bytes | None:
-    return None if stored is None else stored.data

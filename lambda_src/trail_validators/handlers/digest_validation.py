@@ -23,7 +23,7 @@ from botocore.config import Config
 
 from ..aws_adapters import (AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable, cloudtrail_public_keys,
                             group_for_alerts, publish_once)
-from ..chain import TAMPERING, ChainResult, Window
+from ..chain import ChainResult, Window, failing_kinds
 from ..trail_layout import ChainId, TrailLocation
 from ..validation_run import PublicKeys, discover_chains, validate_chain
 
@@ -64,22 +64,25 @@ def planner(event, context):
 class DigestWorker:
     def __init__(self, reader: S3Reader, location: TrailLocation, checkpoints: CheckpointStore,
                  table: ValidatorsTable, alerts: AlertPublisher, public_keys: PublicKeys,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), strict: bool = False) -> None:
         self.reader, self.location, self.checkpoints = reader, location, checkpoints
         self.table, self.alerts, self.public_keys, self.clock = table, alerts, public_keys, clock
+        self.strict = strict
 
     def handle_message(self, body: str) -> ChainResult:
         message = json.loads(body)
         return self.validate(ChainId(str(message["account"]), str(message["region"])))
 
     def validate(self, chain: ChainId) -> ChainResult:
+        """From the checkpoint (or INITIAL_LOOKBACK ago) to now. The checkpoint only ever
+        moves to a digest that verified and links to its chain (ChainResult.newest)."""
         anchor = self.checkpoints.load(chain)
         now = self.clock()
-        start = anchor.end + timedelta(seconds=1) if anchor else now - INITIAL_LOOKBACK
-        window = Window(start, now, end_is_now=True)
+        start = anchor.end if anchor else now - INITIAL_LOOKBACK
+        window = Window(start, now, now)
         with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
             result = validate_chain(self.reader, self.location, chain, window,
-                                    self.public_keys(chain.region, window), fetcher, anchor)
+                                    self.public_keys(chain.region, window), fetcher, anchor, self.strict)
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
@@ -89,7 +92,7 @@ class DigestWorker:
         metrics.add_metric(name="DigestsValid", unit=MetricUnit.Count, value=result.digests_valid)
         metrics.add_metric(name="LogsValid", unit=MetricUnit.Count, value=result.logs_valid)
         metrics.add_metric(name="TamperingFindings", unit=MetricUnit.Count,
-                           value=sum(1 for f in result.findings if f.kind in TAMPERING))
+                           value=sum(1 for f in result.findings if f.kind in failing_kinds(self.strict)))
         metrics.add_metric(name="ChainGaps", unit=MetricUnit.Count,
                            value=sum(1 for f in result.findings if f.kind == "chain_gap"))
         logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
@@ -108,7 +111,8 @@ def _default_worker() -> DigestWorker:
         _worker = DigestWorker(
             S3Reader(_s3(), location.bucket), location, CheckpointStore(table_name, dynamodb),
             ValidatorsTable(table_name, dynamodb), AlertPublisher(os.environ["ALERTS_TOPIC_ARN"], boto3.client("sns")),
-            cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region)))
+            cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region)),
+            strict=os.environ.get("STRICT_VALIDATION") == "true")
     return _worker
 
 
