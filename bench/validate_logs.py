@@ -56,8 +56,9 @@ def main() -> None:
     chains = [ChainId(f"{100000000000 + n:012d}", region) for n in range(args.accounts) for region in regions]
     sim = SimulatedTrail(location)
     for chain in chains:
-        sim.deliver(chain, T0 - timedelta(hours=1), args.hours + 1, logs_per_hour=args.logs)
-    server.publish_keys(sim.public_keys, T0, T0 + timedelta(hours=args.hours))
+        # to the digest after the window's end: it covers the window's last 20 minutes
+        sim.deliver(chain, T0 - timedelta(hours=1), args.hours + 2, logs_per_hour=args.logs)
+    server.publish_keys(sim.public_keys, T0, T0 + timedelta(hours=args.hours + 1))
 
     s3 = boto3.client("s3", endpoint_url=setup_endpoint, region_name=HOME)
     s3.create_bucket(Bucket=BUCKET)
@@ -116,7 +117,9 @@ def time_secure_trail(trail_arn: str, start: str, end: str, env: dict):
     report = json.loads(run.stdout)
     digests = sum(c["digests_valid"] for c in report["chains"])
     logs = sum(c["logs_valid"] for c in report["chains"])
-    return elapsed, f"{digests} digests valid, {logs} log files valid, valid={report['valid']}"
+    vouched = report["log_objects"]
+    return elapsed, (f"{digests} digests valid, {logs} log files valid, {vouched['vouched']}/{vouched['log_objects']} "
+                     f"log objects in the window vouched for, valid={report['valid']}")
 
 
 if __name__ == "__main__":

@@ -92,13 +92,27 @@ def test_nothing_to_validate_is_an_error_not_a_pass(org, capsys):
     assert "no digests of org-trail" in capsys.readouterr().err
 
 
-def test_access_denied_on_a_fetch_exits_2_with_a_message(org, monkeypatch, capsys):
-    def denied(store, key):
-        raise obstore.exceptions.PermissionDeniedError(f"GET {key}: 403 AccessDenied")
-    monkeypatch.setattr(obstore, "get", denied)
-    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 2
-    err = capsys.readouterr().err
-    assert "AWS error" in err and "AccessDenied" in err and "Traceback" not in err
+def test_an_object_denied_to_the_validator_is_a_finding_and_the_run_goes_on(org, monkeypatch, capsys):
+    """Re-encrypted with another key, archived, SSE-C: that object cannot be vouched for."""
+    import botocore.client
+    from botocore.exceptions import ClientError
+    victim = next(k for k in org.objects if "/222222222222/CloudTrail/eu-west-1/" in k and "T01" in k)
+    real_get, real_call = obstore.get, botocore.client.BaseClient._make_api_call
+
+    def obstore_get(store, key, **kwargs):
+        if key.endswith(victim):
+            raise obstore.exceptions.PermissionDeniedError(f"GET {key}: 403 AccessDenied")
+        return real_get(store, key, **kwargs)
+
+    def api_call(client, operation, params):
+        if operation == "GetObject" and params.get("Key") == victim:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, operation)
+        return real_call(client, operation, params)
+    monkeypatch.setattr(obstore, "get", obstore_get)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", api_call)
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert f"unreadable_object: 222222222222/eu-west-1: log file {victim} cannot be read: AccessDenied" in out
 
 
 def test_a_missing_bucket_exits_2_with_a_message(org, capsys):

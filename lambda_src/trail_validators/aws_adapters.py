@@ -9,7 +9,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from .chain import ANCHOR_LOOKBACK, CADENCE, Anchor, StoredObject, Window
+from botocore.exceptions import ClientError
+
+from .chain import ANCHOR_LOOKBACK, CADENCE, Anchor, ObjectUnreadable, StoredObject, Window
 from .findings import Finding, Severity
 from .log_files import CHUNK
 from .trail_layout import ChainId
@@ -76,6 +78,10 @@ class AlertPublisher:
 
 # -- digest validation -------------------------------------------------------------------
 
+UNREADABLE_OBJECT_ERRORS = frozenset(("InvalidObjectState", "AccessDenied", "InvalidRequest"))
+"""GetObject errors of one object, not of the run: archived, denied (another KMS key), SSE-C."""
+
+
 class S3Reader:
     """ObjectReader over one bucket (thread-safe: boto3 clients are)."""
 
@@ -89,11 +95,15 @@ class S3Reader:
         return keys
 
     def list_children(self, prefix: str) -> list[str]:
-        names = []
+        return self.list_level(prefix)[1]
+
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        keys, names = [], []
         for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
             names.extend(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
-        return names
+        return keys, names
 
     def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         response = self._get_object(key)
@@ -112,6 +122,11 @@ class S3Reader:
             return self.client.get_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.NoSuchKey:
             return None
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in UNREADABLE_OBJECT_ERRORS or code.startswith("KMS."):
+                raise ObjectUnreadable(f"{code}: {error.response['Error'].get('Message', '')}"[:300]) from None
+            raise
 
 
 def _closing_chunks(body) -> Iterator[bytes]:
@@ -126,15 +141,28 @@ def cloudtrail_public_keys(client_for_region: Callable[[str], object]) -> Callab
     client_for_region = functools.cache(client_for_region)
 
     def public_keys(region: str, window: Window) -> dict[str, bytes]:
-        client, keys, token = client_for_region(region), {}, None
-        while True:
-            kwargs = {"StartTime": window.start - ANCHOR_LOOKBACK - CADENCE, "EndTime": window.end + 2 * CADENCE}
-            response = client.list_public_keys(**kwargs, **({"NextToken": token} if token else {}))
-            keys.update({key["Fingerprint"]: key["Value"] for key in response.get("PublicKeyList", [])})
-            token = response.get("NextToken")
-            if not token:
-                return keys
+        try:
+            client, keys, token = client_for_region(region), {}, None
+            while True:
+                kwargs = {"StartTime": window.start - ANCHOR_LOOKBACK - CADENCE, "EndTime": window.end + 2 * CADENCE}
+                response = client.list_public_keys(**kwargs, **({"NextToken": token} if token else {}))
+                keys.update({key["Fingerprint"]: key["Value"] for key in response.get("PublicKeyList", [])})
+                token = response.get("NextToken")
+                if not token:
+                    return keys
+        except Exception:
+            if region in _known_regions():
+                raise
+            return {}  # a folder named like a region AWS does not have: nothing there can verify
     return public_keys
+
+
+@functools.cache
+def _known_regions() -> frozenset[str]:
+    import boto3
+    session = boto3.session.Session()
+    return frozenset(region for partition in session.get_available_partitions()
+                     for region in session.get_available_regions("cloudtrail", partition_name=partition))
 
 
 def describe_trail(client, trail_arn: str) -> dict:

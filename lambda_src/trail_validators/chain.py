@@ -17,6 +17,7 @@ in the window is accounted for. In order:
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ ANCHOR_LOOKBACK = timedelta(hours=3)
 TAMPERING = frozenset((
     "malformed_digest", "digest_moved", "missing_signature", "unknown_signing_key",
     "invalid_digest_signature", "chain_link_mismatch", "missing_digest", "missing_newest_digest",
-    "missing_log", "modified_log", "injected_log", "unexpected_object"))
+    "missing_log", "modified_log", "injected_log", "unexpected_object", "unreadable_object"))
 """Findings that mean the logs cannot be trusted (exit status 1, alerts)."""
 STRICT_FAILURES = frozenset(("unverifiable_log",))
 """Findings that fail a strict run too: logs that no valid digest vouches for."""
@@ -59,7 +60,12 @@ class StoredObject:
     metadata: Mapping[str, str]
 
 
-DigestRead = Digest | DigestFormatError | None
+class ObjectUnreadable(Exception):
+    """The object exists but cannot be read: archived (Glacier), encrypted with a key the
+    validator may not use, access denied for it alone. What it holds cannot be vouched for."""
+
+
+DigestRead = Digest | DigestFormatError | ObjectUnreadable | None
 """A fetched digest: parsed, why it could not be, or None when the object is gone."""
 LogHash = str | Exception | None
 """A fetched log's hex SHA-256, why it could not be computed, or None when it is gone."""
@@ -176,10 +182,13 @@ class ChainValidator:
         self._ends: dict[str, datetime] = {}
         self._slots: list[_Slot] = []
         self._spans: list[_Span] = []
+        self._index: tuple[list[datetime], list[datetime], list[_Span]] | None = None
         self._referenced: dict[str, str] = {}  # log key -> hash, from this trail's valid digests in the window
         self._vouched_earlier: set[str] = set()  # listed by the anchor digest
-        self._vouched_by_others: set[str] = set()
+        self._referenced_by_others: dict[str, tuple[str, str]] = {}  # log key -> (hash, trail name)
+        self._others_newest: dict[str, datetime] = {}  # trail name -> end of its newest valid digest
         self._hashed_ok: set[str] = set()
+        self._pending: list[datetime] = []
 
     # -- what to list ---------------------------------------------------------------------
     @property
@@ -212,7 +221,7 @@ class ChainValidator:
             elif not self.digests_from <= name.end <= self.digests_until:
                 continue
             elif not self.location.is_this_trails(name):
-                self.result.other_trails.add(name.trail_name)
+                self.result.other_trails.add(f"{name.trail_name} (home region {name.home_region})")
                 if name.end >= self.logs_from:
                     plan.others.append(key)
             elif after is not None and name.end <= after:
@@ -232,19 +241,19 @@ class ChainValidator:
         for key in self._plan.others:
             digest = fetched.get(key)
             if isinstance(digest, Digest) and self._verify(digest, of_another_trail=True):
-                self._vouched_by_others.update(log.key for log in digest.log_files)
-            elif digest is not None:
+                trail_name = parse_digest_name(key).trail_name
+                self._others_newest[trail_name] = max(digest.end, self._others_newest.get(trail_name, digest.end))
+                self._referenced_by_others.update(
+                    (log.key, (log.hash_value, trail_name)) for log in digest.log_files
+                    if _named_within(log.key, self.logs_from, self.window.end))
+            else:
                 self._report_unverified(key, digest, of_another_trail=True)
         for key in self._plan.ours:
             slot = _Slot(key, self._ends[key], fetched.get(key))
             self._check_one(slot)
             self._slots.append(slot)
         self._build_timeline()
-        eligible = [slot for slot in self._slots if slot.eligible]
-        if eligible:
-            newest = eligible[-1].digest
-            self.result.newest = Anchor(newest.key, newest.end, newest.sha256, newest.signature)
-        return sorted(self._referenced)
+        return sorted(self._referenced.keys() | self._referenced_by_others.keys())
 
     def _take_anchor(self, read: DigestRead) -> None:
         """A checkpoint's digest must still hash as it did (its logs are then vouched for);
@@ -264,7 +273,7 @@ class ChainValidator:
             return
         if key is None:
             return
-        if isinstance(read, Digest) and self._verify(read, report=True):
+        if isinstance(read, Digest) and self._verify(read):
             self.anchor = Anchor(read.key, read.end, read.sha256, read.signature)
             self._anchor_intact = True
             self._vouched_earlier.update(log.key for log in read.log_files)
@@ -277,16 +286,16 @@ class ChainValidator:
         if digest is None:
             self._report_unverified(slot.key, slot.read)
             return
-        if not self._verify(digest, report=True):
+        if not self._verify(digest):
             return
         slot.trusted = True
         self.result.digests_valid += 1
         for log in digest.log_files:
-            if digest.end <= self.window.end or _named_until(log.key, self.window.end):
+            if digest.end <= self.window.end or _named_within(log.key, self.logs_from, self.window.end):
                 self._referenced[log.key] = log.hash_value
 
-    def _verify(self, digest: Digest, of_another_trail: bool = False, report: bool = False) -> bool:
-        """Location, signature and signing key; findings only when ``report``."""
+    def _verify(self, digest: Digest, of_another_trail: bool = False) -> bool:
+        """Location, time, signature and signing key; False (and a finding) when one is wrong."""
         whose = f" (of trail {parse_digest_name(digest.key).trail_name})" if of_another_trail else ""
         problem = None
         if (digest.bucket, digest.object_key) != (self.location.bucket, digest.key):
@@ -306,7 +315,7 @@ class ChainValidator:
             except SignatureError as error:
                 problem = ("invalid_digest_signature", Severity.CRITICAL,
                            f"{error}: its content, chain link or signature was changed")
-        if problem and (report or of_another_trail):
+        if problem:
             kind, severity, why = problem
             self._add(kind, severity, f"digest {digest.key}{whose} {why}", [digest.key])
         return problem is None
@@ -315,6 +324,8 @@ class ChainValidator:
         whose = " (of another trail)" if of_another_trail else ""
         if read is None:
             self._add("missing_digest", Severity.HIGH, f"digest {key}{whose} was listed but is gone", [key])
+        elif isinstance(read, ObjectUnreadable):
+            self._add("unreadable_object", Severity.HIGH, f"digest {key}{whose} cannot be read: {read}", [key])
         elif isinstance(read, DigestFormatError):
             self._add("malformed_digest", Severity.HIGH, f"digest {key}{whose} is malformed: {read}", [key])
 
@@ -379,19 +390,21 @@ class ChainValidator:
                       [], {"expected_end": expected.isoformat()})
 
     def _check_head(self, newest: datetime | None) -> None:
-        """Every digest up to the first one ending after the window is due, once its time
-        plus the grace has passed; after the newest, logs are pending until then."""
+        """Every digest that may list a log named in the window is required once due (its
+        expected end plus the grace has passed); after the newest, logs are pending until
+        the next one is due, and unverifiable after."""
         if newest is None:
             return  # no digest at all: the log folders say which hours are missing
         expected = newest
-        while expected < self.window.end and expected + DIGEST_DUE <= self.window.now:
+        while expected - NAME_SLACK < self.window.end and expected + DIGEST_DUE <= self.window.now:
             expected += CADENCE
             self._add("missing_newest_digest", Severity.HIGH,
                       f"no digest for the hour ending about {expected:%Y-%m-%d %H:%M}Z: the newest digests "
                       "were deleted or are not being delivered", [], {"expected_end": expected.isoformat()})
         if expected > newest:
             self._span(newest, expected, Coverage.TAMPERED)
-        self._span(expected, _LATEST, Coverage.PENDING)
+        due = expected + DIGEST_DUE <= self.window.now
+        self._span(expected, _LATEST, Coverage.TAMPERED if due else Coverage.PENDING)
 
     def _span(self, low: datetime, high: datetime, coverage: Coverage) -> None:
         self._spans.append(_Span(low, high, coverage))
@@ -399,17 +412,26 @@ class ChainValidator:
     # -- stage 2 ------------------------------------------------------------------------
     def check_logs(self, hashes: Mapping[str, LogHash]) -> None:
         """``hashes``: for each key ``check_digests`` returned, the log's SHA-256, the
-        reason it has none, or None when it is missing."""
-        for key, expected in self._referenced.items():
+        reason it has none, or None when it is missing. Logs another trail's digest lists
+        must hash as it records too: that digest vouches for nothing else."""
+        expected_hashes = {key: (value, "") for key, value in self._referenced.items()}
+        expected_hashes.update((key, (value, f" (listed by trail {trail})"))
+                               for key, (value, trail) in self._referenced_by_others.items()
+                               if key not in self._referenced)
+        for key, (expected, whose) in expected_hashes.items():
             self.result.logs_checked += 1
             actual = hashes.get(key)
             if actual is None:
-                self._add("missing_log", Severity.HIGH, f"log file {key} is referenced by a digest but missing", [key])
+                self._add("missing_log", Severity.HIGH,
+                          f"log file {key}{whose} is referenced by a digest but missing", [key])
+            elif isinstance(actual, ObjectUnreadable):
+                self._add("unreadable_object", Severity.HIGH, f"log file {key}{whose} cannot be read: {actual}", [key])
             elif isinstance(actual, Exception):
-                self._add("modified_log", Severity.CRITICAL, f"log file {key} is not the file delivered: {actual}", [key])
+                self._add("modified_log", Severity.CRITICAL,
+                          f"log file {key}{whose} is not the file delivered: {actual}", [key])
             elif actual != expected:
                 self._add("modified_log", Severity.CRITICAL,
-                          f"log file {key} was modified: SHA-256 {actual}, digest recorded {expected}", [key])
+                          f"log file {key}{whose} was modified: SHA-256 {actual}, digest recorded {expected}", [key])
             else:
                 self.result.logs_valid += 1
                 self._hashed_ok.add(key)
@@ -429,18 +451,20 @@ class ChainValidator:
             if not self.logs_from <= name.time <= self.window.end:
                 continue
             self.result.log_objects += 1
-            if key in self._hashed_ok or (key in self._vouched_earlier and key not in self._referenced):
+            if key in self._referenced or key in self._referenced_by_others:
+                if key in self._hashed_ok:  # else missing_log, modified_log or unreadable_object already
+                    self.result.logs_vouched += key in self._referenced
+                    self.result.logs_vouched_by_other_trails += key not in self._referenced
+            elif key in self._vouched_earlier:
                 self.result.logs_vouched += 1
-            elif key in self._referenced:
-                pass  # missing_log or modified_log already
-            elif key in self._vouched_by_others:
-                self.result.logs_vouched_by_other_trails += 1
+            elif self._another_trails_next_digest_may_list(name.time):
+                self._unvouched(key, Coverage.PENDING, name.time)
             else:
                 coverage = self._coverage(name.time)
                 if coverage is None:
                     unaccounted[name.time.replace(minute=0)].append(key)
                 else:
-                    self._unvouched(key, coverage)
+                    self._unvouched(key, coverage, name.time)
         for hour, keys in sorted(unaccounted.items()):
             due = hour + DIGEST_DUE <= self.window.now
             if due:
@@ -449,16 +473,45 @@ class ChainValidator:
                           "but no digest of this trail covers it: the digests were deleted", keys[:20],
                           {"expected_end": (hour + CADENCE).isoformat()})
             for key in keys:
-                self._unvouched(key, Coverage.TAMPERED if due else Coverage.PENDING)
+                self._unvouched(key, Coverage.TAMPERED if due else Coverage.PENDING, hour)
+        self._choose_checkpoint()
+
+    def _another_trails_next_digest_may_list(self, time: datetime) -> bool:
+        return any(time + NAME_SLACK >= end and end + DIGEST_DUE > self.window.now
+                   for end in self._others_newest.values())
+
+    def _choose_checkpoint(self) -> None:
+        """The newest digest that verified and links to its chain, and from which the next
+        run still sees every log that is pending now."""
+        earliest_pending = min(self._pending, default=_LATEST)
+        eligible = [slot for slot in self._slots if slot.eligible and slot.time - NAME_SLACK <= earliest_pending]
+        if eligible:
+            newest = eligible[-1].digest
+            self.result.newest = Anchor(newest.key, newest.end, newest.sha256, newest.signature)
 
     def _coverage(self, time: datetime) -> Coverage | None:
-        """What covers a log named at ``time``: every stretch it may belong to, the worst wins."""
-        found = [span.coverage for span in self._spans if span.low <= time + NAME_SLACK and time <= span.high]
+        """What covers a log named at ``time``: every stretch it may belong to, the worst wins.
+        A bisection over the stretches sorted by start, so that a flood of injected logs
+        costs a few comparisons each, not one per stretch."""
+        if self._index is None:
+            spans = sorted(self._spans, key=lambda span: span.low)
+            reach, highs = _EARLIEST, []
+            for span in spans:
+                reach = max(reach, span.high)
+                highs.append(reach)
+            self._index = ([span.low for span in spans], highs, spans)
+        lows, reaches, spans = self._index
+        found, n = [], bisect.bisect_right(lows, time + NAME_SLACK) - 1
+        while n >= 0 and reaches[n] >= time:  # no stretch before n reaches ``time``
+            if spans[n].high >= time:
+                found.append(spans[n].coverage)
+            n -= 1
         return max(found) if found else None
 
-    def _unvouched(self, key: str, coverage: Coverage) -> None:
+    def _unvouched(self, key: str, coverage: Coverage, time: datetime) -> None:
         if coverage is Coverage.PENDING:
             self.result.logs_pending += 1
+            self._pending.append(time)
         elif coverage is Coverage.VOUCHED:
             self._add("injected_log", Severity.HIGH,
                       f"log file {key} is not referenced by any digest: it was not delivered by CloudTrail", [key])
@@ -467,15 +520,27 @@ class ChainValidator:
             self._add("unverifiable_log", Severity.HIGH if self.result.strict else Severity.MEDIUM,
                       f"log file {key} is in {where}: no digest can vouch for it", [key])
 
+    def report_strays(self, keys: Iterable[str]) -> None:
+        """``keys``: objects in the chain's folders outside any day folder (``stray_keys``)."""
+        for key in keys:
+            self.result.findings.append(unexpected_object(key, self.chain.account, self.chain.region))
+
     def _add(self, kind: str, severity: Severity, message: str, keys: list, details: dict | None = None) -> None:
         self.result.findings.append(Finding(kind, severity, f"{self.chain}: {message}", tuple(keys),
                                             {"account": self.chain.account, "region": self.chain.region,
                                              **(details or {})}))
 
 
-def _named_until(log_key: str, end: datetime) -> bool:
+def _named_within(log_key: str, start: datetime, end: datetime) -> bool:
     name = parse_log_name(log_key)
-    return name is not None and name.time <= end
+    return name is not None and start <= name.time <= end
+
+
+def unexpected_object(key: str, account: str, region: str | None = None) -> Finding:
+    where = f"{account}/{region}" if region else account
+    return Finding("unexpected_object", Severity.HIGH,
+                   f"{where}: {key} is not in a day folder of a region, as CloudTrail writes: it did not write it",
+                   (key,), {"account": account, "region": region})
 
 
 _EARLIEST, _LATEST = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
@@ -487,11 +552,11 @@ def _digest_time(key: str | None) -> datetime:
 
 
 def _end_of(link: "_Slot | Anchor | None") -> datetime | None:
+    """A slot's end is the time in its name: a valid digest's body agrees with it, and an
+    invalid one's body says nothing that can be believed."""
     if link is None:
         return None
-    if isinstance(link, Anchor):
-        return link.end
-    return link.digest.end if link.digest else link.time
+    return link.end if isinstance(link, Anchor) else link.time
 
 
 def _hash_of(link: "_Slot | Anchor") -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import date, datetime, timezone
 from typing import Sequence
@@ -18,6 +19,7 @@ from .report import access_log_text_report, digest_json_report, digest_text_repo
 from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+ORG_ID, ACCOUNT = re.compile(r"o-[a-z0-9]{10,32}"), re.compile(r"[0-9]{12}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,7 +134,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
             regions = [home_region]
     reader = ObjectStoreReader(session, bucket, config)
     prefix = prefix.strip("/") if prefix else None
-    org_id = _org_id(reader, prefix, is_org)
+    org_id = _org_id(reader, prefix, is_org, arn["account"])
     location = TrailLocation(bucket, prefix, org_id, trail_name, home_region)
     chains = discover_chains(reader, location, args.account_id, regions)
     if not chains:
@@ -145,12 +147,14 @@ def _validate_logs(args: argparse.Namespace) -> int:
         cloudtrail_public_keys(lambda region: session.client("cloudtrail", region_name=region, config=config)),
         concurrency=args.concurrency, strict=args.strict, on_chain_done=lambda chain: progress.advance())
     progress.done()
-    if not any(chain.digests_listed for chain in result.chains):
-        others = sorted({name for chain in result.chains for name in chain.other_trails})
+    others = sorted({name for chain in result.chains for name in chain.other_trails})
+    if args.s3_bucket and others and not any(chain.digests_listed for chain in result.chains):
+        # Other trails' digests but none of this one's: a wrong name or home region, most likely.
+        # (A trail found by its ARN is the right one: then every digest was deleted, and the
+        # findings say so.)
         raise ValueError(f"no digests of trail {trail_name} (home region {home_region}) under "
                          f"s3://{bucket}/{location.aws_logs} for this window: check --trail-arn, --s3-bucket and "
-                         "--s3-prefix" + (f"; digests of other trails are there: {', '.join(others)}" if others
-                                          else "; if they are right, every digest was deleted"))
+                         f"--s3-prefix; digests of other trails are there: {', '.join(others)}")
     if args.format == "json":
         json.dump(digest_json_report(result, location, window), sys.stdout, indent=2)
         print()
@@ -167,15 +171,20 @@ def _trail_arn(value: str) -> dict[str, str]:
     return {"region": parts[3], "account": parts[4], "name": parts[5][len("trail/"):]}
 
 
-def _org_id(reader, prefix: str | None, is_org: bool | None) -> str | None:
-    """An organization trail's keys carry AWSLogs/<org-id>/: find it in the bucket."""
+def _org_id(reader, prefix: str | None, is_org: bool | None, management_account: str) -> str | None:
+    """An organization trail's keys carry AWSLogs/<org-id>/: the organization folder in the
+    bucket whose management account has digests (a stray ``o-...`` folder is not it)."""
     if is_org is False:
         return None
-    org_ids = [name for name in reader.list_children(f"{prefix}/AWSLogs/" if prefix else "AWSLogs/")
-               if name.startswith("o-")]
+    aws_logs = f"{prefix}/AWSLogs/" if prefix else "AWSLogs/"
+    candidates = {name: reader.list_children(f"{aws_logs}{name}/") for name in reader.list_children(aws_logs)
+                  if ORG_ID.fullmatch(name)}
+    org_ids = ([name for name, accounts in candidates.items() if management_account in accounts
+                and "CloudTrail-Digest" in reader.list_children(f"{aws_logs}{name}/{management_account}/")]
+               or [name for name, accounts in candidates.items() if any(ACCOUNT.fullmatch(a) for a in accounts)])
     if len(org_ids) > 1:
-        raise ValueError(f"several organizations' logs in the bucket ({', '.join(org_ids)}): "
-                         "narrow with --s3-prefix")
+        raise ValueError(f"digests of management account {management_account} under several organizations' "
+                         f"folders ({', '.join(org_ids)}) of s3://.../{aws_logs}: cannot tell which is the trail's")
     return org_ids[0] if org_ids else None
 
 

@@ -23,8 +23,12 @@ from .trail_layout import parse_time
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
+# Memory budget of one digest: a real one lists a few hundred log files an hour (about 350
+# bytes of JSON each); these caps admit tens of thousands and keep a parse near 64 MiB,
+# whatever an attacker writes (a JSON value costs Python far more than its bytes).
 MAX_COMPRESSED_DIGEST = 16 * 1024 * 1024
-MAX_DIGEST = 64 * 1024 * 1024
+MAX_DIGEST = 16 * 1024 * 1024
+MAX_DIGEST_VALUES = 400_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PREVIOUS = ("previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue",
              "previousDigestHashAlgorithm", "previousDigestSignature")
@@ -95,6 +99,9 @@ def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
     """Parse and check the form of one digest object (not its signature or chain). Raises
     DigestFormatError, and nothing else, for any input."""
     raw = decompress_digest(data)
+    values = raw.count(b",") + raw.count(b"{") + raw.count(b"[")  # an upper bound of the JSON values
+    if values > MAX_DIGEST_VALUES:
+        raise DigestFormatError(f"about {values} JSON values, over the {MAX_DIGEST_VALUES} cap")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as error:  # also: nesting too deep, integers too long

@@ -2,8 +2,10 @@
 
 Memory budget: a log object is hashed while it streams in, so whatever its size or
 compression ratio, hashing one holds at most one input chunk (the reader's, about CHUNK)
-and one CHUNK of output. Time is bounded by the two caps: a log over MAX_LOG_OBJECT_BYTES
-compressed or MAX_LOG_BYTES decompressed is not the file CloudTrail delivered.
+and one CHUNK of output. Time is bounded by the caps: a log over MAX_LOG_OBJECT_BYTES
+compressed, or inflating beyond MAX_RATIO times what was read (at least RATIO_FLOOR,
+at most MAX_LOG_BYTES), is not the file CloudTrail delivered. CloudTrail's gzipped JSON
+inflates about ten times; a gzip bomb a thousand.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Iterable
 CHUNK = 1024 * 1024
 MAX_LOG_OBJECT_BYTES = 512 * 1024 * 1024
 MAX_LOG_BYTES = 2 * 1024 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_FLOOR = 64 * 1024 * 1024
 
 
 class LogFormatError(ValueError):
@@ -41,8 +45,8 @@ def log_sha256(chunks: Iterable[bytes]) -> str:
             while True:
                 out = inflater.decompress(pending, CHUNK)
                 inflated += len(out)
-                if inflated > MAX_LOG_BYTES:
-                    raise LogFormatError(f"decompresses to more than {MAX_LOG_BYTES} bytes (a gzip bomb?)")
+                if inflated > min(MAX_LOG_BYTES, max(RATIO_FLOOR, MAX_RATIO * read)):
+                    raise LogFormatError(f"inflates to over {inflated} bytes from {read} (a gzip bomb?)")
                 digest.update(out)
                 pending = inflater.unconsumed_tail
                 if inflater.eof or (not pending and len(out) < CHUNK):

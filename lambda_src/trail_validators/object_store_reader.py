@@ -47,6 +47,8 @@ class ObjectStoreReader(S3Reader):
         if not obstore_fetches_exactly(key):
             return super().get(key, max_bytes)
         response = self._get(key)
+        if response is _AskBoto3:
+            return super().get(key, max_bytes)
         if response is None:
             return None
         if max_bytes is None or response.meta["size"] <= max_bytes:
@@ -60,13 +62,22 @@ class ObjectStoreReader(S3Reader):
         if not obstore_fetches_exactly(key):
             return super().stream(key)
         response = self._get(key)
+        if response is _AskBoto3:
+            return super().stream(key)
         return None if response is None else (bytes(chunk) for chunk in response.stream(min_chunk_size=CHUNK))
 
     def _get(self, key: str):
+        """obstore's answer, or None; on any other error of this object, boto3 asks again and
+        says whether it is one the run must stop for or a finding about the object."""
         try:
             return self._obstore.get(self._store, key)
         except FileNotFoundError:
             return None
+        except self._obstore.exceptions.BaseError:
+            return _AskBoto3
+
+
+_AskBoto3 = object()
 
 
 def obstore_fetches_exactly(key: str) -> bool:

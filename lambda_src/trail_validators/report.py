@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from .access_log_audit import AuditPolicy, AuditResult
@@ -52,6 +53,16 @@ def _table(title: str, counter: Counter, ordered: bool = False) -> list[str]:
     return lines + [""]
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Object names are an attacker's to choose: control characters (a newline and a fake
+    verdict, terminal escapes that hide the lines after) are shown escaped."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100
+                            else f"\\u{ord(match.group()):04x}", text)
+
+
 def digest_text_report(result, location, window, verbose: bool = False) -> str:
     chains = result.chains
     out = [f"Validating s3://{location.bucket}/{location.aws_logs} for {location.trail_name}",
@@ -68,7 +79,7 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
         group = (finding.kind, finding.details.get("account"), finding.details.get("region"))
         listed[group] += 1
         if listed[group] <= MAX_LISTED_PER_KIND:
-            out.append(f"{str(finding.severity).upper():8} {finding.kind}: {finding.message}")
+            out.append(f"{str(finding.severity).upper():8} {finding.kind}: {printable(finding.message)}")
     for (kind, account, region), count in listed.items():
         if count > MAX_LISTED_PER_KIND:
             out.append(f"         ... and {count - MAX_LISTED_PER_KIND} more {kind} in {account}/{region} "

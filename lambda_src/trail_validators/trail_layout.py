@@ -95,6 +95,7 @@ class TrailLocation:
 
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"
+REGION = re.compile(_REGION)
 _DIGEST_NAME = re.compile(
     rf"([0-9]{{12}})_CloudTrail-Digest_({_REGION})_([A-Za-z0-9._-]{{3,128}})_({_REGION})_"
     r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z(_backfill)?\.json\.gz")
@@ -129,6 +130,15 @@ def parse_time(value: str) -> datetime:
     if parsed is None:
         raise ValueError(f"{value[:40]!r} is not a UTC time like 2026-11-24T01:00:00Z")
     return parsed
+
+
+def is_date_folder(parts: tuple[str, ...]) -> bool:
+    """``("2026",)``, ``("2026", "11")`` or ``("2026", "11", "20")``: a year, month or day
+    folder as CloudTrail names them (four and two digits, a real date)."""
+    if not 1 <= len(parts) <= 3 or [len(p) for p in parts] != [4, 2, 2][:len(parts)] \
+            or not all(p.isascii() and p.isdigit() for p in parts):
+        return False
+    return _utc(*parts, *["01"] * (3 - len(parts)), "00", "00", "00") is not None
 
 
 def days(start: datetime, end: datetime) -> list[datetime]:

@@ -9,21 +9,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, StoredObject, Window,
-                    failing_kinds)
+from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, ObjectUnreadable, StoredObject,
+                    Window, failing_kinds, unexpected_object)
 from .digest import MAX_COMPRESSED_DIGEST, DigestFormatError, parse_digest
 from .findings import Finding
 from .log_files import CHUNK, LogFormatError, log_sha256
-from .trail_layout import ChainId, TrailLocation, days
+from .trail_layout import REGION, ChainId, TrailLocation, days, is_date_folder
 
 ACCOUNT = re.compile(r"[0-9]{12}")
 DISCOVERY_CONCURRENCY = 16
+MAX_STRAYS_PER_FOLDER = 1000
+TREES = ("CloudTrail-Digest", "CloudTrail")
 
 
 class ObjectReader(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
     def list_children(self, prefix: str) -> list[str]:
         """Names of the 'folders' directly under prefix (without slashes)."""
+        ...
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        """The keys directly under prefix, and the names of the 'folders' there."""
         ...
     def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         """None when there is no such object. With ``max_bytes``, at most one byte more
@@ -48,8 +53,12 @@ class MemoryReader:
         return sorted(k for k in self.objects if k.startswith(prefix))
 
     def list_children(self, prefix: str) -> list[str]:
-        return sorted({k[len(prefix):].split("/", 1)[0] for k in self.objects
-                       if k.startswith(prefix) and "/" in k[len(prefix):]})
+        return self.list_level(prefix)[1]
+
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        below = [k[len(prefix):] for k in self.objects if k.startswith(prefix)]
+        return (sorted(prefix + rest for rest in below if "/" not in rest),
+                sorted({rest.split("/", 1)[0] for rest in below if "/" in rest}))
 
     def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         stored = self.objects.get(key)
@@ -71,28 +80,64 @@ def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Ite
     wanted_regions = set(regions) if regions else None
     accounts = [account for account in (list(accounts) if accounts else reader.list_children(location.aws_logs))
                 if ACCOUNT.fullmatch(account)]
-    folders = [f"{location.account_prefix(account)}{kind}/" for account in accounts
-               for kind in ("CloudTrail-Digest", "CloudTrail")]
+    folders = [f"{location.account_prefix(account)}{tree}/" for account in accounts for tree in TREES]
     with ThreadPoolExecutor(DISCOVERY_CONCURRENCY, thread_name_prefix="discover") as pool:
         children = dict(zip(folders, pool.map(reader.list_children, folders)))
-    return sorted({ChainId(account, region) for account in accounts
-                   for kind in ("CloudTrail-Digest", "CloudTrail")
-                   for region in children[f"{location.account_prefix(account)}{kind}/"]
-                   if wanted_regions is None or region in wanted_regions})
+    return sorted({ChainId(account, region) for account in accounts for tree in TREES
+                   for region in children[f"{location.account_prefix(account)}{tree}/"]
+                   if REGION.fullmatch(region) and (wanted_regions is None or region in wanted_regions)})
+
+
+def stray_keys(reader: ObjectReader, root: str, start: datetime, end: datetime,
+               folder_name=is_date_folder) -> list[str]:
+    """Objects under ``root`` that no day folder holds: directly at a level, or under a
+    folder not named as CloudTrail names them. Three levels (year, month, day) below a
+    region's folder; only the years and months of the window are looked into."""
+    wanted = {(f"{day:%Y}", f"{day:%m}") for day in days(start, end)}
+    strays, level = [], [(root, ())]
+    for depth in range(3):
+        deeper = []
+        for prefix, parts in level:
+            keys, children = reader.list_level(prefix)
+            strays += keys
+            for child in children:
+                named = parts + (child,)
+                if not folder_name(named):
+                    strays += reader.list_keys(f"{prefix}{child}/")[:MAX_STRAYS_PER_FOLDER]
+                elif depth < 2 and any(named == pair[:len(named)] for pair in wanted):
+                    deeper.append((f"{prefix}{child}/", named))
+        level = deeper
+    return strays
+
+
+def account_stray_keys(reader: ObjectReader, location: TrailLocation, account: str) -> list[str]:
+    """Objects directly in an account's CloudTrail/ and CloudTrail-Digest/ folders, or in a
+    folder there that is not named as a region."""
+    strays = []
+    for tree in TREES:
+        prefix = f"{location.account_prefix(account)}{tree}/"
+        keys, children = reader.list_level(prefix)
+        strays += keys
+        for child in children:
+            if not REGION.fullmatch(child):
+                strays += reader.list_keys(f"{prefix}{child}/")[:MAX_STRAYS_PER_FOLDER]
+    return strays
 
 
 @dataclass
 class RunResult:
     chains: list[ChainResult] = field(default_factory=list)
     strict: bool = False
+    outside_chains: list[Finding] = field(default_factory=list)
+    """Objects in an account's folders that belong to no chain."""
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for chain in self.chains for f in chain.findings]
+        return [f for chain in self.chains for f in chain.findings] + self.outside_chains
 
     @property
     def failed(self) -> bool:
-        return any(chain.failed for chain in self.chains)
+        return any(chain.failed for chain in self.chains) or bool(self.outside_chains)
 
     @property
     def failing_kinds(self) -> frozenset[str]:
@@ -106,17 +151,25 @@ def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId
     digest_listing = _list_days(reader, location.digest_day_prefix, chain, validator.digests_from,
                                 validator.digests_until, fetcher)
     log_listing = _list_days(reader, location.log_day_prefix, chain, validator.logs_from, window.end, fetcher)
+    strays = [fetcher.submit(stray_keys, reader, f"{location.account_prefix(chain.account)}{tree}/{chain.region}/",
+                             start, end)
+              for tree, start, end in (("CloudTrail-Digest", validator.digests_from, validator.digests_until),
+                                       ("CloudTrail", validator.logs_from, window.end))]
     to_fetch = validator.plan_digests(_keys(digest_listing)).to_fetch
     digests = dict(zip(to_fetch, fetcher.map(lambda key: read_digest(reader, key), to_fetch)))
     log_keys = validator.check_digests(digests)
     validator.check_logs(dict(zip(log_keys, fetcher.map(lambda key: hash_log(reader, key), log_keys))))
     validator.check_log_folders(_keys(log_listing))
+    validator.report_strays(_keys(strays))
     return validator.result
 
 
 def read_digest(reader: ObjectReader, key: str) -> DigestRead:
     """Fetch and parse one digest in a fetch thread: only the parsed form is kept."""
-    stored = reader.get(key, max_bytes=MAX_COMPRESSED_DIGEST)
+    try:
+        stored = reader.get(key, max_bytes=MAX_COMPRESSED_DIGEST)
+    except ObjectUnreadable as error:
+        return error
     if stored is None:
         return None
     try:
@@ -127,12 +180,10 @@ def read_digest(reader: ObjectReader, key: str) -> DigestRead:
 
 def hash_log(reader: ObjectReader, key: str) -> LogHash:
     """Hash one log while it streams in (see log_files for the memory budget)."""
-    chunks = reader.stream(key)
-    if chunks is None:
-        return None
     try:
-        return log_sha256(chunks)
-    except LogFormatError as error:
+        chunks = reader.stream(key)
+        return None if chunks is None else log_sha256(chunks)
+    except (LogFormatError, ObjectUnreadable) as error:
         return error
 
 
@@ -148,6 +199,9 @@ def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[C
         keys_by_region = dict(zip(regions, fetcher.map(lambda region: public_keys(region, window), regions)))
         futures = [runner.submit(validate_chain, reader, location, chain, window, keys_by_region[chain.region],
                                  fetcher, (anchors or {}).get(chain), strict) for chain in chains]
+        accounts = sorted({chain.account for chain in chains})
+        for account, keys in zip(accounts, fetcher.map(lambda a: account_stray_keys(reader, location, a), accounts)):
+            result.outside_chains += [unexpected_object(key, account) for key in keys]
         for future in futures:
             chain_result = future.result()
             result.chains.append(chain_result)
