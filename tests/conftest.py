@@ -135,3 +135,9 @@ def moto_endpoint(moto_server, aws_env, monkeypatch):
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
+
+
+def trail_key_id(template: Template) -> str:
+    """The trail's key (the validators' state key is the other one, when validators are on)."""
+    (logical_id,) = [k for k in template.find_resources("AWS::KMS::Key") if k.startswith("SecureTrailKey")]
+    return logical_id

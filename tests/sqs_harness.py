@@ -4,6 +4,8 @@ return the failures to the queue; plus the validators' table and an inbox for al
 import json
 from dataclasses import dataclass
 
+from trail_validators.contract import PARTITION_KEY
+
 
 @dataclass
 class LambdaContext:
@@ -54,8 +56,8 @@ def published(sqs, inbox: str) -> list[dict]:
 
 
 def create_validators_table(ddb, name: str = "validators") -> str:
-    """The validators' DynamoDB table as the stack defines it: one string key, ``pk``."""
+    """The validators' DynamoDB table as the stack defines it: one string key (the contract's)."""
     ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+                     KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}])
     return name

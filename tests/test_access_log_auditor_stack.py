@@ -4,6 +4,7 @@ import pytest
 
 from conftest import build_stack, default_props, policy_statements
 from aws_cdk.assertions import Template
+from trail_validators.contract import PARTITION_KEY, TTL_ATTRIBUTE
 
 
 def one(template, resource_type, contains=""):
@@ -23,12 +24,25 @@ def test_rule_sends_new_access_log_objects_to_the_queue(template):
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Object Created"] and pattern["source"] == ["aws.s3"]
     assert pattern["detail"]["object"] == {"key": [{"prefix": "trail-bucket/"}]}
-    assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailAccessLogAuditorWorkQueue")
+    assert rule["Properties"]["Name"] == "org-trail-access-log-auditor"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailAccessLogAuditorWorkQueue")
+
+
+def test_queue_admits_event_bridge_only_as_the_auditor_rule(template):
+    statements = policy_statements(template, "AWS::SQS::QueuePolicy", "PolicyDocument", "AccessLogAuditorWorkQueue")
+    (events,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"} and events["Action"] == "sqs:SendMessage"
+    assert events["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:222222222222:rule/org-trail-access-log-auditor"},
+        "StringEquals": {"aws:SourceAccount": "222222222222"}}
 
 
 def test_queues_are_encrypted_tls_only_with_a_dlq(template):
     queues = {k: q for k, q in template.find_resources("AWS::SQS::Queue").items() if "AccessLogAuditor" in k}
-    assert len(queues) == 2 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+    assert len(queues) == 2
+    assert all(q["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("SecureTrailValidatorStateKey")
+               for q in queues.values())
     _, queue = one(template, "AWS::SQS::Queue", "AccessLogAuditorWorkQueue")
     assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
     for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
@@ -53,8 +67,11 @@ def test_auditor_role_is_least_privilege(template):
     assert by_action[("s3:GetObject",)]["Resource"] == "<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*"
     assert by_action[("sns:Publish",)]["Resource"] == "<SecureTrailTopicsAlertsDE2AE7F0>"
     assert by_action[("dynamodb:DeleteItem", "dynamodb:PutItem")]["Resource"].startswith("<SecureTrailValidatorsTable")
-    kms = by_action[("kms:Decrypt", "kms:GenerateDataKey")]
-    assert kms["Condition"] == {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": "<SecureTrailTopicsAlertsDE2AE7F0>"}}
+    (sns_kms,) = [s for s in statements if "kms:EncryptionContext:aws:sns:topicArn" in str(s.get("Condition"))]
+    assert sns_kms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sns_kms["Resource"].startswith("<SecureTrailKey")
+    assert sns_kms["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": "<SecureTrailTopicsAlertsDE2AE7F0>"}}
     for s in statements:
         assert s["Resource"] != "*" and "*" not in str(s["Action"]), s
     template.resource_count_is("AWS::IAM::Policy", 0)  # no inline policies anywhere
@@ -65,7 +82,8 @@ def test_table_is_on_demand_with_pitr_and_ttl(template):
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["KeySchema"] == [{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
 
 

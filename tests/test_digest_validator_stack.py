@@ -26,7 +26,7 @@ def test_worker_consumes_with_partial_batch_failures_and_a_dlq(template):
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     _, queue = one(template, "AWS::SQS::Queue", "DigestValidatorWorkQueue")
     assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("SecureTrailValidatorStateKey")
 
 
 def test_worker_reads_only_awslogs_and_decrypts_only_cloudtrail_logs(template):
@@ -39,14 +39,17 @@ def test_worker_reads_only_awslogs_and_decrypts_only_cloudtrail_logs(template):
     assert by_action[("cloudtrail:ListPublicKeys",)]["Resource"] == "*"
     wildcard_resources = [s for s in statements if s["Resource"] == "*"]
     assert [s["Action"] for s in wildcard_resources] == ["cloudtrail:ListPublicKeys"]
-    assert by_action[("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")]["Resource"].startswith(
-        "<SecureTrailValidatorsTable")
+    for actions in (("dynamodb:GetItem", "dynamodb:PutItem"), ("dynamodb:DeleteItem", "dynamodb:PutItem")):
+        assert by_action[actions]["Resource"].startswith("<SecureTrailValidatorsTable")
 
 
 def test_planner_can_only_list_awslogs_and_queue(template):
     statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorPlanner")
-    actions = sorted(str(s["Action"]) for s in statements)
+    state = [s for s in statements if str(s["Resource"]).startswith("<SecureTrailValidatorState")]
+    actions = sorted(str(s["Action"]) for s in statements if s not in state)
     assert actions == ["['logs:CreateLogStream', 'logs:PutLogEvents']", "s3:ListBucket", "sqs:SendMessage"]
+    # The state key: only to send (the queue, its DLQ) and read its own environment.
+    assert sorted(str(s["Action"]) for s in state) == ["['kms:Decrypt', 'kms:GenerateDataKey']"] * 2 + ["kms:Decrypt"]
     (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
     assert [r.split("Work")[1][:5] for r in sorted(send["Resource"])] == ["DeadL", "Queue"]
 
@@ -68,3 +71,13 @@ def test_key_prefix_reaches_the_worker(full_template):
 def test_digest_validation_can_be_turned_off():
     template = Template.from_stack(build_stack(default_props(validate_digests=False)))
     assert not [k for k in template.find_resources("AWS::Lambda::Function") if "DigestValidator" in k]
+
+
+def test_strict_digest_validation_reaches_the_worker():
+    from trail_validators.handlers.digest_validation import worker_config_from_env
+    for strict in (False, True):
+        template = Template.from_stack(build_stack(default_props(strict_digest_validation=strict)))
+        _, worker = one(template, "AWS::Lambda::Function", "DigestValidatorWorker")
+        variables = worker["Properties"]["Environment"]["Variables"]
+        environ = {name: value if isinstance(value, str) else "x" for name, value in variables.items()}
+        assert worker_config_from_env(environ).strict is strict

@@ -1,23 +1,25 @@
-"""The KMS key: symmetric, rotated, retained, and every grant scoped to this trail."""
+"""The trail's KMS key: symmetric, rotated, retained, and every grant scoped to this trail.
+(The validators' state key has its own tests: test_validator_state.py.)"""
 
 import pytest
-from aws_cdk.assertions import Match
 
 from conftest import MANAGEMENT_ACCOUNT, READER_ARN, REGION, TRAIL_ARN, DEPLOY_ACCOUNT, policy_statements, statement
 
 CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
+TRAIL_KEY = "SecureTrailKey"  # logical id prefix of the trail key
 
 
 @pytest.fixture(scope="module")
 def key_statements(full_template):
-    return policy_statements(full_template, "AWS::KMS::Key", "KeyPolicy")
+    return policy_statements(full_template, "AWS::KMS::Key", "KeyPolicy", TRAIL_KEY)
 
 
 def test_key_is_symmetric_rotated_aliased_and_retained(template):
-    template.resource_count_is("AWS::KMS::Key", 1)
-    template.has_resource("AWS::KMS::Key", {
-        "Properties": {"EnableKeyRotation": True, "KeySpec": Match.absent(), "KeyUsage": Match.absent()},
-        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+    (key,) = [k for logical_id, k in template.find_resources("AWS::KMS::Key").items()
+              if logical_id.startswith(TRAIL_KEY)]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert "KeySpec" not in key["Properties"] and "KeyUsage" not in key["Properties"]
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("Retain", "Retain")
     template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/org-trail"})
 
 
@@ -49,7 +51,7 @@ def test_readers_decrypt_only_through_the_cloudtrail_context(key_statements):
 
 
 def test_no_reader_statement_without_readers(template):
-    sids = {s.get("Sid") for s in policy_statements(template, "AWS::KMS::Key", "KeyPolicy")}
+    sids = {s.get("Sid") for s in policy_statements(template, "AWS::KMS::Key", "KeyPolicy", TRAIL_KEY)}
     assert "LogReadersDecryptCloudTrailLogsOnly" not in sids
 
 

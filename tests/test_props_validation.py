@@ -8,6 +8,12 @@ from conftest import build_stack, default_props
 from secure_trail import ObjectLock, ObjectLockMode, SecureTrail, SecureTrailConfigError, SecureTrailProps
 
 
+def plain_stack() -> cdk.Stack:
+    """A stack of one's own app, as a user composing SecureTrail would have (no bundling)."""
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    return cdk.Stack(app, "S", env=cdk.Environment(account="222222222222", region="eu-west-1"))
+
+
 @pytest.mark.parametrize(("overrides", "names"), [
     ({"org_id": "o-short"}, ["org_id", "o-short", "10 to 32"]),
     ({"org_id": "O-A1B2C3D4E5"}, ["org_id", "lowercase"]),
@@ -56,7 +62,7 @@ def test_validation_runs_at_synth_time():
     (kms.KeySpec.HMAC_256, kms.KeyUsage.GENERATE_VERIFY_MAC),
 ])
 def test_a_key_that_is_not_symmetric_encrypt_decrypt_is_refused(spec, usage):
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="222222222222", region="eu-west-1"))
+    stack = plain_stack()
     key = kms.Key(stack, "Mine", key_spec=spec, key_usage=usage)
     with pytest.raises(SecureTrailConfigError, match="symmetric"):
         SecureTrail(stack, "Trail", default_props(key=key))
@@ -64,17 +70,81 @@ def test_a_key_that_is_not_symmetric_encrypt_decrypt_is_refused(spec, usage):
 
 def test_a_symmetric_key_of_your_own_gets_the_cloudtrail_statements():
     from aws_cdk.assertions import Template
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="222222222222", region="eu-west-1"))
+    stack = plain_stack()
     key = kms.Key(stack, "Mine", enable_key_rotation=True)
     SecureTrail(stack, "Trail", default_props(key=key))
-    (only_key,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
-    sids = {s.get("Sid") for s in only_key["Properties"]["KeyPolicy"]["Statement"]}
+    keys = Template.from_stack(stack).find_resources("AWS::KMS::Key")
+    (mine,) = [key for logical_id, key in keys.items() if logical_id.startswith("Mine")]
+    sids = {s.get("Sid") for s in mine["Properties"]["KeyPolicy"]["Statement"]}
     assert {"CloudTrailEncryptLogs", "CloudTrailDescribeKey", "CloudTrailDecryptForBucketKey"} <= sids
 
 
 def test_an_imported_key_is_accepted_with_a_warning_that_its_policy_is_yours():
     from aws_cdk.assertions import Annotations, Match
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="222222222222", region="eu-west-1"))
+    stack = plain_stack()
     key = kms.Key.from_key_arn(stack, "Imported", "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab")
     SecureTrail(stack, "Trail", default_props(key=key))
     Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("CloudTrailEncryptLogs"))
+
+
+@pytest.mark.parametrize(("overrides", "prop"), [
+    ({"org_id": "o-a1b2c3d4e5\n"}, "org_id"),
+    ({"management_account_id": "111111111111\n"}, "management_account_id"),
+    ({"trail_name": "org-trail\n"}, "trail_name"),
+    ({"log_reader_arns": ("arn:aws:iam::222222222222:role/Auditor\n",)}, "log_reader_arns"),
+    ({"s3_key_prefix": "org/trail\n"}, "s3_key_prefix"),
+])
+def test_a_trailing_newline_is_refused_not_written_to_the_template(overrides, prop):
+    with pytest.raises(SecureTrailConfigError) as error:
+        default_props(**overrides).validate()
+    assert str(error.value).startswith(f"{prop}: ") and "\\n'" in str(error.value)
+
+
+@pytest.mark.parametrize("arn", ["*", "arn:aws:iam::*:root", "arn:aws:iam::222222222222:role/*",
+                                 "arn:aws:iam::222222222222:role/Audit*", "arn:aws:iam::222222222222:user/?dmin"])
+def test_a_wildcard_log_reader_is_refused(arn):
+    with pytest.raises(SecureTrailConfigError) as error:
+        default_props(log_reader_arns=(arn,)).validate()
+    message = str(error.value)
+    assert message.startswith(f"log_reader_arns: {arn!r} is not valid") and "wildcard" in message
+    assert "list each reader's ARN" in message
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:iam::222222222222:root", "arn:aws:iam::222222222222:role/path/Auditor",
+                                 "arn:aws-us-gov:iam::222222222222:user/audit+ops@example.com"])
+def test_exact_log_readers_pass(arn):
+    default_props(log_reader_arns=(arn,)).validate()
+
+
+@pytest.mark.parametrize(("overrides", "prop"), [
+    ({"insights": 1}, "insights"),
+    ({"cloud_watch_logs": 0}, "cloud_watch_logs"),
+    ({"validate_digests": "false"}, "validate_digests"),
+    ({"log_transition_days": True}, "log_transition_days"),
+    ({"object_lock": ObjectLock(ObjectLockMode.GOVERNANCE, True)}, "object_lock.retention_days"),
+])
+def test_booleans_are_not_numbers_and_numbers_are_not_booleans(overrides, prop):
+    with pytest.raises(SecureTrailConfigError, match=f"^{prop}: "):
+        default_props(**overrides).validate()
+
+
+@pytest.mark.parametrize("principals", [("arn:aws:iam::111111111111:role/Ops\n",), (" arn:aws:iam::*:role/Ops",),
+                                        ("",), "arn:aws:iam::111111111111:role/Ops"])
+def test_expected_principals_are_clean_globs_in_a_list(principals):
+    with pytest.raises(SecureTrailConfigError, match="^expected_principals: "):
+        default_props(expected_principals=principals).validate()
+
+
+def test_a_long_trail_name_still_gives_valid_function_and_rule_names():
+    """Lambda function and EventBridge rule names stop at 64 characters; trail names at 128."""
+    from aws_cdk.assertions import Template
+    name = "a" * 100 + "-org-trail"
+    resources = Template.from_stack(build_stack(default_props(trail_name=name))).to_json()["Resources"]
+    functions = [r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    rules = [r["Properties"]["Name"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+             and "Name" in r["Properties"]]
+    assert len(set(functions)) == 3 and len(rules) == 1
+    for physical in functions + rules:
+        assert len(physical) <= 64 and physical.startswith("aaaa"), physical
+    log_groups = {r["Properties"]["LogGroupName"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert {f"/aws/lambda/{f}" for f in functions} <= log_groups

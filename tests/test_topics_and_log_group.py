@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import REGION, DEPLOY_ACCOUNT, TRAIL_ARN, policy_statements, resolve_arn_join, statement
+from conftest import REGION, DEPLOY_ACCOUNT, TRAIL_ARN, policy_statements, resolve_arn_join, statement, trail_key_id
 
 
 def topics(template) -> dict:
@@ -10,7 +10,7 @@ def topics(template) -> dict:
 
 
 def test_delivery_and_alerts_topics_are_kms_encrypted(template):
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    key_id = trail_key_id(template)
     found = topics(template)
     assert set(found) == {"org-trail-delivery", "org-trail-alerts"}
     for _, topic in found.values():
@@ -36,7 +36,7 @@ def test_cloudtrail_publishes_to_delivery_topic_only_as_this_trail(template):
 
 
 def test_log_group_is_encrypted_retained_and_has_retention(template):
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    key_id = trail_key_id(template)
     (group,) = [g for k, g in template.find_resources("AWS::Logs::LogGroup").items() if "CloudWatchLogs" in k]
     assert group["DeletionPolicy"] == "Retain"
     assert group["Properties"] == {"LogGroupName": "/aws/cloudtrail/org-trail", "RetentionInDays": 365,

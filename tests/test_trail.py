@@ -2,6 +2,8 @@
 
 from aws_cdk.assertions import Match
 
+from conftest import trail_key_id
+
 TRAIL = "AWS::CloudTrail::Trail"
 
 
@@ -18,7 +20,7 @@ def test_organization_multi_region_global_events_with_log_file_validation(templa
 
 
 def test_encrypted_with_the_key_and_delivering_to_bucket_and_topic(template):
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    key_id = trail_key_id(template)
     props = trail(template)["Properties"]
     assert props["KMSKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert props["S3BucketName"]["Ref"].startswith("SecureTrailTrailLogsBucket")
@@ -67,7 +69,7 @@ def test_lambda_data_events_when_asked(full_template):
 
 def test_trail_is_created_after_the_policies_it_depends_on(template):
     depends_on = trail(template)["DependsOn"]
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    key_id = trail_key_id(template)
     for prefix in ("SecureTrailTrailLogsBucketPolicy", key_id, "SecureTrailTopicsDeliveryPolicy",
                    "SecureTrailCloudWatchLogsWriteTrailLogGroup"):
         assert any(d.startswith(prefix) for d in depends_on), (prefix, depends_on)

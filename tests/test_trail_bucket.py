@@ -1,7 +1,7 @@
 """The trail-log bucket and the only ways in: TLS 1.2+, and CloudTrail as this trail."""
 
 import pytest
-from conftest import MANAGEMENT_ACCOUNT, ORG_ID, TRAIL_ARN, policy_statements, statement
+from conftest import MANAGEMENT_ACCOUNT, ORG_ID, TRAIL_ARN, policy_statements, statement, trail_key_id
 
 TRAIL_BUCKET = "<SecureTrailTrailLogsBucket3FF63E8C.Arn>"
 
@@ -18,7 +18,7 @@ def trail_bucket(template) -> dict:
 
 
 def test_encrypted_with_the_trail_key_and_a_bucket_key(template):
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    key_id = trail_key_id(template)
     sse = trail_bucket(template)["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert sse == [{"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {
         "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]}}}]

@@ -1,7 +1,8 @@
 """SecureTrailProps from CDK context (cdk.json or ``-c key=value``).
 
 ``-c`` values arrive as strings: numbers and booleans are parsed here, with an error that
-names the context key when they do not parse.
+names the context key when they do not parse. A boolean is never a number (JSON ``true``
+is not 1 day) and a number never a boolean (``1`` is not ``true``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,23 @@ class _Reader:
 def _bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "1", "yes", "on"):
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text == "true":
         return True
-    if text in ("false", "0", "no", "off"):
+    if text == "false":
         return False
-    raise ValueError("expected true or false")
+    raise ValueError("expected true or false; a number is not a boolean")
+
+
+def _int(raw: Any) -> int:
+    """A whole number: an int, or a string of digits. ``true`` is not 1 and 1.5 is not 1."""
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number; a boolean is not a number")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        return int(raw.strip())
+    raise ValueError("expected a whole number")
 
 
 def _string_list(raw: Any) -> list[str]:
@@ -64,6 +76,13 @@ RETENTION_BY_DAYS = {
 }
 
 
+def _positive_int(raw: Any) -> int:
+    value = _int(raw)
+    if value < 1:
+        raise ValueError("expected a whole number of days, at least 1")
+    return value
+
+
 def _retention(days: int) -> logs.RetentionDays:
     allowed = RETENTION_BY_DAYS
     if days not in allowed:
@@ -73,6 +92,9 @@ def _retention(days: int) -> logs.RetentionDays:
     return allowed[days]
 
 
+DEFAULT_OBJECT_LOCK_DAYS = 365
+"""``objectLockDays`` when ``objectLockMode`` is set and the days are not."""
+
 # context key -> (prop, parser). An absent or empty key leaves the prop's default.
 CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "orgId": ("org_id", str),
@@ -80,16 +102,17 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "managementAccountId": ("management_account_id", str),
     "s3KeyPrefix": ("s3_key_prefix", str),
     "logReaderArns": ("log_reader_arns", lambda raw: tuple(_string_list(raw))),
-    "logTransitionDays": ("log_transition_days", int),
-    "logExpirationDays": ("log_expiration_days", int),
-    "noncurrentVersionExpirationDays": ("noncurrent_version_expiration_days", int),
-    "accessLogExpirationDays": ("access_log_expiration_days", int),
+    "logTransitionDays": ("log_transition_days", _int),
+    "logExpirationDays": ("log_expiration_days", _int),
+    "noncurrentVersionExpirationDays": ("noncurrent_version_expiration_days", _int),
+    "accessLogExpirationDays": ("access_log_expiration_days", _int),
     "cloudWatchLogs": ("cloud_watch_logs", _bool),
-    "cloudWatchLogsRetentionDays": ("cloud_watch_logs_retention", lambda raw: _retention(int(raw))),
+    "cloudWatchLogsRetentionDays": ("cloud_watch_logs_retention", lambda raw: _retention(_int(raw))),
     "insights": ("insights", _bool),
     "s3DataEvents": ("s3_data_events", _bool),
     "lambdaDataEvents": ("lambda_data_events", _bool),
     "validateDigests": ("validate_digests", _bool),
+    "strictDigestValidation": ("strict_digest_validation", _bool),
     "auditAccessLogs": ("audit_access_logs", _bool),
     "minTlsVersion": ("min_tls_version", str),
     "expectedPrincipals": ("expected_principals", lambda raw: tuple(_string_list(raw))),
@@ -104,6 +127,7 @@ def props_from_context(node: Node) -> SecureTrailProps:
         raise SecureTrailConfigError("context orgId is required: pass -c orgId=o-... or set it in cdk.json.")
     lock_mode = get("objectLockMode", str)
     if lock_mode:
+        days = get("objectLockDays", _positive_int)
         kwargs["object_lock"] = ObjectLock(_enum(ObjectLockMode, "objectLockMode", lock_mode),
-                                           get("objectLockDays", int) or 365)
+                                           DEFAULT_OBJECT_LOCK_DAYS if days is None else days)
     return SecureTrailProps(**kwargs)

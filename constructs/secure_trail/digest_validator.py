@@ -3,7 +3,8 @@ region; workers validate each chain from its checkpoint to now.
 
 schedule (hourly) --> planner Lambda --> SQS (SSE, TLS-only, DLQ) --> worker Lambda
 (partial batch failures) --> alerts topic + EMF metrics; checkpoints in the validators'
-table; alarms on any tampering finding and on anything in the DLQ.
+table (only the worker may read or write them); queues, table and environments under the
+validators' state key; alarms on any tampering finding and on anything in the DLQ.
 """
 
 from __future__ import annotations
@@ -18,38 +19,44 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from trail_validators.contract import DIGEST_PLANNER as PLANNER
+from trail_validators.contract import DIGEST_VALIDATOR as WORKER
+from trail_validators.contract import DigestMetrics, Env, encode_flag
 
 from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity
 from .key import CLOUDTRAIL_CONTEXT
+from .state_key import ValidatorStateKey
 from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .validator_queue import ValidatorQueue, count_alarm
+from .validators_table import item_statements
 
-PLANNER, WORKER = "digest-planner", "digest-validator"
 HANDLERS = "trail_validators.handlers.digest_validation"
 WORKER_TIMEOUT = Duration.minutes(10)
 
 
 class DigestValidator(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, trail_bucket: s3.IBucket,
-                 key: kms.IKey, alerts_topic: sns.ITopic, table: dynamodb.ITable) -> None:
+                 key: kms.IKey, state_key: ValidatorStateKey, alerts_topic: sns.ITopic,
+                 table: dynamodb.ITable, strict: bool = False) -> None:
         super().__init__(scope, construct_id)
-        work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, visibility_timeout=Duration.minutes(60),
-                              what="A chain's validation")
+        work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, key=state_key.key,
+                              visibility_timeout=Duration.minutes(60), what="A chain's validation")
         self.queue, self.dead_letter_queue = work.queue, work.dead_letter_queue
         logs_prefix = identity.aws_logs_prefix
-        environment = {"TRAIL_BUCKET": trail_bucket.bucket_name, "TRAIL_PREFIX": identity.s3_key_prefix or "",
-                       "ORG_ID": identity.org_id, "TRAIL_NAME": identity.trail_name,
-                       "HOME_REGION": identity.home_region}
+        environment = {Env.TRAIL_BUCKET: trail_bucket.bucket_name, Env.TRAIL_PREFIX: identity.s3_key_prefix or "",
+                       Env.ORG_ID: identity.org_id, Env.TRAIL_NAME: identity.trail_name,
+                       Env.HOME_REGION: identity.home_region}
         list_logs = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[trail_bucket.bucket_arn],
                                         conditions={"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}})
 
         self.planner = ValidatorFunction(
             self, "Planner", identity=identity, role=PLANNER, handler=f"{HANDLERS}.planner",
             description="Queues one digest-chain validation per account and region, hourly", key=key,
-            dead_letter_queue=self.dead_letter_queue, timeout=Duration.minutes(5),
-            environment={**environment, "QUEUE_URL": self.queue.queue_url}, reserved_concurrency=1,
+            state_key=state_key, dead_letter_queue=self.dead_letter_queue, timeout=Duration.minutes(5),
+            environment={**environment, Env.QUEUE_URL: self.queue.queue_url}, reserved_concurrency=1,
             statements=[list_logs, iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])])
+        state_key.grant_send(self.planner, self.queue)
         self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
                                     schedule=events.Schedule.rate(Duration.hours(1)),
                                     targets=[targets.LambdaFunction(self.planner.function)])
@@ -58,9 +65,10 @@ class DigestValidator(Construct):
         self.worker = ValidatorFunction(
             self, "Worker", identity=identity, role=WORKER, handler=f"{HANDLERS}.worker",
             description="Validates one digest chain from its checkpoint: signatures, links, logs", key=key,
-            dead_letter_queue=self.dead_letter_queue, timeout=WORKER_TIMEOUT, memory_size=1024,
+            state_key=state_key, dead_letter_queue=self.dead_letter_queue, timeout=WORKER_TIMEOUT, memory_size=1024,
             reserved_concurrency=10,
-            environment={**environment, "TABLE_NAME": table.table_name, "ALERTS_TOPIC_ARN": alerts_topic.topic_arn},
+            environment={**environment, Env.TABLE_NAME: table.table_name,
+                         Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn, Env.STRICT_VALIDATION: encode_flag(strict)},
             statements=[
                 list_logs,
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[log_objects]),
@@ -68,10 +76,11 @@ class DigestValidator(Construct):
                                     conditions={"Null": {CLOUDTRAIL_CONTEXT: "false"}}),
                 iam.PolicyStatement(actions=["cloudtrail:ListPublicKeys"], resources=["*"]),
                 consume_statement(self.queue),
-                iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-                                    resources=[table.table_arn]),
+                *item_statements(table, WORKER),
                 *publish_alerts_statements(alerts_topic, key),
             ])
+        state_key.grant_receive(self.worker, self.queue)
+        state_key.grant_table(self.worker, table)
         acknowledge(self.worker.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, log_objects)}]",
                     "Digest and log file names are chosen by CloudTrail per account, region and hour; the "
                     "worker reads only objects under the trail's AWSLogs/ prefix.")
@@ -82,4 +91,4 @@ class DigestValidator(Construct):
             self.queue, batch_size=5, report_batch_item_failures=True))
         self.tampering_alarm = count_alarm(
             self, "Tampering", description="The digest validator found a tampered, missing or injected object",
-            service=WORKER, metric_name="TamperingFindings", alerts_topic=alerts_topic)
+            metric=DigestMetrics.TAMPERING_FINDINGS, alerts_topic=alerts_topic)

@@ -7,6 +7,7 @@ would make the key, bucket and topic policies depend on the trail, and the trail
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Stack
@@ -68,10 +69,27 @@ class TrailIdentity:
                 f"log-group:{log_group_name}")
 
     def function_name(self, role: str) -> str:
-        return f"{self.trail_name}-{role}"
+        """``<trail>-<role>``, shortened with a hash when over Lambda's 64 characters."""
+        return _bounded(f"{self.trail_name}-{role}", 64)
+
+    def function_arn(self, role: str) -> str:
+        """The form Lambda uses as ``kms:EncryptionContext:aws:lambda:FunctionArn``."""
+        return f"arn:{self.partition}:lambda:{self.home_region}:{self.account}:function:{self.function_name(role)}"
 
     def function_log_group_name(self, role: str) -> str:
         return f"/aws/lambda/{self.function_name(role)}"
+
+    def event_rule_name(self, role: str) -> str:
+        """``<trail>-<role>``, shortened with a hash when over EventBridge's 64 characters."""
+        return _bounded(f"{self.trail_name}-{role}", 64)
+
+    def event_rule_arn(self, rule_name: str) -> str:
+        """A rule of the default event bus: what EventBridge presents as ``aws:SourceArn``."""
+        return f"arn:{self.partition}:events:{self.home_region}:{self.account}:rule/{rule_name}"
+
+    @property
+    def validator_state_key_alias(self) -> str:
+        return f"alias/{self.trail_name}-validator-state"
 
     @property
     def aws_logs_prefix(self) -> str:
@@ -82,3 +100,12 @@ class TrailIdentity:
         """Where CloudTrail writes: ``[prefix/]AWSLogs/<management-account>/`` and
         ``[prefix/]AWSLogs/<org-id>/``."""
         return [f"{self.aws_logs_prefix}{self.management_account_id}/", f"{self.aws_logs_prefix}{self.org_id}/"]
+
+
+def _bounded(name: str, limit: int) -> str:
+    """``name``, or its head and a hash of the whole when longer than ``limit``: still
+    unique per trail, and stable from one synth to the next."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:limit - len(digest) - 1].rstrip('.-_')}-{digest}"

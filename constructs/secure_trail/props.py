@@ -35,14 +35,19 @@ class ObjectLock:
     retention_days: int
 
 
-ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# Every pattern is matched with ``fullmatch``: ``re.match`` with ``$`` accepts "x\n".
+ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # CloudTrail trail names: 3-128 characters of letters, digits, '.', '_' and '-',
 # starting and ending with a letter or digit, with no two separators side by side.
-TRAIL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}$")
-IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$")
+TRAIL_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}")
+# One exact principal: IAM names and paths are letters, digits and +=,.@_- (no wildcard).
+IAM_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)")
+WILDCARDS = ("*", "?")
 MAX_RETENTION_DAYS = 36500
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+BOOLEAN_PROPS = ("cloud_watch_logs", "insights", "s3_data_events", "lambda_data_events", "validate_digests",
+                 "audit_access_logs")
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,8 @@ class SecureTrailProps:
     other); an imported key's policy cannot be edited here and is the owner's to write."""
 
     log_reader_arns: Sequence[str] = ()
-    """IAM principals (role, user or account root ARNs) that may decrypt the logs, and
-    only through CloudTrail's encryption context. @default none."""
+    """IAM principals (exact role, user or account root ARNs, no wildcards) that may
+    decrypt the logs, and only through CloudTrail's encryption context. @default none."""
 
     log_transition_days: int = 90
     """Days before log objects move to ``log_transition_storage_class``. @default 90:
@@ -123,6 +128,12 @@ class SecureTrailProps:
     planner -> SQS -> workers) and alert on any tampered, missing or injected object.
     @default on."""
 
+    strict_digest_validation: bool = False
+    """Count every log object that no valid digest vouches for (in a gap of the chain after
+    logging was stopped, or next to a missing digest) as a failure: the tampering alarm fires
+    and the alert is high. @default off: such logs are medium warnings, since stopping and
+    starting logging is not tampering (the gap itself is always reported)."""
+
     audit_access_logs: bool = True
     """Audit every server access log object of the trail bucket in a Lambda (S3 ->
     EventBridge -> SQS -> Lambda) and alert on requests without TLS. @default on."""
@@ -136,23 +147,31 @@ class SecureTrailProps:
 
     def validate(self) -> None:
         """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
-        _check(bool(ORG_ID.match(self.org_id)), "org_id", self.org_id,
+        _check(_full(ORG_ID, self.org_id), "org_id", self.org_id,
                "'o-' followed by 10 to 32 lowercase letters or digits, e.g. o-a1b2c3d4e5")
-        _check(bool(TRAIL_NAME.match(self.trail_name)) and not _is_ip(self.trail_name),
+        _check(_full(TRAIL_NAME, self.trail_name) and not _is_ip(self.trail_name),
                "trail_name", self.trail_name,
                "3-128 letters, digits, '.', '_' or '-', starting and ending with a letter "
                "or digit, no two separators in a row, not an IP address")
         if self.management_account_id is not None and not Token.is_unresolved(self.management_account_id):
-            _check(bool(ACCOUNT_ID.match(self.management_account_id)), "management_account_id",
+            _check(_full(ACCOUNT_ID, self.management_account_id), "management_account_id",
                    self.management_account_id, "a 12-digit AWS account id")
         if self.s3_key_prefix is not None:
-            _check(0 < len(self.s3_key_prefix) <= 200 and not self.s3_key_prefix.startswith("/")
-                   and not self.s3_key_prefix.endswith("/"), "s3_key_prefix", self.s3_key_prefix,
-                   "1-200 characters with no leading or trailing '/', or None")
+            _check(isinstance(self.s3_key_prefix, str) and 0 < len(self.s3_key_prefix) <= 200
+                   and not self.s3_key_prefix.startswith("/") and not self.s3_key_prefix.endswith("/")
+                   and self.s3_key_prefix.isprintable(), "s3_key_prefix", self.s3_key_prefix,
+                   "1-200 printable characters with no leading or trailing '/', or None")
+        for prop in ("log_reader_arns", "expected_principals"):
+            _check(not isinstance(getattr(self, prop), str), prop, getattr(self, prop),
+                   "a list of strings, not one string")
         for arn in self.log_reader_arns:
-            if not Token.is_unresolved(arn):
-                _check(bool(IAM_PRINCIPAL_ARN.match(arn)), "log_reader_arns", arn,
-                       "IAM role, user or account-root ARNs")
+            if Token.is_unresolved(arn):
+                continue
+            _check(isinstance(arn, str) and not any(w in arn for w in WILDCARDS), "log_reader_arns", arn,
+                   "one exact IAM role, user or account-root ARN: a wildcard would let every principal it "
+                   "matches decrypt the logs; list each reader's ARN instead")
+            _check(_full(IAM_PRINCIPAL_ARN, arn), "log_reader_arns", arn,
+                   "IAM role, user or account-root ARNs, e.g. arn:aws:iam::111111111111:role/Auditor")
         _check_days("log_transition_days", self.log_transition_days)
         _check_days("log_expiration_days", self.log_expiration_days)
         _check(self.log_transition_days < self.log_expiration_days, "log_transition_days",
@@ -163,6 +182,13 @@ class SecureTrailProps:
             _check_days("object_lock.retention_days", self.object_lock.retention_days)
         _check(self.min_tls_version in TLS_VERSIONS, "min_tls_version", self.min_tls_version,
                f"one of {', '.join(TLS_VERSIONS)}")
+        for pattern in self.expected_principals:
+            _check(isinstance(pattern, str) and pattern.strip() == pattern and pattern.isprintable()
+                   and bool(pattern), "expected_principals", pattern,
+                   "non-empty requester ARN globs without surrounding spaces or control characters")
+        for prop in BOOLEAN_PROPS:
+            value = getattr(self, prop)
+            _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
@@ -171,6 +197,10 @@ class SecureTrailProps:
 def _check(ok: bool, prop: str, value: object, expected: str) -> None:
     if not ok:
         raise SecureTrailConfigError(f"{prop}: {value!r} is not valid; expected {expected}.")
+
+
+def _full(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 def _check_days(prop: str, days: int) -> None:

@@ -10,18 +10,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from trail_validators.contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR
 
-from .access_log_auditor import ROLE as ACCESS_LOG_AUDITOR
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
-from .digest_validator import PLANNER as DIGEST_PLANNER
-from .digest_validator import WORKER as DIGEST_WORKER
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
 from .log_group import TrailLogGroup
 from .org_trail import OrgTrail
 from .props import SecureTrailProps
+from .state_key import ValidatorStateKey
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
 from .validators_table import ValidatorsTable
@@ -52,7 +51,7 @@ class SecureTrail(Construct):
         self.identity = identity = TrailIdentity.of(Stack.of(self), props)
 
         validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-                           + ([DIGEST_PLANNER, DIGEST_WORKER] if props.validate_digests else []))
+                           + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
         log_group_names = ([identity.log_group_name] if props.cloud_watch_logs else []) + [
             identity.function_log_group_name(role) for role in validator_roles]
         key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
@@ -88,20 +87,24 @@ class SecureTrail(Construct):
             if policy_holder is not None:
                 self.trail.node.add_dependency(policy_holder)
 
+        self.validator_state_key: kms.Key | None = None
         self.validators_table: dynamodb.Table | None = None
         self.access_log_auditor: AccessLogAuditor | None = None
         self.digest_validator: DigestValidator | None = None
         if validator_roles:
-            self.validators_table = ValidatorsTable(self, "ValidatorsTable").table
+            state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
+            self.validator_state_key = state_key.key
+            self.validators_table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
         if props.validate_digests:
             self.digest_validator = DigestValidator(
                 self, "DigestValidator", identity=identity, trail_bucket=self.trail_bucket, key=self.key,
-                alerts_topic=self.alerts_topic, table=self.validators_table)
+                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
+                strict=props.strict_digest_validation)
         if props.audit_access_logs:
             self.access_log_auditor = AccessLogAuditor(
                 self, "AccessLogAuditor", identity=identity,
                 access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
-                alerts_topic=self.alerts_topic, table=self.validators_table,
+                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
                 min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
 
     @property

@@ -1,5 +1,6 @@
 """One validator Lambda: arm64 / Python 3.14, its own encrypted log group, a role that
-holds exactly the statements it is given, bounded concurrency and a DLQ."""
+holds exactly the statements it is given, bounded concurrency, a DLQ, and an environment
+encrypted with the validators' state key."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from constructs import Construct
 
 from .compliance import acknowledge_each_pack
 from .identity import TrailIdentity
+from .state_key import ValidatorStateKey
 from .validator_code import ARCHITECTURE, RUNTIME, validator_code
 
 
 class ValidatorFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, role: str, handler: str,
-                 description: str, key: kms.IKey, statements: Sequence[iam.PolicyStatement],
-                 environment: Mapping[str, str], dead_letter_queue: sqs.IQueue,
+                 description: str, key: kms.IKey, state_key: ValidatorStateKey,
+                 statements: Sequence[iam.PolicyStatement], environment: Mapping[str, str],
+                 dead_letter_queue: sqs.IQueue,
                  timeout: Duration = Duration.minutes(5), memory_size: int = 512,
                  reserved_concurrency: int = 5, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR) -> None:
         super().__init__(scope, construct_id)
@@ -31,9 +34,13 @@ class ValidatorFunction(Construct):
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=identity.function_log_group_name(role),
                                        encryption_key=key, retention=log_retention,
                                        removal_policy=RemovalPolicy.RETAIN)
-        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description=f"{function_name}: {description}")
-        self.policy = iam.ManagedPolicy(self, "Permissions", roles=[role], statements=[
+        self.service = role
+        self.named_function_arn = identity.function_arn(role)
+        """The function's ARN built from names (no token): policies can name it without
+        depending on the function."""
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"{function_name}: {description}")
+        self.policy = iam.ManagedPolicy(self, "Permissions", roles=[self.role], statements=[
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                 resources=[f"{self.log_group.log_group_arn}"]),
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]),
@@ -43,10 +50,13 @@ class ValidatorFunction(Construct):
         self.function = lambda_.Function(
             self, "Function", function_name=function_name, description=description,
             runtime=RUNTIME, architecture=ARCHITECTURE, handler=handler, code=validator_code(),
-            role=role.without_policy_updates(), environment=dict(environment),
+            role=self.role.without_policy_updates(), environment=dict(environment),
+            environment_encryption=state_key.key,
             timeout=timeout, memory_size=memory_size, reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue, log_group=self.log_group)
         self.function.node.add_dependency(self.policy)
+        state_key.grant_environment(self)
+        state_key.grant_send(self, dead_letter_queue)
         acknowledge_each_pack(self.function, "LambdaInsideVPC",
                               "The validator calls only AWS APIs (S3, SQS, SNS, DynamoDB, CloudWatch) "
                               "over TLS and accepts no inbound traffic; a VPC would add NAT or five "

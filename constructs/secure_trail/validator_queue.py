@@ -1,33 +1,34 @@
-"""A validator's work queue: SSE, TLS-only, a DLQ after a few receives, and an alarm on
-the DLQ's first message."""
+"""A validator's work queue: encrypted with the validators' state key, TLS-only, a DLQ
+(the same) after a few receives, and an alarm on the DLQ's first message."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from trail_validators.contract import Metric
 
 from .compliance import acknowledge
 
 MAX_RECEIVES = 3
-METRIC_NAMESPACE = "SecureTrail"
 
 
 class ValidatorQueue(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, alerts_topic: sns.ITopic,
+    def __init__(self, scope: Construct, construct_id: str, *, alerts_topic: sns.ITopic, key: kms.IKey,
                  visibility_timeout: Duration, what: str) -> None:
         super().__init__(scope, construct_id)
+        encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": key}
         self.dead_letter_queue = sqs.Queue(
-            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.days(14))
+            self, "DeadLetters", **encryption, enforce_ssl=True, retention_period=Duration.days(14))
         acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
                     "This queue is the dead-letter queue of the work queue and of the validator "
                     "function; an alarm fires on its first message.")
         self.queue = sqs.Queue(
-            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self, "Queue", **encryption, enforce_ssl=True,
             visibility_timeout=visibility_timeout, retention_period=Duration.days(14),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVES))
         self.dead_letter_alarm = _first_occurrence_alarm(
@@ -36,13 +37,14 @@ class ValidatorQueue(Construct):
                 period=Duration.minutes(5), statistic="Maximum"), alerts_topic)
 
 
-def count_alarm(scope: Construct, construct_id: str, *, description: str, service: str, metric_name: str,
+def count_alarm(scope: Construct, construct_id: str, *, description: str, metric: Metric,
                 alerts_topic: sns.ITopic) -> cloudwatch.Alarm:
-    """An alarm on the first occurrence of a validator's EMF count metric."""
+    """An alarm on the first occurrence of a validator's EMF count metric (as the contract
+    names it: namespace, name and the handler's ``service`` dimension)."""
     return _first_occurrence_alarm(
         scope, construct_id, description,
-        cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name=metric_name,
-                          dimensions_map={"service": service}, statistic="Sum", period=Duration.minutes(5)),
+        cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.name, dimensions_map=metric.dimensions,
+                          statistic="Sum", period=Duration.minutes(5)),
         alerts_topic)
 
 

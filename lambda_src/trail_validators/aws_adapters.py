@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Iterator
 from botocore.exceptions import ClientError
 
 from .chain import ANCHOR_LOOKBACK, CADENCE, Anchor, ObjectUnreadable, StoredObject, Window
+from .contract import PARTITION_KEY, TTL_ATTRIBUTE, checkpoint_key
 from .findings import Finding, Severity
 from .log_files import CHUNK
 from .trail_layout import ChainId
@@ -21,8 +22,7 @@ MAX_FINDINGS_PER_ALERT = 20
 
 
 class ValidatorsTable:
-    """One DynamoDB table (``pk`` string key, ``expires_at`` TTL): dedupe markers now,
-    checkpoints later."""
+    """The validators' DynamoDB table (key schema in ``contract``): dedupe markers."""
 
     def __init__(self, table_name: str, client) -> None:
         self.table_name, self.client = table_name, client
@@ -32,14 +32,15 @@ class ValidatorsTable:
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item={"pk": {"S": marker}, "expires_at": {"N": str(int(time.time()) + DEDUPE_DAYS * 86400)}},
-                ConditionExpression="attribute_not_exists(pk)")
+                Item={PARTITION_KEY: {"S": marker},
+                      TTL_ATTRIBUTE: {"N": str(int(time.time()) + DEDUPE_DAYS * 86400)}},
+                ConditionExpression=f"attribute_not_exists({PARTITION_KEY})")
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
     def release(self, marker: str) -> None:
-        self.client.delete_item(TableName=self.table_name, Key={"pk": {"S": marker}})
+        self.client.delete_item(TableName=self.table_name, Key={PARTITION_KEY: {"S": marker}})
 
 
 def group_for_alerts(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
@@ -181,10 +182,10 @@ class CheckpointStore:
 
     @staticmethod
     def _pk(chain: ChainId) -> str:
-        return f"checkpoint#{chain.account}#{chain.region}"
+        return checkpoint_key(chain.account, chain.region)
 
     def load(self, chain: ChainId) -> Anchor | None:
-        item = self.client.get_item(TableName=self.table_name, Key={"pk": {"S": self._pk(chain)}},
+        item = self.client.get_item(TableName=self.table_name, Key={PARTITION_KEY: {"S": self._pk(chain)}},
                                     ConsistentRead=True).get("Item")
         if not item:
             return None
@@ -192,7 +193,7 @@ class CheckpointStore:
                       item.get("sha256", {}).get("S"), item.get("signature", {}).get("S"))
 
     def save(self, chain: ChainId, anchor: Anchor) -> None:
-        item = {"pk": {"S": self._pk(chain)}, "key": {"S": anchor.key}, "end": {"S": anchor.end.isoformat()}}
+        item = {PARTITION_KEY: {"S": self._pk(chain)}, "key": {"S": anchor.key}, "end": {"S": anchor.end.isoformat()}}
         if anchor.sha256:
             item["sha256"] = {"S": anchor.sha256}
         if anchor.signature:

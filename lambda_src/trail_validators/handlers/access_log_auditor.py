@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
+from typing import Mapping
 from urllib.parse import unquote_plus
 
 import boto3
@@ -16,20 +18,36 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ..access_log_audit import AuditPolicy, audit_lines
+from ..access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, audit_lines
 from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
+from ..contract import (ACCESS_LOG_AUDITOR, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
+                        decode_list, required)
 from ..log_sources import decode_lines
 
-logger = Logger(service="access-log-auditor")
-metrics = Metrics(namespace="SecureTrail", service="access-log-auditor")
+logger = Logger(service=ACCESS_LOG_AUDITOR)
+metrics = Metrics(namespace=METRIC_NAMESPACE, service=ACCESS_LOG_AUDITOR)
 # Report every failure item by item, even when the whole batch failed.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def policy_from_env() -> AuditPolicy:
-    principals = tuple(p.strip() for p in os.environ.get("EXPECTED_PRINCIPALS", "").split(",") if p.strip())
-    return AuditPolicy(min_tls=os.environ.get("MIN_TLS", "TLSv1.2"), expected_principals=principals,
-                       bucket=os.environ.get("AUDITED_BUCKET") or None)
+def policy_from_env(environ: Mapping[str, str] = os.environ) -> AuditPolicy:
+    """Unset, ``MIN_TLS`` and ``EXPECTED_PRINCIPALS`` fall back to the secure defaults
+    (TLSv1.2; nobody is expected to delete logs or change the bucket)."""
+    principals = decode_list(Env.EXPECTED_PRINCIPALS, environ.get(Env.EXPECTED_PRINCIPALS, ""))
+    return AuditPolicy(min_tls=environ.get(Env.MIN_TLS) or DEFAULT_MIN_TLS, expected_principals=principals,
+                       bucket=required(environ, Env.AUDITED_BUCKET))
+
+
+@dataclass(frozen=True)
+class AuditorConfig:
+    policy: AuditPolicy
+    table_name: str
+    alerts_topic_arn: str
+
+
+def config_from_env(environ: Mapping[str, str] = os.environ) -> AuditorConfig:
+    return AuditorConfig(policy_from_env(environ), required(environ, Env.TABLE_NAME),
+                         required(environ, Env.ALERTS_TOPIC_ARN))
 
 
 class AccessLogAuditor:
@@ -56,8 +74,8 @@ class AccessLogAuditor:
         data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         result = audit_lines(decode_lines(data), self.policy, source)
         for kind, findings in group_for_alerts(result.findings).items():
-            publish_once(self.table, self.alerts, f"alert#{source}#{etag}#{kind}", source, kind, findings)
-        if self.table.claim(f"audited#{source}#{etag}"):
+            publish_once(self.table, self.alerts, alert_marker(source, etag, kind), source, kind, findings)
+        if self.table.claim(audited_marker(source, etag)):
             self._emit_metrics(result)
         logger.info("audited", extra={"object": source, "lines": result.summary.lines,
                                       "findings": len(result.findings)})
@@ -65,11 +83,11 @@ class AccessLogAuditor:
     def _emit_metrics(self, result) -> None:
         summary = result.summary
         for version, count in summary.by_tls_version.items():
-            metrics.add_metric(name=f"Requests_{'NoTLS' if version == '-' else version}",
-                               unit=MetricUnit.Count, value=count)
+            metrics.add_metric(name=AccessLogMetrics.requests(version).name, unit=MetricUnit.Count, value=count)
         non_tls_success = sum(1 for f in result.findings if f.kind == "non_tls_success")
-        metrics.add_metric(name="NonTlsSuccess", unit=MetricUnit.Count, value=non_tls_success)
-        metrics.add_metric(name="UnparseableLines", unit=MetricUnit.Count, value=summary.unparseable)
+        metrics.add_metric(name=AccessLogMetrics.NON_TLS_SUCCESS.name, unit=MetricUnit.Count, value=non_tls_success)
+        metrics.add_metric(name=AccessLogMetrics.UNPARSEABLE_LINES.name, unit=MetricUnit.Count,
+                           value=summary.unparseable)
 
 
 _auditor: AccessLogAuditor | None = None
@@ -78,9 +96,10 @@ _auditor: AccessLogAuditor | None = None
 def _default_auditor() -> AccessLogAuditor:
     global _auditor
     if _auditor is None:
+        config = config_from_env()
         _auditor = AccessLogAuditor(
-            boto3.client("s3"), ValidatorsTable(os.environ["TABLE_NAME"], boto3.client("dynamodb")),
-            AlertPublisher(os.environ["ALERTS_TOPIC_ARN"], boto3.client("sns")), policy_from_env())
+            boto3.client("s3"), ValidatorsTable(config.table_name, boto3.client("dynamodb")),
+            AlertPublisher(config.alerts_topic_arn, boto3.client("sns")), config.policy)
     return _auditor
 
 

@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Mapping
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -24,20 +25,45 @@ from botocore.config import Config
 from ..aws_adapters import (AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable, cloudtrail_public_keys,
                             group_for_alerts, publish_once)
 from ..chain import ChainResult, Window, failing_kinds
+from ..contract import (DIGEST_VALIDATOR, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
+                        required)
 from ..trail_layout import ChainId, TrailLocation
 from ..validation_run import PublicKeys, discover_chains, validate_chain
 
-logger = Logger(service="digest-validator")
-metrics = Metrics(namespace="SecureTrail", service="digest-validator")
+logger = Logger(service=DIGEST_VALIDATOR)
+metrics = Metrics(namespace=METRIC_NAMESPACE, service=DIGEST_VALIDATOR)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 FETCH_CONCURRENCY = 16
 INITIAL_LOOKBACK = timedelta(hours=int(os.environ.get("INITIAL_LOOKBACK_HOURS", "3")))
 
 
-def location_from_env() -> TrailLocation:
-    return TrailLocation(bucket=os.environ["TRAIL_BUCKET"], prefix=os.environ.get("TRAIL_PREFIX") or None,
-                         org_id=os.environ.get("ORG_ID") or None, trail_name=os.environ["TRAIL_NAME"],
-                         home_region=os.environ["HOME_REGION"])
+def location_from_env(environ: Mapping[str, str] = os.environ) -> TrailLocation:
+    return TrailLocation(bucket=required(environ, Env.TRAIL_BUCKET), prefix=environ.get(Env.TRAIL_PREFIX) or None,
+                         org_id=required(environ, Env.ORG_ID), trail_name=required(environ, Env.TRAIL_NAME),
+                         home_region=required(environ, Env.HOME_REGION))
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    location: TrailLocation
+    queue_url: str
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    location: TrailLocation
+    table_name: str
+    alerts_topic_arn: str
+    strict: bool = False
+
+
+def planner_config_from_env(environ: Mapping[str, str] = os.environ) -> PlannerConfig:
+    return PlannerConfig(location_from_env(environ), required(environ, Env.QUEUE_URL))
+
+
+def worker_config_from_env(environ: Mapping[str, str] = os.environ) -> WorkerConfig:
+    return WorkerConfig(location_from_env(environ), required(environ, Env.TABLE_NAME),
+                        required(environ, Env.ALERTS_TOPIC_ARN), decode_flag(environ, Env.STRICT_VALIDATION))
 
 
 def _s3():
@@ -47,9 +73,10 @@ def _s3():
 @metrics.log_metrics
 @logger.inject_lambda_context
 def planner(event, context):
-    location = location_from_env()
+    config = planner_config_from_env()
+    location = config.location
     chains = discover_chains(S3Reader(_s3(), location.bucket), location)
-    sqs, queue_url = boto3.client("sqs"), os.environ["QUEUE_URL"]
+    sqs, queue_url = boto3.client("sqs"), config.queue_url
     for first in range(0, len(chains), 10):
         batch = chains[first:first + 10]
         response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
@@ -57,7 +84,7 @@ def planner(event, context):
             for n, c in enumerate(batch)])
         if response.get("Failed"):
             raise RuntimeError(f"could not queue {len(response['Failed'])} chains: {response['Failed']}")
-    metrics.add_metric(name="ChainsPlanned", unit=MetricUnit.Count, value=len(chains))
+    metrics.add_metric(name=DigestMetrics.CHAINS_PLANNED.name, unit=MetricUnit.Count, value=len(chains))
     return {"chains": len(chains)}
 
 
@@ -86,14 +113,14 @@ class DigestWorker:
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
-            publish_once(self.table, self.alerts, f"alert#{chain}#{kind}#{identity}", str(chain), kind, findings)
+            publish_once(self.table, self.alerts, alert_marker(str(chain), kind, identity), str(chain), kind, findings)
         if result.newest is not None and (anchor is None or result.newest.key != anchor.key):
             self.checkpoints.save(chain, result.newest)
-        metrics.add_metric(name="DigestsValid", unit=MetricUnit.Count, value=result.digests_valid)
-        metrics.add_metric(name="LogsValid", unit=MetricUnit.Count, value=result.logs_valid)
-        metrics.add_metric(name="TamperingFindings", unit=MetricUnit.Count,
+        metrics.add_metric(name=DigestMetrics.DIGESTS_VALID.name, unit=MetricUnit.Count, value=result.digests_valid)
+        metrics.add_metric(name=DigestMetrics.LOGS_VALID.name, unit=MetricUnit.Count, value=result.logs_valid)
+        metrics.add_metric(name=DigestMetrics.TAMPERING_FINDINGS.name, unit=MetricUnit.Count,
                            value=sum(1 for f in result.findings if f.kind in failing_kinds(self.strict)))
-        metrics.add_metric(name="ChainGaps", unit=MetricUnit.Count,
+        metrics.add_metric(name=DigestMetrics.CHAIN_GAPS.name, unit=MetricUnit.Count,
                            value=sum(1 for f in result.findings if f.kind == "chain_gap"))
         logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
                                         "digests_valid": result.digests_valid, "findings": len(result.findings)})
@@ -106,13 +133,12 @@ _worker: DigestWorker | None = None
 def _default_worker() -> DigestWorker:
     global _worker
     if _worker is None:
-        table_name, dynamodb = os.environ["TABLE_NAME"], boto3.client("dynamodb")
-        location = location_from_env()
+        config, dynamodb = worker_config_from_env(), boto3.client("dynamodb")
+        location, table_name = config.location, config.table_name
         _worker = DigestWorker(
             S3Reader(_s3(), location.bucket), location, CheckpointStore(table_name, dynamodb),
-            ValidatorsTable(table_name, dynamodb), AlertPublisher(os.environ["ALERTS_TOPIC_ARN"], boto3.client("sns")),
-            cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region)),
-            strict=os.environ.get("STRICT_VALIDATION") == "true")
+            ValidatorsTable(table_name, dynamodb), AlertPublisher(config.alerts_topic_arn, boto3.client("sns")),
+            cloudtrail_public_keys(lambda region: boto3.client("cloudtrail", region_name=region)), strict=config.strict)
     return _worker
 
 
