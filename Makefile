@@ -21,22 +21,30 @@ WHEEL_STAMP := .bundle-cache/.downloaded
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
 $(PYTHON):
+	@echo "setup 1/4: virtual environment $(VENV)"
 	python3 -m venv $(VENV)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(PYTHON)
-	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
-	$(PYTHON) -m pip install --quiet --no-deps -e .
+# Both distributions of the repository, editable: the constructs (pyproject.toml) and the
+# validators with their command line (lambda_src/pyproject.toml).
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py lambda_src/pyproject.toml | $(PYTHON)
+	@echo "setup 2/4: Python packages into $(VENV) (aws-cdk-lib, cdk-nag, test tools: about a minute the first time)"
+	$(PYTHON) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./lambda_src
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	@echo "setup 3/4: the CDK command line (npm ci into node_modules)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(WHEEL_STAMP): lambda_src/requirements.txt $(PY_STAMP)
-	$(PYTHON) -m pip download --quiet --platform manylinux2014_aarch64 --implementation cp \
-		--python-version 3.14 --only-binary=:all: -d .bundle-cache -r lambda_src/requirements.txt
+	@echo "setup 4/4: the Lambda asset's wheels (arm64, CPython 3.14) into .bundle-cache"
+	$(PYTHON) -m pip download --quiet --disable-pip-version-check --platform manylinux2014_aarch64 \
+		--implementation cp --python-version 3.14 --only-binary=:all: -d .bundle-cache -r lambda_src/requirements.txt
 	touch $@
 
+# app.py ends with a one-line cdk-nag summary (the four packs, their verdict).
 synth: setup
 	npx cdk synth --quiet
 
@@ -51,4 +59,4 @@ bench: setup
 	$(PYTHON) bench/validate_logs.py --aws .venv-bench/bin/aws
 
 clean:
-	rm -rf $(VENV) .venv-bench node_modules cdk.out .bundle-cache
+	rm -rf $(VENV) .venv-bench node_modules cdk.out .bundle-cache build dist lambda_src/build *.egg-info lambda_src/*.egg-info

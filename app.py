@@ -2,10 +2,12 @@
 """CDK app: one SecureTrailStack from context, checked by four cdk-nag packs."""
 
 import os
+import sys
 
 import aws_cdk as cdk
 
 from secure_trail import SecureTrailStack, register_nag_packs
+from secure_trail.compliance import nag_summary
 from secure_trail.context import props_from_context
 
 EXAMPLE_ORG_ID = "o-exampleorg1"
@@ -21,5 +23,6 @@ if props.org_id == EXAMPLE_ORG_ID:
     cdk.Annotations.of(stack).add_warning_v2(
         "secure-trail:example-org-id",
         f"orgId is the example value {EXAMPLE_ORG_ID}: deploy with -c orgId=<your o-... id>.")
-register_nag_packs(app)
-app.synth()
+packs = register_nag_packs(app)
+app.synth()  # raises, and so exits non-zero, on any unacknowledged finding
+print(nag_summary(app, packs), file=sys.stderr)

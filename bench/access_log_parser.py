@@ -15,10 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_src"))
+REPO = Path(__file__).resolve().parents[1]
+# The validators, and the sample lines that the tests share (they never ship).
+sys.path[:0] = [str(REPO / "lambda_src"), str(REPO / "tests")]
 
+from access_log_samples import generated_lines, plain_http_line  # noqa: E402
 from trail_validators.access_log_parser import ParseError, parse_line, parse_lines  # noqa: E402
-from trail_validators.access_log_samples import generated_lines, plain_http_line  # noqa: E402
 
 # From the Amazon Athena documentation's table for S3 server access logs.
 AWS_REGEX = re.compile(

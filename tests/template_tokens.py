@@ -82,7 +82,7 @@ class Deployment:
 
     def role_statements(self, handler: str) -> list[dict]:
         """Every statement of the managed policies attached to the function's role."""
-        role = self.functions()[handler]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = _logical_ids(self.functions()[handler]["Properties"]["Role"])[0]
         statements = []
         for resource in self.resources.values():
             props = resource.get("Properties", {})
@@ -106,3 +106,16 @@ def string_like(pattern: str, value: str) -> bool:
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def _logical_ids(value) -> list[str]:
+    """The resources a property refers to, by Ref or Fn::GetAtt, however deep in Fn::Join."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return [value["Ref"]]
+        if "Fn::GetAtt" in value:
+            return [value["Fn::GetAtt"][0]]
+        return [found for inner in value.values() for found in _logical_ids(inner)]
+    if isinstance(value, list):
+        return [found for inner in value for found in _logical_ids(inner)]
+    return []

@@ -2,8 +2,8 @@
 
 import pytest
 
+from access_log_samples import access_log_line, plain_http_line
 from trail_validators.access_log_audit import AuditPolicy, audit_lines
-from trail_validators.access_log_samples import access_log_line, plain_http_line
 from trail_validators.findings import Severity
 
 

@@ -6,9 +6,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from access_log_samples import access_log_line, plain_http_line
 from sqs_harness import deliver as sqs_deliver
 from sqs_harness import create_validators_table, published, queue_with_dlq, subscribed_inbox
-from trail_validators.access_log_samples import access_log_line, plain_http_line
 
 AUDITED = "trail-bucket"
 ACCESS_LOGS = "access-log-bucket"

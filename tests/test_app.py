@@ -1,5 +1,7 @@
 """app.py and its context: the command-line face of the constructs."""
 
+import json
+import re
 import subprocess
 import sys
 
@@ -49,12 +51,18 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     ok = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                         env=_env(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stderr[-3000:]
+    summary = re.search(r"^cdk-nag: AwsSolutions, NIST.800.53.R5, HIPAA.Security, PCI.DSS.321 ran on (\d+) "
+                        r"resources and passed: 0 unacknowledged findings \((\d+) acknowledged", ok.stderr, re.M)
+    template = json.loads((tmp_path / "ok" / "SecureTrail.template.json").read_text())
+    assert summary and int(summary[1]) == len(template["Resources"]) and int(summary[2]) > 0, ok.stderr[-2000:]
     (asset,) = (tmp_path / "ok").glob("asset.*")
     for bundled in ("trail_validators/handlers/access_log_auditor.py", "aws_lambda_powertools/__init__.py"):
         assert (asset / bundled).is_file(), bundled
+    assert not (asset / "bin").exists()
+    assert not [p for p in asset.rglob("*") if p.suffix == ".pyc" or p.stem in ("trail_simulation", "access_log_samples")]
     bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                          env=_env(tmp_path / "bad", context='{"orgId": "o-BAD"}'))
-    assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr
+    assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr and "cdk-nag:" not in bad.stderr
 
 
 def _env(outdir, context=None):

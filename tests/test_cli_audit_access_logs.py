@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from trail_validators.access_log_samples import access_log_line, plain_http_line
+from access_log_samples import access_log_line, plain_http_line
 from trail_validators.cli import main
 
 

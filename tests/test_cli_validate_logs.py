@@ -11,11 +11,11 @@ import boto3
 import obstore
 import pytest
 
+from test_digest_chain import T0
+from trail_simulation import SimulatedTrail
 from trail_validators import aws_adapters
 from trail_validators.cli import main
 from trail_validators.trail_layout import ChainId, TrailLocation
-from trail_validators.trail_simulation import SimulatedTrail
-from test_digest_chain import T0
 
 BUCKET = "org-trail-bucket"
 LOCATION = TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1")

@@ -9,7 +9,7 @@ import pytest
 from trail_validators.cli import main
 from trail_validators.chain import StoredObject
 from trail_validators.trail_layout import ChainId, TrailLocation
-from trail_validators.trail_simulation import SimulatedTrail
+from trail_simulation import SimulatedTrail
 from test_cli_validate_logs import BUCKET, CHAINS, TRAIL_ARN, WINDOW_ARGS
 from test_cli_validate_logs import org  # noqa: F401 - the fixture
 from test_digest_chain import T0

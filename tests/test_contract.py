@@ -18,12 +18,12 @@ from sqs_harness import create_validators_table, queue_with_dlq
 from sqs_harness import deliver as sqs_deliver
 from template_tokens import Deployment, as_list, string_like
 from trail_validators.access_log_audit import AuditPolicy
-from trail_validators.access_log_samples import access_log_line, plain_http_line
+from access_log_samples import access_log_line, plain_http_line
 from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
 from trail_validators.contract import PARTITION_KEY, ConfigurationError
 from trail_validators.handlers import access_log_auditor, digest_validation
 from trail_validators.trail_layout import ChainId, TrailLocation
-from trail_validators.trail_simulation import SimulatedTrail
+from trail_simulation import SimulatedTrail
 
 PLANNER = "trail_validators.handlers.digest_validation.planner"
 WORKER = "trail_validators.handlers.digest_validation.worker"

@@ -17,7 +17,7 @@ from trail_validators.digest import DigestFormatError, parse_digest
 from trail_validators.log_files import CHUNK, LogFormatError, log_sha256
 from trail_validators.report import digest_text_report
 from trail_validators.trail_layout import TrailLocation
-from trail_validators.trail_simulation import SimulatedTrail
+from trail_simulation import SimulatedTrail
 from test_digest_chain import CHAIN, LOCATION, T0, WINDOW, logs_of, run
 from test_digest_chain import trail  # noqa: F401 - the fixture
 from test_digest_trust import _gzip_bomb, log_key, put

@@ -68,11 +68,16 @@ def test_lambda_data_events_when_asked(full_template):
 
 
 def test_trail_is_created_after_the_policies_it_depends_on(template):
-    depends_on = trail(template)["DependsOn"]
-    key_id = trail_key_id(template)
-    for prefix in ("SecureTrailTrailLogsBucketPolicy", key_id, "SecureTrailTopicsDeliveryPolicy",
+    resource = trail(template)
+    depends_on = resource["DependsOn"]
+    for prefix in ("SecureTrailTrailLogsBucketPolicy", "SecureTrailTopicsDeliveryPolicy",
                    "SecureTrailCloudWatchLogsWriteTrailLogGroup"):
         assert any(d.startswith(prefix) for d in depends_on), (prefix, depends_on)
+    # The key policy is part of the key, which the trail refers to: that orders them too
+    # (a DependsOn as well would be redundant: cfn-lint W3005).
+    key_id = trail_key_id(template)
+    assert resource["Properties"]["KMSKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key_id not in depends_on
 
 
 def test_cloudwatch_logs_can_be_turned_off():

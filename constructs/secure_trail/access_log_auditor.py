@@ -27,8 +27,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from trail_validators.contract import ACCESS_LOG_AUDITOR as ROLE
-from trail_validators.contract import AccessLogMetrics, Env, encode_list
+from .contract import ACCESS_LOG_AUDITOR as ROLE
+from .contract import AccessLogMetrics, Env, encode_list
 
 from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity

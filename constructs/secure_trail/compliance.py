@@ -4,16 +4,61 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+import jsii
+from aws_cdk import Acknowledgment, CfnResource, IPolicyValidationPlugin, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
 NAG_PACKS = (AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks, PCIDSS321Checks)
 
 
-def register_nag_packs(app: IConstruct) -> None:
+@jsii.implements(IPolicyValidationPlugin)
+class RecordedPack:
+    """A cdk-nag pack that keeps each verdict it returns, so that a synth can say which
+    packs ran and passed (the validation report lists only the packs that failed)."""
+
+    def __init__(self, pack: IPolicyValidationPlugin) -> None:
+        self.pack = pack
+        self.verdicts: list[bool] = []
+
+    @property
+    def name(self) -> str:
+        return self.pack.name
+
+    @property
+    def version(self) -> str | None:
+        return self.pack.version
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return self.pack.rule_ids
+
+    def validate(self, context):
+        report = self.pack.validate(context)
+        self.verdicts.append(report.success)
+        return report
+
+
+def register_nag_packs(app: IConstruct) -> list[RecordedPack]:
     """Run every pack on synth: any unacknowledged finding makes synth exit non-zero."""
-    Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
+    packs = [RecordedPack(pack(app)) for pack in NAG_PACKS]
+    Validations.of(app).add_plugins(*packs)
+    return packs
+
+
+def nag_summary(app: IConstruct, packs: list[RecordedPack]) -> str:
+    """One line for after ``app.synth()``: which packs ran on how much, and their verdict."""
+    names = ", ".join(pack.name for pack in packs)
+    if not all(pack.verdicts for pack in packs):
+        return f"cdk-nag: not every pack ran ({names}): was validation skipped?"
+    constructs = app.node.find_all()
+    resources = sum(1 for construct in constructs if CfnResource.is_cfn_resource(construct))
+    acknowledged = sum(len(entry.data) for construct in constructs for entry in construct.node.metadata
+                       if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    verdict = ("passed: 0 unacknowledged findings" if all(all(pack.verdicts) for pack in packs)
+               else "FAILED")
+    return (f"cdk-nag: {names} ran on {resources} resources and {verdict} "
+            f"({acknowledged} acknowledged, each with its reason on the construct it concerns).")
 
 
 def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:

@@ -19,9 +19,9 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from trail_validators.contract import DIGEST_PLANNER as PLANNER
-from trail_validators.contract import DIGEST_VALIDATOR as WORKER
-from trail_validators.contract import DigestMetrics, Env, encode_flag
+from .contract import DIGEST_PLANNER as PLANNER
+from .contract import DIGEST_VALIDATOR as WORKER
+from .contract import DigestMetrics, Env, encode_flag
 
 from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity

@@ -77,7 +77,9 @@ class SecureTrailProps:
 
     log_reader_arns: Sequence[str] = ()
     """IAM principals (exact role, user or account root ARNs, no wildcards) that may
-    decrypt the logs, and only through CloudTrail's encryption context. @default none."""
+    decrypt the logs, and only through CloudTrail's encryption context (key policy only:
+    their S3 read is theirs to grant). @default none. For a principal of your app,
+    ``SecureTrail.grant_read_logs`` grants the S3 read and the same decrypt in one call."""
 
     log_transition_days: int = 90
     """Days before log objects move to ``log_transition_storage_class``. @default 90:

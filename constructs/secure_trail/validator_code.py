@@ -1,45 +1,45 @@
-"""The validators' Lambda asset: ``lambda_src/trail_validators`` plus pinned wheels for
-arm64 / CPython 3.14, bundled locally with ``pip --platform`` (no Docker).
+"""The validators' Lambda asset (see ``lambda_asset.py`` for what it holds).
 
-``make setup`` downloads the wheels into ``.bundle-cache/``; bundling installs from there
-with ``--no-index``, so synth stays offline.
+Installed from a wheel, the library carries the asset as a zip beside this module and
+synthesizes without pip, network or Docker. In a checkout (``pip install -e .``), the asset
+is bundled at synth from ``lambda_src/`` with the wheels ``make setup`` downloaded.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
-WHEEL_CACHE = LAMBDA_SRC.parent / ".bundle-cache"
+from .lambda_asset import ASSET_ZIP, install_tree, wheel_source
+
+PACKAGED_ASSET = Path(__file__).resolve().with_name(ASSET_ZIP)
+CHECKOUT = Path(__file__).resolve().parents[2]
+LAMBDA_SRC = CHECKOUT / "lambda_src"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-PIP_TARGET = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
-              "--python-version", "3.14", "--only-binary=:all:"]
 
 
 @jsii.implements(ILocalBundling)
 class _PipPlatformBundling:
     def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
-        requirements = LAMBDA_SRC / "requirements.txt"
-        if not WHEEL_CACHE.is_dir():
-            raise RuntimeError(f"{WHEEL_CACHE} is missing: run `make setup` to download the Lambda wheels")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
-                        "--find-links", str(WHEEL_CACHE), *PIP_TARGET, "--target", output_dir,
-                        "-r", str(requirements)], check=True)
-        shutil.copytree(LAMBDA_SRC / "trail_validators", Path(output_dir) / "trail_validators",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        wheels = wheel_source(CHECKOUT)
+        if wheels is None:
+            raise RuntimeError(f"{CHECKOUT / '.bundle-cache'} is missing: run `make setup` to download the "
+                               "Lambda wheels")
+        install_tree(Path(output_dir), lambda_src=LAMBDA_SRC, wheels=wheels)
         return True
 
 
 def validator_code() -> lambda_.Code:
+    if PACKAGED_ASSET.is_file():
+        return lambda_.Code.from_asset(str(PACKAGED_ASSET))
+    if not LAMBDA_SRC.is_dir():
+        raise RuntimeError(f"secure_trail at {PACKAGED_ASSET.parent} has neither its packaged Lambda asset "
+                           f"({ASSET_ZIP}) nor a checkout's lambda_src/: reinstall the package from its wheel.")
     return lambda_.Code.from_asset(
-        str(LAMBDA_SRC), exclude=["**/__pycache__", "*.pyc"],
+        str(LAMBDA_SRC), exclude=["**/__pycache__", "*.pyc", "build", "*.egg-info"],
         bundling=BundlingOptions(image=DockerImage.from_registry("unused-local-bundling-only"),
                                  local=_PipPlatformBundling()))

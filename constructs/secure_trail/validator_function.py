@@ -46,12 +46,14 @@ class ValidatorFunction(Construct):
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_queue.queue_arn]),
             *statements])
         # Every permission is in the managed policy above: CDK's grants must not add an
-        # inline default policy beside it.
+        # inline default policy beside it. An immutable reference by name (this account)
+        # rather than role.without_policy_updates(): that one also makes the function
+        # DependsOn the role its Role property refers to already (cfn-lint W3005).
         self.function = lambda_.Function(
             self, "Function", function_name=function_name, description=description,
             runtime=RUNTIME, architecture=ARCHITECTURE, handler=handler, code=validator_code(),
-            role=self.role.without_policy_updates(), environment=dict(environment),
-            environment_encryption=state_key.key,
+            role=iam.Role.from_role_name(self, "FunctionRole", self.role.role_name, mutable=False),
+            environment=dict(environment), environment_encryption=state_key.key,
             timeout=timeout, memory_size=memory_size, reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue, log_group=self.log_group)
         self.function.node.add_dependency(self.policy)

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from trail_validators.contract import Metric
+from .contract import Metric
 
 from .compliance import acknowledge
 

@@ -12,6 +12,7 @@ import sys
 from datetime import date, datetime, timezone
 from typing import Sequence
 
+from . import __version__
 from .access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, AuditResult, audit_lines, tls_order
 from .findings import Severity
 from .log_sources import SourceError, decode_lines, objects
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
     validate.set_defaults(run=_validate_logs)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .chain import StoredObject
-from .trail_layout import ChainId, TrailLocation
+from trail_validators.chain import StoredObject
+from trail_validators.trail_layout import ChainId, TrailLocation
 
 
 def _gzip(data: bytes) -> bytes:

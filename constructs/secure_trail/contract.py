@@ -1,0 +1,185 @@
+"""The contract between the constructs (``secure_trail``) and the Lambda handlers
+(``trail_validators.handlers``): environment variable names and encodings, the metric
+namespace, names and dimensions the alarms watch, and the validators' table key schema.
+
+Both sides import these names; neither spells them again. Pure: no boto3, no CDK.
+``tests/test_contract.py`` checks the two faces against each other: each synthesized
+function's environment read by its handler, each alarm against what the handler emits,
+each IAM ``dynamodb:LeadingKeys`` pattern against the keys the handlers write.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+# -- services ----------------------------------------------------------------------------
+# Each validator function's role name (function ``<trail>-<role>``, log group, IAM role)
+# and, for the two that emit metrics, the Powertools ``service`` dimension.
+DIGEST_PLANNER = "digest-planner"
+DIGEST_VALIDATOR = "digest-validator"
+ACCESS_LOG_AUDITOR = "access-log-auditor"
+
+
+# -- environment -------------------------------------------------------------------------
+class Env:
+    """Environment variable names: the constructs set them, the handlers read them."""
+
+    TRAIL_BUCKET = "TRAIL_BUCKET"
+    TRAIL_PREFIX = "TRAIL_PREFIX"
+    """The trail's S3 key prefix; empty for none."""
+    ORG_ID = "ORG_ID"
+    TRAIL_NAME = "TRAIL_NAME"
+    HOME_REGION = "HOME_REGION"
+    QUEUE_URL = "QUEUE_URL"
+    """Planner: the work queue it fills."""
+    TABLE_NAME = "TABLE_NAME"
+    ALERTS_TOPIC_ARN = "ALERTS_TOPIC_ARN"
+    MIN_TLS = "MIN_TLS"
+    EXPECTED_PRINCIPALS = "EXPECTED_PRINCIPALS"
+    """A JSON list of requester globs (see ``encode_list``): IAM names may hold commas."""
+    AUDITED_BUCKET = "AUDITED_BUCKET"
+    STRICT_VALIDATION = "STRICT_VALIDATION"
+    """Digest worker: ``true`` counts logs no valid digest vouches for as failures too."""
+
+
+class ConfigurationError(ValueError):
+    """A handler's environment does not hold what the construct is meant to set."""
+
+
+def required(environ: Mapping[str, str], name: str) -> str:
+    """The non-empty value of ``name``, or a ConfigurationError naming the variable."""
+    value = environ.get(name, "")
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is missing or empty: the stack sets it "
+                                 "on every validator function that reads it (see trail_validators.contract)")
+    return value
+
+
+def encode_flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def decode_flag(environ: Mapping[str, str], name: str) -> bool:
+    """What ``encode_flag`` wrote."""
+    text = required(environ, name)
+    if text not in ("true", "false"):
+        raise ConfigurationError(f"environment variable {name}: {text!r} is not true or false")
+    return text == "true"
+
+
+def encode_list(values: Sequence[str]) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+def decode_list(name: str, text: str) -> tuple[str, ...]:
+    """The list ``encode_list`` wrote; empty text is an empty list."""
+    if not text:
+        return ()
+    try:
+        values = json.loads(text)
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigurationError(f"environment variable {name}: {text!r} is not a JSON list of strings")
+    return tuple(values)
+
+
+# -- metrics -----------------------------------------------------------------------------
+METRIC_NAMESPACE = "SecureTrail"
+SERVICE_DIMENSION = "service"
+"""The dimension Powertools Metrics adds to every metric: its ``service`` name."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An EMF metric a handler emits, as an alarm names it."""
+
+    service: str
+    name: str
+    namespace: str = METRIC_NAMESPACE
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return {SERVICE_DIMENSION: self.service}
+
+
+class DigestMetrics:
+    """Emitted by ``handlers.digest_validation`` (planner and worker share one service)."""
+
+    CHAINS_PLANNED = Metric(DIGEST_VALIDATOR, "ChainsPlanned")
+    DIGESTS_VALID = Metric(DIGEST_VALIDATOR, "DigestsValid")
+    LOGS_VALID = Metric(DIGEST_VALIDATOR, "LogsValid")
+    TAMPERING_FINDINGS = Metric(DIGEST_VALIDATOR, "TamperingFindings")
+    """Findings of a tampering kind; the tampering alarm fires on the first."""
+    CHAIN_GAPS = Metric(DIGEST_VALIDATOR, "ChainGaps")
+
+
+class AccessLogMetrics:
+    """Emitted by ``handlers.access_log_auditor``."""
+
+    NON_TLS_SUCCESS = Metric(ACCESS_LOG_AUDITOR, "NonTlsSuccess")
+    """Requests without TLS that succeeded; the non-TLS alarm fires on the first."""
+    UNPARSEABLE_LINES = Metric(ACCESS_LOG_AUDITOR, "UnparseableLines")
+
+    @staticmethod
+    def requests(tls_version: str) -> Metric:
+        """Requests over one TLS version (``-``, no TLS, is ``Requests_NoTLS``)."""
+        return Metric(ACCESS_LOG_AUDITOR, f"Requests_{'NoTLS' if tls_version == '-' else tls_version}")
+
+
+# -- the validators' table ---------------------------------------------------------------
+PARTITION_KEY = "pk"
+"""The table's only key: a string."""
+TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds after which DynamoDB deletes a dedupe marker; checkpoints have none."""
+
+CHECKPOINT_PREFIX = "checkpoint#"
+ALERT_PREFIX = "alert#"
+AUDITED_PREFIX = "audited#"
+ACCESS_LOG_SCOPE = "s3://"
+"""The auditor's markers name the audited object as ``s3://bucket/key``."""
+
+
+def checkpoint_key(account: str, region: str) -> str:
+    """Per chain: the newest validated digest. Only the digest worker may write it."""
+    return f"{CHECKPOINT_PREFIX}{account}#{region}"
+
+
+def alert_marker(scope: str, *parts: str) -> str:
+    """Claimed once per alert, so a redelivered message alerts nobody twice."""
+    return "#".join((f"{ALERT_PREFIX}{scope}", *parts))
+
+
+def audited_marker(source: str, etag: str) -> str:
+    """Claimed once per audited access-log object version, so metrics count it once."""
+    return f"{AUDITED_PREFIX}{source}#{etag}"
+
+
+@dataclass(frozen=True)
+class ItemAccess:
+    """Items whose key starts with ``prefix``, and the DynamoDB actions a role may use on
+    them. The construct turns each into an IAM statement with a ``dynamodb:LeadingKeys``
+    condition (``StringLike``), so no role reads or writes another's items."""
+
+    prefix: str
+    actions: tuple[str, ...]
+
+    @property
+    def leading_keys(self) -> str:
+        return f"{self.prefix}*"
+
+
+TABLE_ACCESS: dict[str, tuple[ItemAccess, ...]] = {
+    DIGEST_VALIDATOR: (
+        ItemAccess(CHECKPOINT_PREFIX, ("dynamodb:GetItem", "dynamodb:PutItem")),
+        ItemAccess(ALERT_PREFIX, ("dynamodb:DeleteItem", "dynamodb:PutItem")),
+    ),
+    ACCESS_LOG_AUDITOR: (
+        ItemAccess(f"{ALERT_PREFIX}{ACCESS_LOG_SCOPE}", ("dynamodb:DeleteItem", "dynamodb:PutItem")),
+        ItemAccess(f"{AUDITED_PREFIX}{ACCESS_LOG_SCOPE}", ("dynamodb:PutItem",)),
+    ),
+}
+"""Per role, every item it touches. The planner touches none; only the digest worker
+reads or writes checkpoints."""
