@@ -3,6 +3,7 @@ AWS_ENDPOINT_URL as a user would; ListPublicKeys is stubbed because moto does no
 implement it."""
 
 import io
+import os
 import json
 import sys
 from datetime import timedelta
@@ -63,7 +64,7 @@ def test_a_deleted_log_exits_1_and_is_named(org, capsys):
 
 def test_account_and_region_narrow_the_run(org, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "111111111111",
-                 "--region", "eu-west-1", "--format", "json"]) == 0
+                 "--only-region", "eu-west-1", "--format", "json"]) == 0
     chains = json.loads(capsys.readouterr().out)["chains"]
     assert [(c["account"], c["region"]) for c in chains] == [("111111111111", "eu-west-1")]
 
@@ -142,3 +143,33 @@ def test_a_missing_cli_dependency_is_named_with_the_fix(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "obstore", None)  # as if not installed
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 2
     assert "validate-logs needs obstore: pip install 'secure-trail[cli]'" in capsys.readouterr().err
+
+
+def test_the_aws_clis_global_options_are_taken_as_it_takes_them(org, monkeypatch, capsys):
+    """--region is the clients' region (not a filter), --endpoint-url CloudTrail's, --output json
+    is --format json; TLS and timeout options reach boto3 and obstore."""
+    import botocore.client
+    seen = []
+    real_call = botocore.client.BaseClient._make_api_call
+
+    def api_call(client, operation, params):
+        seen.append((client.meta.service_model.service_name, client.meta.region_name, client.meta.endpoint_url,
+                     client.meta.config.read_timeout, client.meta.config.connect_timeout))
+        return real_call(client, operation, params)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", api_call)
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--region", "eu-central-1",
+                 "--endpoint-url", endpoint, "--cli-read-timeout", "7", "--cli-connect-timeout", "0",
+                 "--no-verify-ssl", "--output", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["chains"]) == 4  # every region's chains: --region filters nothing
+    assert ("cloudtrail", "eu-central-1", endpoint, 7, None) in seen  # describe-trails
+    assert {(service, read, connect) for service, _, _, read, connect in seen} == {
+        ("cloudtrail", 7, None), ("s3", 7, None)}
+
+
+@pytest.mark.parametrize("option", ["--ca-bundle", "--cli-read-timeout"])
+def test_a_bad_aws_option_value_is_a_usage_error(option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, option, "/no/such/file"])
+    assert exit_info.value.code == 2 and option in capsys.readouterr().err

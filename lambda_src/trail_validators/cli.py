@@ -12,7 +12,7 @@ import sys
 from datetime import date, datetime, timezone
 from typing import Sequence
 
-from . import __version__
+from . import __version__, aws_cli_options
 from .access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, AuditResult, audit_lines, tls_order
 from .findings import Severity
 from .log_sources import SourceError, decode_lines, objects
@@ -71,14 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--s3-prefix", help="key prefix of the logs (default: the trail's)")
     validate.add_argument("--account-id", action="append", metavar="ID",
                           help="validate only this account (repeatable; default: every account found)")
-    validate.add_argument("--region", action="append", dest="regions", metavar="REGION",
-                          help="validate only this region (repeatable; default: every region found)")
+    validate.add_argument("--only-region", action="append", dest="regions", metavar="REGION",
+                          help="validate only this region's chains (repeatable; default: every region found)")
     validate.add_argument("--concurrency", type=_positive, default=64, help="parallel S3 requests (default 64)")
     validate.add_argument("--strict", action="store_true",
                           help="fail on any log that no valid digest vouches for, also in gaps of the chain "
                                "(default: such logs are warnings)")
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--format", "--output", choices=("text", "json"), default="text",
+                          help="report format (default text; --output json as the AWS CLI spells it)")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
+    aws_cli_options.add_arguments(validate)
     validate.set_defaults(run=_validate_logs)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -106,9 +108,8 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
 
 def _validate_logs(args: argparse.Namespace) -> int:
     try:
-        import boto3
+        import boto3  # noqa: F401 - AwsOptions.session
         import obstore  # noqa: F401 - fetches the objects (object_store_reader)
-        from botocore.config import Config
     except ImportError as missing:
         raise LookupError(f"validate-logs needs {missing.name}: pip install 'secure-trail[cli]'") from None
 
@@ -124,17 +125,23 @@ def _validate_logs(args: argparse.Namespace) -> int:
     end = args.end_time or now
     if args.start_time >= end:
         raise ValueError("--start-time must be before --end-time")
-    config = Config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
-                    parameter_validation=False)
-    session = boto3.Session()
+    aws = aws_cli_options.AwsOptions.from_args(args)
+    config = aws.config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
+                        parameter_validation=False)
+    session = aws.session()
+
+    def cloudtrail(region: str):
+        return session.client("cloudtrail", region_name=region, config=config, verify=aws.verify,
+                              endpoint_url=aws.endpoint_url)
+
     bucket, prefix, is_org, regions = args.s3_bucket, args.s3_prefix, None, args.regions
     if bucket is None:
-        trail = describe_trail(session.client("cloudtrail", region_name=home_region, config=config), args.trail_arn)
+        trail = describe_trail(cloudtrail(aws.region or home_region), args.trail_arn)
         bucket, prefix = trail["S3BucketName"], prefix or trail.get("S3KeyPrefix")
         is_org = trail.get("IsOrganizationTrail", False)
         if not trail.get("IsMultiRegionTrail", True):  # other regions' logs there are other trails'
             regions = [home_region]
-    reader = ObjectStoreReader(session, bucket, config)
+    reader = ObjectStoreReader(session, bucket, config, aws.verify, aws.object_store_options())
     prefix = prefix.strip("/") if prefix else None
     org_id = _org_id(reader, prefix, is_org, arn["account"])
     location = TrailLocation(bucket, prefix, org_id, trail_name, home_region)
@@ -146,7 +153,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
     progress = _Progress(len(chains), "chains")
     result = validate_trail(
         reader, location, chains, window,
-        cloudtrail_public_keys(lambda region: session.client("cloudtrail", region_name=region, config=config)),
+        cloudtrail_public_keys(cloudtrail),
         concurrency=args.concurrency, strict=args.strict, on_chain_done=lambda chain: progress.advance())
     progress.done()
     others = sorted({name for chain in result.chains for name in chain.other_trails})

@@ -29,19 +29,21 @@ _STANDARD_ATTRIBUTES = frozenset(
 class ObjectStoreReader(S3Reader):
     """S3Reader whose ``get`` goes through obstore (thread-safe, releases the GIL)."""
 
-    def __init__(self, session, bucket: str, config=None) -> None:
+    def __init__(self, session, bucket: str, config=None, verify: bool | str | None = None,
+                 client_options: dict | None = None) -> None:
+        """``verify`` and ``client_options``: the same TLS settings for boto3 and obstore."""
         import obstore
         from obstore.auth.boto3 import Boto3CredentialProvider
         from obstore.store import S3Store
 
-        super().__init__(session.client("s3", config=config), bucket)
+        super().__init__(session.client("s3", config=config, verify=verify), bucket)
         location = locate_bucket(self.client, bucket)
         self._obstore = obstore
         self._store = S3Store(
             bucket, region=location.region, endpoint=location.endpoint,
             virtual_hosted_style_request=location.virtual_hosted,
             credential_provider=Boto3CredentialProvider(session),
-            client_options={"allow_http": location.endpoint.startswith("http://")})
+            client_options={"allow_http": location.endpoint.startswith("http://"), **(client_options or {})})
 
     def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         if not obstore_fetches_exactly(key):
