@@ -47,6 +47,7 @@ def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is True and report["trail"]["org_id"] == "o-a1b2c3d4e5"
+    assert (report["verdict"], report["schema_version"]) == ("valid", 1)
     assert sorted((c["account"], c["region"]) for c in report["chains"]) == sorted((c.account, c.region) for c in CHAINS)
     assert all(c["digests_valid"] == 5 and c["logs_valid"] == 9 for c in report["chains"])
     assert report["log_objects"] == {"log_objects": 32, "vouched": 32, "vouched_by_other_trails": 0,

@@ -40,7 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="secure-trail", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="secure-trail", description="Validators of an organization CloudTrail: the digest chain "
+                                         "(validate-logs) and the TLS evidence of the trail bucket's access logs "
+                                         "(audit-access-logs).")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     audit = commands.add_parser(
         "audit-access-logs", help="audit S3 server access logs for requests without TLS or below the minimum",

@@ -9,6 +9,8 @@ from .access_log_audit import AuditPolicy, AuditResult
 from .findings import Severity
 
 TOP = 10
+SCHEMA_VERSION = 1
+"""Of both JSON reports: raised when a key changes meaning or goes away (new keys may come)."""
 MAX_LISTED_PER_KIND = 20
 
 
@@ -97,7 +99,8 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
 
 
 def digest_json_report(result, location, window) -> dict:
-    return {"trail": {"bucket": location.bucket, "prefix": location.prefix, "org_id": location.org_id,
+    return {"schema_version": SCHEMA_VERSION, "verdict": "invalid" if result.failed else "valid",
+            "trail": {"bucket": location.bucket, "prefix": location.prefix, "org_id": location.org_id,
                       "name": location.trail_name, "home_region": location.home_region},
             "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
             "strict": result.strict,
