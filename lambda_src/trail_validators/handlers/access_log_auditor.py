@@ -16,9 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ..access_log_audit import AuditPolicy, audit_lines
+from .. import access_log_audit
+from ..access_log_audit import AuditPolicy
 from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..log_sources import decode_lines
+from ..log_sources import body_chunks
 
 logger = Logger(service="access-log-auditor")
 metrics = Metrics(namespace="SecureTrail", service="access-log-auditor")
@@ -53,8 +54,8 @@ class AccessLogAuditor:
 
     def audit_object(self, bucket: str, key: str, etag: str) -> None:
         source = f"s3://{bucket}/{key}"
-        data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        result = audit_lines(decode_lines(data), self.policy, source)
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        result = access_log_audit.audit_object(body_chunks(body), self.policy, source)  # streamed, capped
         for kind, findings in group_for_alerts(result.findings).items():
             publish_once(self.table, self.alerts, f"alert#{source}#{etag}#{kind}", source, kind, findings)
         if self.table.claim(f"audited#{source}#{etag}"):
