@@ -1,9 +1,15 @@
 """Findings and evidence from access-log records."""
 
+import gzip
+import tracemalloc
+
 import pytest
 
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators.access_log_audit import AuditPolicy, audit_lines
+from trail_validators.access_log_audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
+                                               MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
+                                               audit_lines, audit_object)
+from trail_validators.access_log_stream import MAX_LINE_BYTES, MAX_OBJECT_BYTES
 from trail_validators.findings import Severity
 
 
@@ -92,3 +98,126 @@ def test_bucket_and_day_filters_skip_records_out_of_scope():
     lines = [plain_http_line(bucket="other"), plain_http_line(time="01/Jan/2020:00:00:00 +0000"), plain_http_line()]
     result = audit_lines(lines, AuditPolicy(bucket="trail-bucket", since="2021-07-01", until="2021-07-31"))
     assert len(result.findings) == 1 and result.summary.skipped == 2
+
+
+# -- one object's bytes in: records split on "\n" only -------------------------------------
+
+def forged_pair(separator: str) -> str:
+    """A successful plain-HTTP GET whose user-agent holds a line break, a forged TLS tail
+    before it and, after it, a forged start of a request to another bucket."""
+    forged_tail = 'x" - id SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader h TLSv1.2 - -'
+    forged_head = plain_http_line(bucket="other-bucket").split(' "-" "-"')[0] + ' "-" "z'
+    return plain_http_line(operation="REST.GET.OBJECT", user_agent=forged_tail + separator + forged_head)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\v", "\f", "\x1c", "\r"])
+def test_a_line_break_in_a_user_agent_cannot_turn_plain_http_into_a_pass(separator):
+    data = (forged_pair(separator) + "\n").encode()
+    result = audit_object([data], AuditPolicy(bucket="trail-bucket"))
+    assert kinds(result) == [("non_tls_success", Severity.CRITICAL)]
+    assert result.summary.lines == 1 and dict(result.summary.by_tls_version) == {"-": 1}
+
+
+# -- nothing audited is never a pass -------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "policy", "why"), [
+    (b"", AuditPolicy(), "hold no lines"),
+    (b"\n\n", AuditPolicy(), "none is a request"),
+    ((plain_http_line() + "\n").encode(), AuditPolicy(bucket="another-bucket"), "1 outside the bucket"),
+    ((plain_http_line() + "\n").encode(), AuditPolicy(since="2030-01-01"), "1 outside the bucket or days"),
+])
+def test_an_audit_of_no_request_is_never_a_pass(data, policy, why):
+    result = audit_object([data], policy, "obj")
+    assert result.verdict == NOTHING_AUDITED and why in result.why_nothing_audited()
+    assert AuditResult().verdict == NOTHING_AUDITED
+
+
+def test_findings_fail_even_when_no_request_was_audited():
+    result = audit_lines(["garbage"], AuditPolicy())
+    assert result.verdict == FAIL and result.summary.records == 0
+
+
+def test_since_after_until_is_refused():
+    with pytest.raises(ValueError, match="after until"):
+        AuditPolicy(since="2026-02-01", until="2026-01-31")
+
+
+# -- bounded memory: bombs are findings within the budget ---------------------------------
+
+def gzip_bomb(unit: bytes, size: int) -> bytes:
+    """Gzip members of 16 MiB of unit each (concatenated members are one gzip stream)."""
+    member = gzip.compress(unit * (2**24 // len(unit)), 9)
+    return member * (size // 2**24)
+
+
+def audited_within_budget(data: bytes):
+    """Audit in 256 KiB chunks as the readers deliver them; the peak of Python allocations."""
+    chunks = (data[i:i + 2**18] for i in range(0, len(data), 2**18))
+    tracemalloc.start()
+    try:
+        result = audit_object(chunks, AuditPolicy(), "bomb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_a_gzip_bomb_is_a_finding_within_the_memory_budget():
+    bomb = gzip_bomb(b"\0", 2**30)  # about 1 MB that inflates to 1 GiB
+    assert len(bomb) < 2**21
+    result, peak = audited_within_budget(bomb)
+    assert peak < MEMORY_BUDGET_BYTES
+    (finding,) = [f for f in result.findings if f.kind == "oversized_log_object"]
+    assert finding.severity == Severity.HIGH and finding.details["bytes_read"] == MAX_OBJECT_BYTES
+
+
+def test_a_bomb_of_bad_requests_keeps_findings_bounded_and_counts_exact():
+    line = (plain_http_line(key="k" * 5000) + "\n").encode()
+    result, peak = audited_within_budget(gzip_bomb(line, 16 * 2**20))
+    assert peak < MEMORY_BUDGET_BYTES
+    total = result.summary.findings_by_kind["non_tls_success"]
+    assert total == result.summary.records > 3 * MAX_FINDINGS_KEPT
+    kept = [f for f in result.findings if f.kind == "non_tls_success"]
+    assert len(kept) == MAX_FINDINGS_KEPT and len(kept[0].details["key"]) < MAX_FIELD_CHARS + 50
+
+
+def test_an_overlong_line_is_unparseable_and_the_rest_is_audited():
+    data = "\n".join([access_log_line(), plain_http_line(user_agent="u" * MAX_LINE_BYTES), plain_http_line()]).encode()
+    result = audit_object([data], AuditPolicy(), "f.log")
+    assert kinds(result) == [("unparseable_line", Severity.MEDIUM), ("non_tls_success", Severity.CRITICAL)]
+    assert result.findings[0].details["line_number"] == 2 and "longer than" in result.findings[0].details["reason"]
+    assert result.findings[1].details["source"] == "f.log" and result.summary.records == 2
+
+
+def test_corrupt_gzip_is_a_finding_with_the_lines_before_it_audited():
+    data = gzip.compress((plain_http_line() + "\n" + access_log_line() + "\n").encode())[:-10]
+    result = audit_object([data], AuditPolicy(), "bad.gz")
+    assert kinds(result) == [("non_tls_success", Severity.CRITICAL), ("corrupt_log_object", Severity.HIGH)]
+    assert "ends early" in result.findings[1].message
+
+
+def test_evidence_tables_keep_bounded_rows_and_exact_totals():
+    lines = [access_log_line(requester=f"arn:aws:iam::1:user/u{i}") for i in range(3 * MAX_EVIDENCE_ROWS)]
+    summary = audit_lines(lines, AuditPolicy()).summary
+    assert len(summary.by_requester) == MAX_EVIDENCE_ROWS and OTHER in summary.by_requester
+    assert sum(summary.by_requester.values()) == 3 * MAX_EVIDENCE_ROWS
+
+
+# -- an ambiguity that decides nothing is no alarm ---------------------------------------
+
+def test_an_ambiguity_that_decides_nothing_raises_no_alarm():
+    line = access_log_line(referer='see "a" "b"', user_agent='agent "x" "y"')
+    result = audit_lines([line], AuditPolicy())
+    assert result.findings == [] and result.summary.records == 1 and result.summary.uncertain_boundaries == 1
+    plain = audit_lines([plain_http_line(referer='see "a" "b"', user_agent='agent "x" "y"')], AuditPolicy())
+    assert kinds(plain) == [("non_tls_success", Severity.CRITICAL)]
+    assert plain.findings[0].details["uncertain_fields"] == "referer user_agent"
+
+
+def test_a_merged_total_keeps_bounded_findings_and_exact_counts():
+    total = AuditResult()
+    for _ in range(3):
+        total.merge(audit_lines([plain_http_line()] * MAX_FINDINGS_KEPT, AuditPolicy()))
+    assert len(total.findings) == MAX_FINDINGS_KEPT
+    assert total.summary.findings_by_kind["non_tls_success"] == total.summary.records == 3 * MAX_FINDINGS_KEPT
+    assert total.summary.objects == 3

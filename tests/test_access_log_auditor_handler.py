@@ -1,5 +1,6 @@
 """The auditor Lambda end to end on moto: S3 object -> SQS message -> handler -> SNS."""
 
+import gzip
 import json
 
 import boto3
@@ -82,3 +83,12 @@ def test_s3_event_notification_format_is_understood_too(aws):
     body = json.dumps({"Records": [{"s3": {"bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/a+b"}}}]})
     assert deliver(aws, [body]) == set()
     assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
+
+
+def test_a_gzip_bomb_object_is_one_alert_not_a_crash(aws):
+    bomb = gzip.compress(b"\0" * 2**24, 9) * 8  # inflates to 128 MiB, past the cap
+    etag = aws["s3"].put_object(Bucket=ACCESS_LOGS, Key="trail-bucket/bomb", Body=bomb)["ETag"].strip('"')
+    body = json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {
+        "bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/bomb", "etag": etag}}})
+    assert deliver(aws, [body]) == set()
+    assert [a["kind"] for a in alerts(aws)] == ["oversized_log_object"]

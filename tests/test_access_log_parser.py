@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators.access_log_parser import AccessLogRecord, ParseError, Unparseable, parse_line, parse_lines
+from trail_validators.access_log_parser import (AccessLogRecord, ParseError, Unparseable, parse_block, parse_line,
+                                               parse_lines)
 
 SEED_LINES = (Path(__file__).parent / "data" / "seed000_access_log.txt").read_text().splitlines()
 
@@ -38,6 +39,12 @@ def test_seed_000_cloudtrail_tlsv1_2_line_parses_exactly():
 @pytest.mark.parametrize("line", SEED_LINES)
 def test_seed_lines_round_trip(line):
     assert parse_line(line).to_line() == line
+
+
+@pytest.mark.parametrize("line", [access_log_line(), access_log_line(extra=()), plain_http_line(referer='a" "b')])
+def test_a_trailing_carriage_return_is_not_part_of_the_record(line):
+    assert parse_line(line + "\r") == parse_line(line + "\r\n") == parse_line(line)
+    assert [entry.to_line() for entry in parse_lines([line + "\r", "\r"])] == [line]
 
 
 def test_plain_http_line_has_no_tls():
@@ -133,8 +140,94 @@ def test_lines_without_inner_quotes_always_parse_and_round_trip(uri, referer, us
     assert record.to_line() == line
 
 
+
+
+# -- an ambiguity that decides nothing ---------------------------------------------------
+
+VERDICT_FIELDS = ("bucket", "time", "requester", "operation", "key", "http_status", "cipher_suite", "tls_version")
+
+
+@pytest.mark.parametrize(("referer", "user_agent"), [
+    ('he said "a" "b"', 'Mozilla "x" "y"'),
+    ('x" "y', 'z" "w'),
+    ('" "', '" "'),
+    ('" ', ''),
+])
+def test_quotes_in_referer_and_user_agent_leave_the_verdict_fields_certain(referer, user_agent):
+    line = plain_http_line(referer=referer, user_agent=user_agent)
+    record, certain = parse_line(line), parse_line(plain_http_line())
+    assert [getattr(record, f) for f in VERDICT_FIELDS] == [getattr(certain, f) for f in VERDICT_FIELDS]
+    assert record.uncertain == "referer user_agent"
+    assert record.referer + '" "' + record.user_agent == referer + '" "' + user_agent
+    assert record.to_line() == line
+
+
+def test_status_lookalikes_that_agree_with_the_status_leave_it_certain():
+    # The user-agent repeats the real status fields: wherever the URI ends, the status is 200.
+    line = plain_http_line(user_agent='x" 200 - - 5831 24 14 "-" "y')
+    record = parse_line(line)
+    assert (record.http_status, record.tls_version) == ("200", "-")
+    assert record.uncertain == "request_uri referer user_agent" and record.to_line() == line
+
+
+def test_a_certain_line_is_not_marked_uncertain():
+    assert parse_line(plain_http_line(referer='a"b', user_agent='c"d')).uncertain == ""
+    assert parse_line(access_log_line()).uncertain == ""
+
+
+# -- fuzz: what a client writes never decides a verdict ---------------------------------------
+
+quoted_text = st.text(alphabet=st.sampled_from(list('ab 0123456789-"TLSv.SigV4AuthHeader\u2028\x0b')), max_size=60)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300))
-def test_arbitrary_text_parses_or_is_refused_never_crashes(text):
-    for entry in parse_lines(text.splitlines()):
+@given(uri=quoted_text, referer=quoted_text, user_agent=quoted_text,
+       status=st.sampled_from(["200", "403", "500", "-"]), tls=st.sampled_from(["TLSv1.2", "TLSV1.1", "-"]),
+       requester=st.sampled_from(["svc:cloudtrail.amazonaws.com", "arn:aws:sts::1:assumed-role/My Role/s"]))
+def test_quoted_text_never_decides_a_verdict_field_and_parsed_lines_round_trip(uri, referer, user_agent, status,
+                                                                             tls, requester):
+    cipher = "-" if tls == "-" else "ECDHE-RSA-AES128-GCM-SHA256"
+    truth = dict(request_uri=uri, referer=referer, user_agent=user_agent, status=status, tls=tls, cipher=cipher,
+                 requester=requester)
+    line = access_log_line(**truth)
+    try:
+        record = parse_line(line)
+    except ParseError:
+        return  # unparseable: reported, never counted as secure
+    expected = parse_line(access_log_line(requester=requester, status=status, tls=tls, cipher=cipher))
+    assert [getattr(record, f) for f in VERDICT_FIELDS] == [getattr(expected, f) for f in VERDICT_FIELDS]
+    assert record.to_line() == line
+    if not record.uncertain:
+        assert (record.request_uri, record.referer, record.user_agent) == (uri, referer, user_agent)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300), st.integers(1, 10))
+def test_any_text_gives_records_or_unparseable_entries_never_another_error(text, first_number):
+    for entry in parse_lines(text.split("\n"), first_number):
         assert isinstance(entry, (AccessLogRecord, Unparseable))
+        if isinstance(entry, Unparseable):
+            assert entry.line_number >= first_number
+
+
+def test_with_a_dash_uri_the_status_is_where_s3_wrote_it_whatever_the_user_agent_says():
+    line = plain_http_line(request_uri="-", user_agent='x" 403 AccessDenied 0 - 1 - "-" "y')
+    line = line.replace('"-" 200', "- 200", 1)  # an unquoted "-" URI, as S3 writes for no URI
+    record = parse_line(line)
+    assert (record.request_uri, record.http_status, record.tls_version) == ("-", "200", "-")
+    assert record.uncertain == "referer user_agent"
+
+
+line_kinds = st.one_of(
+    st.builds(lambda ua, tls: access_log_line(user_agent=ua, tls=tls, cipher="-" if tls == "-" else "AES"),
+              quoted_text, st.sampled_from(["TLSv1.2", "-", "TLSv9"])),
+    st.builds(lambda text: plain_http_line(key=text.replace(" ", "_") or "k"), st.text(max_size=20)),
+    st.text(alphabet=st.sampled_from(list('a "-[]\r\u2028')), max_size=40),
+    st.just(""), st.just(access_log_line() + "\r"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(line_kinds, min_size=1, max_size=6), st.integers(1, 5))
+def test_a_block_parses_exactly_as_its_lines_one_by_one(lines, first_number):
+    text = "\n".join(lines)
+    assert list(parse_block(text, first_number)) == list(parse_lines(text.split("\n"), first_number))

@@ -1,15 +1,40 @@
 """Audit of S3 server access log records: TLS findings, tampering-shaped requests and
-an evidence summary. Pure: records in, findings and counts out."""
+an evidence summary. Pure: bytes (or lines) in, findings and counts out.
+
+Memory is bounded whatever the logs hold: the stream's caps (``access_log_stream``) bound
+what is read at a time, and here at most MAX_FINDINGS_KEPT findings of each kind and
+severity are kept (their texts cut at MAX_FIELD_CHARS) and every evidence table keeps
+MAX_EVIDENCE_ROWS values, the rest counted under OTHER. Counts stay exact
+(``Summary.findings_by_kind``). MEMORY_BUDGET_BYTES is what that adds up to.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
-from .access_log_parser import TLS_VERSIONS, AccessLogRecord, Unparseable, parse_lines
+from .access_log_parser import TLS_VERSIONS, AccessLogRecord, Unparseable, parse_block, parse_lines
+from .access_log_stream import MAX_LINE_BYTES, OVERSIZED, LineBlock, ObjectCut, OverlongRecord, record_blocks
 from .findings import Finding, Severity
+
+MEMORY_BUDGET_BYTES = 128 * 2**20
+"""The most one object's audit holds, whatever the object (the auditor Lambda has 512 MB):
+stream buffers (a few MB), kept findings (13 kinds and severities x MAX_FINDINGS_KEPT x at
+most ~10 KB with clipped fields: about 65 MB) and evidence tables (5 x MAX_EVIDENCE_ROWS x
+MAX_LINE_BYTES: about 32 MB). Tests hold bombs to it."""
+MAX_FINDINGS_KEPT = 500
+"""Findings kept per kind and severity (in one object's audit, and in a merged total)."""
+MAX_FIELD_CHARS = 512
+"""Longest text of a field (key, requester ...) kept in a finding."""
+MAX_LINE_EXCERPT = 2000
+"""Longest excerpt of an unparseable line kept in its finding."""
+MAX_EVIDENCE_ROWS = 200
+"""Distinct values kept per evidence table (requesters, ciphers ...)."""
+OTHER = "(other)"
+
+PASS, FAIL, NOTHING_AUDITED = "pass", "fail", "nothing_audited"
 
 DEFAULT_MIN_TLS = "TLSv1.2"
 DELETIONS = frozenset(("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE", "BATCH.DELETE.OBJECT",
@@ -47,6 +72,8 @@ class AuditPolicy:
 
     def __post_init__(self) -> None:
         tls_order(self.min_tls)
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError(f"since {self.since} is after until {self.until}: no day could be audited")
 
     def is_expected(self, requester: str) -> bool:
         return any(fnmatch.fnmatchcase(requester, pattern) for pattern in self.expected_principals)
@@ -55,16 +82,23 @@ class AuditPolicy:
 @dataclass
 class Summary:
     """Evidence: what reached the bucket, over what."""
+    objects: int = 0
     lines: int = 0
     records: int = 0
+    """Requests audited: parsed and in scope."""
     unparseable: int = 0
     skipped: int = 0
+    uncertain_boundaries: int = 0
+    """Audited records whose request-URI, referer and user-agent could be split in more
+    than one way (no verdict depends on them)."""
     by_tls_version: Counter = field(default_factory=Counter)
     by_cipher: Counter = field(default_factory=Counter)
     by_requester: Counter = field(default_factory=Counter)
     by_operation: Counter = field(default_factory=Counter)
     by_day: Counter = field(default_factory=Counter)
     unparseable_reasons: Counter = field(default_factory=Counter)
+    findings_by_kind: Counter = field(default_factory=Counter)
+    """Every finding counted, also those beyond MAX_FINDINGS_KEPT."""
 
     def merge(self, other: "Summary") -> None:
         for name, value in vars(other).items():
@@ -72,6 +106,17 @@ class Summary:
                 getattr(self, name).update(value)
             else:
                 setattr(self, name, getattr(self, name) + value)
+        self.bound_tables()
+
+    def bound_tables(self) -> None:
+        for table in (self.by_cipher, self.by_requester, self.by_operation, self.by_day,
+                      self.unparseable_reasons):
+            if len(table) > MAX_EVIDENCE_ROWS:
+                other = table.pop(OTHER, 0) + sum(table.values())
+                kept = table.most_common(MAX_EVIDENCE_ROWS - 1)
+                table.clear()
+                table.update(dict(kept))
+                table[OTHER] = other - sum(table.values())
 
     def to_dict(self) -> dict:
         return {name: dict(value.most_common()) if isinstance(value, Counter) else value
@@ -81,51 +126,159 @@ class Summary:
 @dataclass
 class AuditResult:
     findings: list[Finding] = field(default_factory=list)
+    """At most MAX_FINDINGS_KEPT of each kind and severity; ``summary.findings_by_kind``
+    counts them all."""
     summary: Summary = field(default_factory=Summary)
+    _kept: Counter = field(default_factory=Counter, repr=False, compare=False)
+
+    def add(self, kind: str, severity: Severity, build: Callable[[], Finding]) -> None:
+        """Count a finding; build and keep it only while fewer than MAX_FINDINGS_KEPT of its
+        kind and severity are kept (a bomb of bad lines costs a count each, no more)."""
+        self.summary.findings_by_kind[kind] += 1
+        if self._room_for(kind, severity):
+            self.findings.append(build())
 
     def merge(self, other: "AuditResult") -> None:
-        self.findings.extend(other.findings)
+        self.findings.extend(f for f in other.findings if self._room_for(f.kind, f.severity))
         self.summary.merge(other.summary)
+
+    @property
+    def verdict(self) -> str:
+        """FAIL on any finding above info (even when nothing else could be audited), else
+        NOTHING_AUDITED when no request was, else PASS."""
+        if any(f.severity > Severity.INFO for f in self.findings):
+            return FAIL
+        return PASS if self.summary.records else NOTHING_AUDITED
+
+    def why_nothing_audited(self) -> str | None:
+        """Why no request was audited, in words; None when some were."""
+        s = self.summary
+        if s.records:
+            return None
+        if not s.objects:
+            return "the inputs hold no log object"
+        if not s.lines:
+            return f"the {s.objects} log object(s) hold no lines"
+        parts = [f"{n} {what}" for n, what in ((s.skipped, "outside the bucket or days asked for"),
+                                                (s.unparseable, "unparseable")) if n]
+        return f"of {s.lines} lines, " + (", ".join(parts) if parts else "none is a request")
+
+    def _room_for(self, kind: str, severity: Severity) -> bool:
+        if self._kept[kind, severity] >= MAX_FINDINGS_KEPT:
+            return False
+        self._kept[kind, severity] += 1
+        return True
+
+
+def audit_object(chunks: Iterable[bytes], policy: AuditPolicy, source: str = "") -> AuditResult:
+    """Audit one log object (an S3 object or a file) from its bytes, in chunks as they are
+    read, gzipped or not: every line is a record, out of scope or unparseable, and whatever
+    the caps leave unread is a finding."""
+    audit = _Audit(policy, source)
+    summary = audit.result.summary
+    for item in record_blocks(chunks):
+        if type(item) is LineBlock:
+            summary.lines += item.count
+            audit.entries(parse_block(*item))
+        elif type(item) is OverlongRecord:
+            summary.lines += 1
+            audit.unparseable(Unparseable(item.line_number, f"longer than {MAX_LINE_BYTES:,} bytes", item.head),
+                              length=item.length)
+        else:
+            audit.cut(item)
+    return audit.result
 
 
 def audit_lines(lines: Iterable[str], policy: AuditPolicy, source: str = "") -> AuditResult:
-    """Audit one log object (or file): every line is a record, skipped or unparseable."""
-    result = AuditResult()
-    summary, findings = result.summary, result.findings
-    minimum = tls_order(policy.min_tls)
-    for entry in parse_lines(_counting(lines, summary)):
-        if isinstance(entry, Unparseable):
-            summary.unparseable += 1
-            summary.unparseable_reasons[entry.reason] += 1
-            findings.append(Finding(
-                "unparseable_line", Severity.MEDIUM,
-                f"{source}:{entry.line_number}: not parsed with certainty ({entry.reason}); "
-                "it is not counted as TLS-secure", (source,) if source else (),
-                {"line_number": entry.line_number, "reason": entry.reason, "line": entry.line[:2000]}))
-            continue
-        if not _in_scope(entry, policy):
-            summary.skipped += 1
-            continue
-        summary.records += 1
-        tls = entry.tls
-        summary.by_tls_version[tls] += 1
-        summary.by_cipher[entry.cipher_suite] += 1
-        summary.by_requester[entry.requester] += 1
-        summary.by_operation[entry.operation] += 1
-        summary.by_day[entry.day] += 1
-        if tls == "-":
-            findings.append(_tls_finding(entry, source, "non_tls", "without TLS"))
-        elif TLS_VERSIONS[entry.tls_version.upper()][1] < minimum:
-            findings.append(_tls_finding(entry, source, "weak_tls", f"over {tls}, below {policy.min_tls}"))
-        if _is_protective_change(entry.operation) and not policy.is_expected(entry.requester):
-            findings.append(_change_finding(entry, source))
-    return result
+    """Audit one log object already split into lines (each without its "\\n")."""
+    audit = _Audit(policy, source)
+    lines = list(lines)
+    audit.result.summary.lines = len(lines)
+    audit.entries(parse_lines(lines))
+    return audit.result
 
 
-def _counting(lines: Iterable[str], summary: Summary) -> Iterable[str]:
-    for line in lines:
-        summary.lines += 1
-        yield line
+class _Audit:
+    def __init__(self, policy: AuditPolicy, source: str) -> None:
+        self.policy, self.source = policy, source
+        self.result = AuditResult()
+        self.result.summary.objects = 1
+        self.minimum = tls_order(policy.min_tls)
+
+    def entries(self, entries: Iterable[AccessLogRecord | Unparseable]) -> None:
+        summary, policy, minimum = self.result.summary, self.policy, self.minimum
+        for entry in entries:
+            if isinstance(entry, Unparseable):
+                self.unparseable(entry)
+                continue
+            if not _in_scope(entry, policy):
+                summary.skipped += 1
+                continue
+            summary.records += 1
+            tls = entry.tls
+            summary.by_tls_version[tls] += 1
+            summary.by_cipher[entry.cipher_suite] += 1
+            summary.by_requester[entry.requester] += 1
+            summary.by_operation[entry.operation] += 1
+            summary.by_day[entry.day] += 1
+            if entry.uncertain:
+                summary.uncertain_boundaries += 1
+            if tls == "-":
+                self._tls_finding(entry, "non_tls", "without TLS")
+            elif TLS_VERSIONS[entry.tls_version.upper()][1] < minimum:
+                self._tls_finding(entry, "weak_tls", f"over {tls}, below {policy.min_tls}")
+            if _is_protective_change(entry.operation) and not policy.is_expected(entry.requester):
+                self._change_finding(entry)
+        summary.bound_tables()
+
+    def unparseable(self, entry: Unparseable, **details) -> None:
+        summary, source = self.result.summary, self.source
+        summary.unparseable += 1
+        summary.unparseable_reasons[entry.reason] += 1
+        self.result.add("unparseable_line", Severity.MEDIUM, lambda: Finding(
+            "unparseable_line", Severity.MEDIUM,
+            f"{source}:{entry.line_number}: not parsed with certainty ({entry.reason}); "
+            "it is not counted as TLS-secure", (source,) if source else (),
+            {"line_number": entry.line_number, "reason": entry.reason,
+             "line": entry.line[:MAX_LINE_EXCERPT], **details}))
+
+    def cut(self, cut: ObjectCut) -> None:
+        what = "too large" if cut.kind == OVERSIZED else "corrupt"
+        self.result.add(cut.kind, Severity.HIGH, lambda: Finding(
+            cut.kind, Severity.HIGH,
+            f"{self.source}: {what}: {cut.reason}; the {cut.lines_read} lines before were audited",
+            (self.source,) if self.source else (),
+            {"source": self.source, "reason": cut.reason, "lines_audited": cut.lines_read,
+             "bytes_read": cut.bytes_read, "unfinished_record_bytes": cut.unfinished_bytes}))
+
+    def _tls_finding(self, record: AccessLogRecord, kind: str, how: str) -> None:
+        outcome = _outcome(record.http_status)
+        name, severity = f"{kind}_{outcome}", _TLS_SEVERITY[(kind, outcome)]
+        verdict = {"success": "succeeded", "denied": "was denied (the TLS deny works)", "failed": "failed"}[outcome]
+
+        def build() -> Finding:
+            details = _details(record, self.source)
+            return Finding(
+                name, severity,
+                f"{details['operation']} on {details['bucket']}/{details['key']} by {details['requester']} "
+                f"{how} {verdict} (HTTP {details['http_status']}) at {details['time']}",
+                (details["key"],), details)
+        self.result.add(name, severity, build)
+
+    def _change_finding(self, record: AccessLogRecord) -> None:
+        outcome = _outcome(record.http_status)
+        what = "deletion" if record.operation in DELETIONS else "change"
+        name, severity = f"unexpected_{what}", Severity.HIGH if outcome == "success" else Severity.MEDIUM
+
+        def build() -> Finding:
+            details = _details(record, self.source)
+            return Finding(
+                name, severity,
+                f"{'settings change' if what == 'change' else what} {details['operation']} on "
+                f"{details['bucket']}/{details['key']} by {details['requester']}, not an expected principal: "
+                f"{outcome} (HTTP {details['http_status']}) at {details['time']}",
+                (details["key"],), details)
+        self.result.add(name, severity, build)
 
 
 def _in_scope(record: AccessLogRecord, policy: AuditPolicy) -> bool:
@@ -152,37 +305,24 @@ _TLS_SEVERITY = {
 }
 
 
-def _tls_finding(record: AccessLogRecord, source: str, kind: str, how: str) -> Finding:
-    outcome = _outcome(record.http_status)
-    verdict = {"success": "succeeded", "denied": "was denied (the TLS deny works)",
-               "failed": "failed"}[outcome]
-    return Finding(
-        f"{kind}_{outcome}", _TLS_SEVERITY[(kind, outcome)],
-        f"{record.operation} on {record.bucket}/{record.key} by {record.requester} {how} "
-        f"{verdict} (HTTP {record.http_status}) at {record.time}",
-        (record.key,), _details(record, source))
-
-
 def _is_protective_change(operation: str) -> bool:
     if operation in DELETIONS:
         return True
     return operation.startswith(("REST.PUT.", "REST.DELETE.", "REST.POST.")) and operation not in UPLOADS
 
 
-def _change_finding(record: AccessLogRecord, source: str) -> Finding:
-    outcome = _outcome(record.http_status)
-    what = "deletion" if record.operation in DELETIONS else "settings change"
-    severity = Severity.HIGH if outcome == "success" else Severity.MEDIUM
-    return Finding(
-        f"unexpected_{'deletion' if what == 'deletion' else 'change'}", severity,
-        f"{what} {record.operation} on {record.bucket}/{record.key} by {record.requester}, "
-        f"not an expected principal: {outcome} (HTTP {record.http_status}) at {record.time}",
-        (record.key,), _details(record, source))
-
-
 def _details(record: AccessLogRecord, source: str) -> dict:
-    return {"source": source, "bucket": record.bucket, "time": record.time,
-            "requester": record.requester, "remote_ip": record.remote_ip,
-            "operation": record.operation, "key": record.key, "http_status": record.http_status,
-            "tls_version": record.tls_version, "cipher_suite": record.cipher_suite,
-            "request_id": record.request_id}
+    details = {"source": source, "bucket": record.bucket, "time": record.time,
+               "requester": record.requester, "remote_ip": record.remote_ip,
+               "operation": record.operation, "key": record.key, "http_status": record.http_status,
+               "tls_version": record.tls_version, "cipher_suite": record.cipher_suite,
+               "request_id": record.request_id}
+    if record.uncertain:
+        details["uncertain_fields"] = record.uncertain
+    return {name: _clipped(value) for name, value in details.items()}
+
+
+def _clipped(text: str) -> str:
+    if len(text) <= MAX_FIELD_CHARS:
+        return text
+    return f"{text[:MAX_FIELD_CHARS]}...({len(text) - MAX_FIELD_CHARS:,} more characters)"

@@ -10,15 +10,18 @@ anything:
   field a space. Then every field boundary is forced and the line is certain.
 - careful path, for anything else: the fields after the user-agent are written by S3 and
   never contain a quote, so the user-agent ends at the *last* quote of the line. The
-  fields between the URI and the referer must be found exactly once; text that would fit
-  them a second time makes the line ambiguous.
+  fields between the URI and the referer (status, error code, bytes, times) must be
+  certain: found once, or found several times with the same values. Where the URI ends,
+  or where the referer ends and the user-agent begins, may stay open: those fields decide
+  nothing, so the record carries their names in ``uncertain`` instead of being refused.
 
-A line that neither path parses with certainty is reported as unparseable, with the
-reason, and is never counted as TLS-secure.
+A line whose status, TLS version, cipher, operation, requester, key, bucket or time is not
+certain is reported as unparseable, with the reason, and is never counted as TLS-secure.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
@@ -26,11 +29,18 @@ from typing import Iterable, Iterator, NamedTuple
 MIN_TAIL_FIELDS = 7  # version id .. TLS version; access point ARN, aclRequired, ... follow
 
 # Possessive quantifiers (Python 3.11+): every field ends at a fixed delimiter, so
-# there is nothing to backtrack into.
-_FAST = re.compile(
+# there is nothing to backtrack into. The empty group at the end is the record's
+# ``uncertain``. A trailing "\r" is never part of a field.
+_FIELDS = (
     r'([^ ]++) ([^ ]++) \[([^\]]*+)\] ([^ ]++) ([^ ]++) ([^ ]++) ([^ ]++) ([^ ]++) '
     r'"([^"]*+)" ([^ ]++) ([^ ]++) ([^ ]++) ([^ ]++) ([^ ]++) ([^ ]++) "([^"]*+)" "([^"]*+)" '
-    r'([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "\n]++)((?: [^ "\n]++)*+)\r?$')
+    r'([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "]++) ([^ "\r\n]++)((?: [^ "\r\n]++)*+)')
+# One line (fullmatch), which may end in "\r", "\n" or both.
+_FAST = re.compile(_FIELDS + r'\r?\n?()')
+# Every line of a block at once (finditer). A match could run over a "\n" (most fields
+# exclude only the space); parse_block uses these matches only when there is one per line,
+# which leaves no room for a match over two lines.
+_FAST_LINES = re.compile(r'(?m)^' + _FIELDS + r'\r?$()')
 # Careful path pieces.
 _HEAD = re.compile(
     r'([^ ]+) ([^ ]+) \[([^\]]*)\] ([^ ]+) (.+?) ([0-9A-Za-z+/=]+) '
@@ -47,6 +57,9 @@ TLS_VERSIONS: dict[str, tuple[str, tuple[int, int]]] = {
     "TLSV1.2": ("TLSv1.2", (1, 2)), "TLSV1.3": ("TLSv1.3", (1, 3)),
     "SSLV3": ("SSLv3", (0, 3)),
 }
+# Every spelling of those in any case: the hot loop tests membership without str.upper().
+_TLS_SPELLINGS = frozenset("".join(spelling) for name in TLS_VERSIONS for spelling in itertools.product(
+    *((c.lower(), c.upper()) if c.isalpha() else (c,) for c in name)))
 
 
 class AccessLogRecord(NamedTuple):
@@ -78,6 +91,10 @@ class AccessLogRecord(NamedTuple):
     """As logged (``TLSv1.2``, ``TLSV1.1``) or ``-`` for plain HTTP."""
     extra: str = ""
     """Access point ARN, aclRequired and any field AWS appends later, space separated."""
+    uncertain: str = ""
+    """Fields whose boundaries the line leaves open, space separated: ``referer user_agent``
+    or ``request_uri referer user_agent`` when quotes inside them fit several splits, else
+    empty. Never a field that a verdict uses."""
 
     @property
     def uses_tls(self) -> bool:
@@ -115,19 +132,40 @@ class ParseError(ValueError):
 
 def parse_line(line: str) -> AccessLogRecord:
     """One line (without its newline) to a record, or ParseError with the reason."""
-    match = _FAST.match(line)
+    match = _FAST.fullmatch(line)
     if match is not None and _plausible(record := AccessLogRecord(*match.groups())):
         return record
-    return _parse_carefully(line)
+    return _parse_carefully(line.rstrip("\r\n"))
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[AccessLogRecord | Unparseable]:
-    """Records and Unparseable entries, in order; blank lines are skipped."""
-    # The hot loop: one regex, one C-level tuple build, the plausibility test inlined
-    # (lines may still end in "\n": the pattern's "$" allows it).
-    fast, new, Record, tls_versions, signatures = (
-        _FAST.match, tuple.__new__, AccessLogRecord, TLS_VERSIONS, _SIGNATURE_VERSIONS)
-    number = 0
+def parse_block(text: str, first_number: int = 1, count: int | None = None
+                ) -> Iterator[AccessLogRecord | Unparseable]:
+    """``parse_lines(text.split("\\n"), first_number)``, faster: one scan of the block, no
+    string per line. ``count``: the number of lines, when the caller knows it."""
+    matches = list(_FAST_LINES.finditer(text))
+    if len(matches) != (text.count("\n") + 1 if count is None else count):  # some line needs the careful path
+        yield from parse_lines(text.split("\n"), first_number)
+        return
+    new, Record, tls_spellings, signatures = tuple.__new__, AccessLogRecord, _TLS_SPELLINGS, _SIGNATURE_VERSIONS
+    number = first_number - 1
+    for match in matches:
+        number += 1
+        record = new(Record, match.groups())
+        tls = record[23]
+        if (record[19] in signatures and ((record[20] == "-") if tls == "-"
+                                          else (record[20] != "-" and tls in tls_spellings))):
+            yield record
+        else:
+            yield from parse_lines((match.group(),), number)
+
+
+def parse_lines(lines: Iterable[str], first_number: int = 1) -> Iterator[AccessLogRecord | Unparseable]:
+    """Records and Unparseable entries, in order. Each line is one record's text (split on
+    "\\n" only); a trailing "\\r" or "\\n" is dropped, and empty lines are skipped but numbered."""
+    # The hot loop: one regex, one C-level tuple build, the plausibility test inlined.
+    fast, new, Record, tls_spellings, signatures = (
+        _FAST.fullmatch, tuple.__new__, AccessLogRecord, _TLS_SPELLINGS, _SIGNATURE_VERSIONS)
+    number = first_number - 1
     for line in lines:
         number += 1
         match = fast(line)
@@ -135,11 +173,11 @@ def parse_lines(lines: Iterable[str]) -> Iterator[AccessLogRecord | Unparseable]
             record = new(Record, match.groups())
             tls = record[23]
             if (record[19] in signatures and ((record[20] == "-") if tls == "-"
-                                              else (record[20] != "-" and tls.upper() in tls_versions))):
+                                              else (record[20] != "-" and tls in tls_spellings))):
                 yield record
                 continue
         line = line.rstrip("\r\n")
-        if not line.strip():
+        if not line:
             continue
         try:
             yield _parse_carefully(line)
@@ -169,15 +207,15 @@ def _parse_carefully(line: str) -> AccessLogRecord:
         raise ParseError(f"{len(tail_fields)} fields after the user-agent, expected at least {MIN_TAIL_FIELDS}")
     version_id, host_id, signature, cipher, auth, host, tls = tail_fields[:MIN_TAIL_FIELDS]
     if signature not in _SIGNATURE_VERSIONS:
-        raise ParseError(f"signature version {signature!r} is not SigV2, SigV4 or -")
+        raise ParseError(f"signature version {_shown(signature)} is not SigV2, SigV4 or -")
     if auth not in _AUTH_TYPES:
-        raise ParseError(f"authentication type {auth!r} is not AuthHeader, QueryString or -")
+        raise ParseError(f"authentication type {_shown(auth)} is not AuthHeader, QueryString or -")
     if not _CIPHER.match(cipher):
-        raise ParseError(f"cipher suite {cipher!r} is not a cipher name or -")
+        raise ParseError(f"cipher suite {_shown(cipher)} is not a cipher name or -")
     if tls != "-" and tls.upper() not in TLS_VERSIONS:
-        raise ParseError(f"unknown TLS version {tls!r}")
+        raise ParseError(f"unknown TLS version {_shown(tls)}")
     if (cipher == "-") != (tls == "-"):
-        raise ParseError(f"cipher {cipher!r} and TLS version {tls!r} disagree")
+        raise ParseError(f"cipher {_shown(cipher)} and TLS version {_shown(tls)} disagree")
 
     head = _HEAD.match(line)
     if head is None:
@@ -186,24 +224,34 @@ def _parse_carefully(line: str) -> AccessLogRecord:
     # opening quote (or its "-") replaced by a quote, the status fields always start at one.
     probe = '"' + line[head.end() + 1:last_quote + 1]
     uri_is_dash = line[head.end()] == "-"
-    separators = list(_MIDDLE.finditer(probe, 0 if uri_is_dash else 1))
-    if uri_is_dash:
-        separators = [m for m in separators if m.start() == 0] if len(separators) == 1 else separators
-    if len(separators) != 1:
+    # A place where the status fields could be: at the very start when the URI is "-", and
+    # followed by a quoted referer and a quoted user-agent ('"R" "U"', R and U any text).
+    candidates = [m for m in _MIDDLE.finditer(probe, 0 if uri_is_dash else 1)
+                  if (m.start() == 0) == uri_is_dash and probe.find('" "', m.end() + 1, len(probe) - 1) >= 0]
+    if not candidates:
+        raise ParseError("status, error code, bytes and times do not parse")
+    middle = candidates[0]
+    if any(other.groups() != middle.groups() for other in candidates[1:]):
         raise ParseError("the request-URI, referer or user-agent contains text that looks like "
-                         "the status fields; the line is ambiguous" if separators else
-                         "status, error code, bytes and times do not parse")
-    middle = separators[0]
+                         "the status fields; the line is ambiguous")
     request_uri = "-" if uri_is_dash else probe[1:middle.start()]
-    quoted_pair = probe[middle.end():]
-    if quoted_pair.count('" "') != 1 or len(quoted_pair) < 5 or not quoted_pair.startswith('"'):
-        raise ParseError("the referer and user-agent cannot be told apart")
-    referer, user_agent = quoted_pair[1:-1].split('" "')
+    pair = probe[middle.end() + 1:-1]  # 'R" "U'
+    split = pair.find('" "')
+    referer, user_agent = pair[:split], pair[split + 3:]
+    uncertain = ("request_uri referer user_agent" if len(candidates) > 1
+                 else "referer user_agent" if pair.find('" "', split + 1) >= 0 else "")  # may overlap: '" " "'
     extra = tail_fields[MIN_TAIL_FIELDS:]
     return AccessLogRecord(*head.groups(), request_uri, *middle.groups(), referer, user_agent,
                            version_id, host_id, signature, cipher, auth, host, tls,
-                           "".join(" " + field for field in extra))
+                           "".join(" " + field for field in extra), uncertain)
 
+
+def _shown(field: str) -> str:
+    """A field as quoted in a reason; reasons are counted, so a long field is cut short."""
+    return repr(field if len(field) <= _SHOWN_CHARS else field[:_SHOWN_CHARS] + "...")
+
+
+_SHOWN_CHARS = 40
 
 _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}

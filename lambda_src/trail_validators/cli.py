@@ -1,6 +1,7 @@
 """``secure-trail``: the validators as a command line tool.
 
-Exit status: 0 nothing wrong, 1 findings (above info), 2 usage, input or access errors.
+Exit status: 0 nothing wrong, 1 findings (above info), 2 usage, input or access errors, or
+nothing audited.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import date, datetime, timezone
 from typing import Sequence
 
 from . import __version__, aws_cli_options
-from .access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, AuditResult, audit_lines, tls_order
-from .findings import Severity
-from .log_sources import SourceError, decode_lines, objects
+from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
+                               tls_order)
+from .log_sources import SourceError, objects
 from .report import access_log_text_report, digest_json_report, digest_text_report
 from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
 
@@ -95,18 +96,22 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
     total = AuditResult()
     progress = _Progress()
     for number, log_object in enumerate(objects(args.inputs, _s3_client), 1):
-        total.merge(audit_lines(decode_lines(log_object.read()), policy, log_object.name))
+        total.merge(audit_object(log_object.chunks(), policy, log_object.name))
         progress.update(f"{number} objects, {total.summary.lines} lines")
     progress.done()
     if args.format == "json":
         json.dump({"policy": {"min_tls": policy.min_tls, "bucket": policy.bucket, "since": policy.since,
                               "until": policy.until, "expected_principals": list(policy.expected_principals)},
+                   "verdict": total.verdict, "nothing_audited": total.why_nothing_audited(),
                    "summary": total.summary.to_dict(),
                    "findings": [f.to_dict() for f in total.findings]}, sys.stdout, indent=2)
         print()
     else:
         print(access_log_text_report(total, policy))
-    return EXIT_FINDINGS if any(f.severity > Severity.INFO for f in total.findings) else EXIT_OK
+    if total.verdict == NOTHING_AUDITED:
+        print(f"secure-trail: nothing was audited: {total.why_nothing_audited()}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if total.verdict == FAIL else EXIT_OK
 
 
 def _validate_logs(args: argparse.Namespace) -> int:
@@ -238,7 +243,10 @@ def _day(value: str) -> str:
 
 
 def _s3_client():
-    import boto3  # only when an s3:// input is given
+    try:
+        import boto3  # only when an s3:// input is given
+    except ImportError as missing:
+        raise LookupError(f"s3:// inputs need {missing.name}: pip install 'secure-trail[cli]'") from None
     return boto3.client("s3")
 
 

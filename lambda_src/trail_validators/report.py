@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .access_log_audit import AuditPolicy, AuditResult
+from .access_log_audit import FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult
 from .findings import Severity
 
 TOP = 10
 SCHEMA_VERSION = 1
 """Of both JSON reports: raised when a key changes meaning or goes away (new keys may come)."""
 MAX_LISTED_PER_KIND = 20
+MAX_CELL_CHARS = 100
 
 
 def access_log_text_report(result: AuditResult, policy: AuditPolicy) -> str:
@@ -19,8 +20,8 @@ def access_log_text_report(result: AuditResult, policy: AuditPolicy) -> str:
     out = ["S3 server access log audit",
            f"  minimum TLS: {policy.min_tls}   bucket: {policy.bucket or 'all'}   "
            f"days: {policy.since or 'start'} .. {policy.until or 'end'}",
-           f"  lines: {s.lines}   audited requests: {s.records}   out of scope: {s.skipped}   "
-           f"unparseable: {s.unparseable}", ""]
+           f"  objects: {s.objects}   lines: {s.lines}   audited requests: {s.records}   "
+           f"out of scope: {s.skipped}   unparseable: {s.unparseable}", ""]
     for title, counter in (("TLS version", s.by_tls_version), ("cipher suite", s.by_cipher),
                            ("operation", s.by_operation), ("requester", s.by_requester),
                            ("day", Counter(dict(sorted(s.by_day.items()))))):
@@ -31,25 +32,44 @@ def access_log_text_report(result: AuditResult, policy: AuditPolicy) -> str:
     if not by_kind:
         out.append("Findings: none")
     for kind, findings in sorted(by_kind.items(), key=lambda kv: -max(f.severity for f in kv[1])):
-        severity = max(f.severity for f in findings)
-        out.append(f"Finding {kind} ({severity}): {len(findings)}")
+        severity, total = max(f.severity for f in findings), s.findings_by_kind[kind]
+        out.append(f"Finding {kind} ({severity}): {total}")
         for finding in findings[:MAX_LISTED_PER_KIND]:
-            out.append(f"  - {finding.message}")
-        if len(findings) > MAX_LISTED_PER_KIND:
-            out.append(f"  ... and {len(findings) - MAX_LISTED_PER_KIND} more (use --format json for all)")
-    worst = max((f.severity for f in result.findings), default=None)
-    out += ["", f"Verdict: {'PASS' if worst is None or worst == Severity.INFO else 'FAIL'}"]
+            out.append(f"  - {_printable(finding.message)}")
+        if total > MAX_LISTED_PER_KIND:
+            out.append(f"  ... and {total - MAX_LISTED_PER_KIND} more"
+                       + (" (use --format json for all)" if len(findings) == total
+                          else f" (--format json lists {len(findings)}, all are counted)"))
+    verdict = result.verdict
+    out += ["", "Verdict: " + ("FAIL" if verdict == FAIL else
+                               f"NOTHING AUDITED ({result.why_nothing_audited()})" if verdict == NOTHING_AUDITED
+                               else "PASS")]
     return "\n".join(out)
+
+
+# Text from the logs is printed as data, never as terminal controls or line breaks.
+_CONTROLS = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+             for code in (*range(0x20), 0x7f, *range(0x80, 0xa0), 0x2028, 0x2029, *range(0x202a, 0x202f),
+                          *range(0x2066, 0x206a))}
+
+
+def _printable(text: str) -> str:
+    return text.translate(_CONTROLS)
+
+
+def _cell(value: object) -> str:
+    text = _printable(str(value))
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS - 3] + "..."
 
 
 def _table(title: str, counter: Counter, ordered: bool = False) -> list[str]:
     if not counter:
         return []
     total = sum(counter.values())
-    rows = list(counter.items()) if ordered else counter.most_common(TOP)
-    width = max(len(str(k)) for k, _ in rows)
+    rows = [(_cell(k), v) for k, v in (counter.items() if ordered else counter.most_common(TOP))]
+    width = max(len(k) for k, _ in rows)
     lines = [f"{title:<{width}}  {'requests':>10}  share"]
-    lines += [f"{str(k):<{width}}  {v:>10}  {100 * v / total:5.1f}%" for k, v in rows]
+    lines += [f"{k:<{width}}  {v:>10}  {100 * v / total:5.1f}%" for k, v in rows]
     if len(counter) > len(rows):
         lines.append(f"({len(counter) - len(rows)} more)")
     return lines + [""]

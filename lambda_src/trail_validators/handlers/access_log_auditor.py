@@ -18,11 +18,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from ..access_log_audit import DEFAULT_MIN_TLS, AuditPolicy, audit_lines
+from .. import access_log_audit
+from ..access_log_audit import DEFAULT_MIN_TLS, AuditPolicy
 from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
 from ..contract import (ACCESS_LOG_AUDITOR, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
                         decode_list, required)
-from ..log_sources import decode_lines
+from ..log_sources import body_chunks
 
 logger = Logger(service=ACCESS_LOG_AUDITOR)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=ACCESS_LOG_AUDITOR)
@@ -71,8 +72,8 @@ class AccessLogAuditor:
 
     def audit_object(self, bucket: str, key: str, etag: str) -> None:
         source = f"s3://{bucket}/{key}"
-        data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        result = audit_lines(decode_lines(data), self.policy, source)
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        result = access_log_audit.audit_object(body_chunks(body), self.policy, source)  # streamed, capped
         for kind, findings in group_for_alerts(result.findings).items():
             publish_once(self.table, self.alerts, alert_marker(source, etag, kind), source, kind, findings)
         if self.table.claim(audited_marker(source, etag)):
