@@ -143,7 +143,7 @@ def test_bad_time_is_a_usage_error(capsys):
 def test_a_missing_cli_dependency_is_named_with_the_fix(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "obstore", None)  # as if not installed
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 2
-    assert "validate-logs needs obstore: pip install 'secure-trail[cli]'" in capsys.readouterr().err
+    assert "validate-logs needs obstore: install the command line tool" in capsys.readouterr().err
 
 
 def test_the_aws_clis_global_options_are_taken_as_it_takes_them(org, monkeypatch, capsys):
@@ -174,3 +174,12 @@ def test_a_bad_aws_option_value_is_a_usage_error(option, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, option, "/no/such/file"])
     assert exit_info.value.code == 2 and option in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["audit-access-logs", "validate-logs"])
+def test_every_option_has_help_text(command):
+    from trail_validators.cli import _parser
+    subparsers = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    parser = subparsers.choices[command]
+    missing = [a.option_strings or a.dest for a in parser._actions if not a.help and a.dest != "help"]
+    assert missing == []

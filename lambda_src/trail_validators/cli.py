@@ -17,10 +17,11 @@ from . import __version__, aws_cli_options
 from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
                                tls_order)
 from .log_sources import SourceError, objects
-from .report import access_log_text_report, digest_json_report, digest_text_report
+from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
 from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+CLI_INSTALL = "install the command line tool with its dependencies: pip install ./lambda_src (from a checkout)"
 ORG_ID, ACCOUNT = re.compile(r"o-[a-z0-9]{10,32}"), re.compile(r"[0-9]{12}")
 
 
@@ -51,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Reads S3 server access logs (files, folders, gzipped or not, or s3://bucket/prefix) "
                     "and reports every request without TLS or below --min-tls, deletions and settings "
                     "changes by unexpected principals, and an evidence summary.")
-    audit.add_argument("inputs", nargs="+", metavar="PATH|s3://BUCKET/PREFIX")
+    audit.add_argument("inputs", nargs="+", metavar="PATH|s3://BUCKET/PREFIX",
+                       help="log files, folders (read recursively; plain or gzipped) or S3 prefixes")
     audit.add_argument("--min-tls", default=DEFAULT_MIN_TLS, type=_tls,
                        help=f"lowest acceptable TLS version (default {DEFAULT_MIN_TLS})")
     audit.add_argument("--since", type=_day, help="first day to audit, YYYY-MM-DD (inclusive)")
@@ -59,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--bucket", help="audit only requests to this bucket (default: all in the logs)")
     audit.add_argument("--expected-principal", action="append", default=[], metavar="GLOB",
                        help="requester allowed to delete or change settings (repeatable, globs allowed)")
-    audit.add_argument("--format", choices=("text", "json"), default="text")
+    audit.add_argument("--format", "--output", choices=("text", "json"), default="text",
+                       help="report format: an evidence table, or JSON for tooling (default text)")
     audit.set_defaults(run=_audit_access_logs)
 
     validate = commands.add_parser(
@@ -102,7 +105,8 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump({"policy": {"min_tls": policy.min_tls, "bucket": policy.bucket, "since": policy.since,
                               "until": policy.until, "expected_principals": list(policy.expected_principals)},
-                   "verdict": total.verdict, "nothing_audited": total.why_nothing_audited(),
+                   "schema_version": SCHEMA_VERSION, "verdict": total.verdict,
+                   "nothing_audited": total.why_nothing_audited(),
                    "summary": total.summary.to_dict(),
                    "findings": [f.to_dict() for f in total.findings]}, sys.stdout, indent=2)
         print()
@@ -119,7 +123,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
         import boto3  # noqa: F401 - AwsOptions.session
         import obstore  # noqa: F401 - fetches the objects (object_store_reader)
     except ImportError as missing:
-        raise LookupError(f"validate-logs needs {missing.name}: pip install 'secure-trail[cli]'") from None
+        raise LookupError(f"validate-logs needs {missing.name}: {CLI_INSTALL}") from None
 
     from .aws_adapters import cloudtrail_public_keys, describe_trail
     from .chain import Window
@@ -246,7 +250,7 @@ def _s3_client():
     try:
         import boto3  # only when an s3:// input is given
     except ImportError as missing:
-        raise LookupError(f"s3:// inputs need {missing.name}: pip install 'secure-trail[cli]'") from None
+        raise LookupError(f"s3:// inputs need {missing.name}: {CLI_INSTALL}") from None
     return boto3.client("s3")
 
 
