@@ -1,5 +1,9 @@
 """Benchmark (not a test): lines per second of the access-log parser beside AWS's
 documented access-log regex (the Athena one) applied with Python's re, same file, same run.
+Ours reads the file as the auditor reads an object: bytes in chunks, split into records on
+"\n" only, parsed a batch at a time (the per-object caps are raised for this one big file).
+Both take turns and are timed in CPU time of this process, so that other work on a shared
+machine does not decide the ratio.
 
     .venv/bin/python bench/access_log_parser.py [--lines 1000000]
 
@@ -20,7 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "lambda_src"), str(REPO / "tests")]
 
 from access_log_samples import generated_lines, plain_http_line  # noqa: E402
+from trail_validators import access_log_stream  # noqa: E402
 from trail_validators.access_log_parser import ParseError, parse_line, parse_lines  # noqa: E402
+from trail_validators.access_log_stream import record_lines  # noqa: E402
+from trail_validators.log_sources import body_chunks  # noqa: E402
 
 # From the Amazon Athena documentation's table for S3 server access logs.
 AWS_REGEX = re.compile(
@@ -41,29 +48,35 @@ def baseline(path: Path) -> int:
 
 
 def ours(path: Path) -> int:
-    with path.open() as lines:
-        return sum(1 for _ in parse_lines(lines))
+    count = 0
+    with path.open("rb") as file:
+        for batch in record_lines(body_chunks(file)):
+            if type(batch) is list:
+                count += sum(1 for _ in parse_lines(batch))
+    return count
 
 
-def timed(function, path: Path, repeats: int) -> tuple[float, int]:
-    best, result = float("inf"), 0
+def timed(functions, path: Path, repeats: int) -> list[tuple[float, int]]:
+    """Best CPU time and result of each function, the functions taking turns."""
+    best, results = [float("inf")] * len(functions), [0] * len(functions)
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = function(path)
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for i, function in enumerate(functions):
+            start = time.process_time()
+            results[i] = function(path)
+            best[i] = min(best[i], time.process_time() - start)
+    return list(zip(best, results))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    access_log_stream.MAX_OBJECT_BYTES = access_log_stream.MAX_OBJECT_LINES = 2**40
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "access.log"
         path.write_text("\n".join(generated_lines(args.lines)) + "\n")
-        base_s, base_n = timed(baseline, path, args.repeats)
-        ours_s, ours_n = timed(ours, path, args.repeats)
+        (base_s, base_n), (ours_s, ours_n) = timed((baseline, ours), path, args.repeats)
     print(f"lines: {args.lines:,} (best of {args.repeats})")
     print(f"baseline (AWS regex, re): {args.lines / base_s:>12,.0f} lines/s  matched {base_n:,}")
     print(f"secure-trail parser:      {args.lines / ours_s:>12,.0f} lines/s  records {ours_n:,}")

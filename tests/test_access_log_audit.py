@@ -6,6 +6,7 @@ import tracemalloc
 import pytest
 
 from access_log_samples import access_log_line, plain_http_line
+from trail_validators import access_log_stream
 from trail_validators.access_log_audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
                                                MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
                                                audit_lines, audit_object)
@@ -168,7 +169,7 @@ def test_a_gzip_bomb_is_a_finding_within_the_memory_budget():
     result, peak = audited_within_budget(bomb)
     assert peak < MEMORY_BUDGET_BYTES
     (finding,) = [f for f in result.findings if f.kind == "oversized_log_object"]
-    assert finding.severity == Severity.HIGH and finding.details["bytes_read"] == MAX_OBJECT_BYTES
+    assert finding.severity == Severity.HIGH and f"more than {MAX_OBJECT_BYTES:,} bytes" in finding.message
 
 
 def test_a_bomb_of_bad_requests_keeps_findings_bounded_and_counts_exact():
@@ -179,6 +180,13 @@ def test_a_bomb_of_bad_requests_keeps_findings_bounded_and_counts_exact():
     assert total == result.summary.records > 3 * MAX_FINDINGS_KEPT
     kept = [f for f in result.findings if f.kind == "non_tls_success"]
     assert len(kept) == MAX_FINDINGS_KEPT and len(kept[0].details["key"]) < MAX_FIELD_CHARS + 50
+
+
+def test_objects_past_the_line_cap_are_cut(monkeypatch):
+    monkeypatch.setattr(access_log_stream, "MAX_OBJECT_LINES", 100)
+    result = audit_object([b"x\n" * 10**6], AuditPolicy(), "tiny-lines")  # counted a batch (256 KiB) at a time
+    (cut,) = [f for f in result.findings if f.kind == "oversized_log_object"]
+    assert "more than 100 lines" in cut.message and 100 < result.summary.lines <= 2**17
 
 
 def test_an_overlong_line_is_unparseable_and_the_rest_is_audited():

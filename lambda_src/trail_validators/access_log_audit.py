@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .access_log_parser import TLS_VERSIONS, AccessLogRecord, Unparseable, parse_block, parse_lines
-from .access_log_stream import MAX_LINE_BYTES, OVERSIZED, LineBlock, ObjectCut, OverlongRecord, record_blocks
+from .access_log_parser import TLS_VERSIONS, AccessLogRecord, Unparseable, parse_lines
+from .access_log_stream import MAX_LINE_BYTES, OVERSIZED, ObjectCut, OverlongRecord, record_lines
 from .findings import Finding, Severity
 
 MEMORY_BUDGET_BYTES = 128 * 2**20
@@ -174,18 +174,18 @@ def audit_object(chunks: Iterable[bytes], policy: AuditPolicy, source: str = "")
     """Audit one log object (an S3 object or a file) from its bytes, in chunks as they are
     read, gzipped or not: every line is a record, out of scope or unparseable, and whatever
     the caps leave unread is a finding."""
-    audit = _Audit(policy, source)
-    summary = audit.result.summary
-    for item in record_blocks(chunks):
-        if type(item) is LineBlock:
-            summary.lines += item.count
-            audit.entries(parse_block(*item))
+    audit, lines = _Audit(policy, source), 0
+    for item in record_lines(chunks):
+        if type(item) is list:
+            audit.entries(parse_lines(item, lines + 1))
+            lines += len(item)
         elif type(item) is OverlongRecord:
-            summary.lines += 1
-            audit.unparseable(Unparseable(item.line_number, f"longer than {MAX_LINE_BYTES:,} bytes", item.head),
+            lines += 1
+            audit.unparseable(Unparseable(lines, f"longer than {MAX_LINE_BYTES:,} bytes", item.head),
                               length=item.length)
         else:
-            audit.cut(item)
+            audit.cut(item, lines)
+    audit.result.summary.lines = lines
     return audit.result
 
 
@@ -242,14 +242,14 @@ class _Audit:
             {"line_number": entry.line_number, "reason": entry.reason,
              "line": entry.line[:MAX_LINE_EXCERPT], **details}))
 
-    def cut(self, cut: ObjectCut) -> None:
+    def cut(self, cut: ObjectCut, lines_read: int) -> None:
         what = "too large" if cut.kind == OVERSIZED else "corrupt"
         self.result.add(cut.kind, Severity.HIGH, lambda: Finding(
             cut.kind, Severity.HIGH,
-            f"{self.source}: {what}: {cut.reason}; the {cut.lines_read} lines before were audited",
+            f"{self.source}: {what}: {cut.reason}; the {lines_read} lines before were audited",
             (self.source,) if self.source else (),
-            {"source": self.source, "reason": cut.reason, "lines_audited": cut.lines_read,
-             "bytes_read": cut.bytes_read, "unfinished_record_bytes": cut.unfinished_bytes}))
+            {"source": self.source, "reason": cut.reason, "lines_audited": lines_read,
+             "unfinished_record_bytes": cut.unfinished_bytes}))
 
     def _tls_finding(self, record: AccessLogRecord, kind: str, how: str) -> None:
         outcome = _outcome(record.http_status)

@@ -85,7 +85,7 @@ class AccessLogAuditor:
         summary = result.summary
         for version, count in summary.by_tls_version.items():
             metrics.add_metric(name=AccessLogMetrics.requests(version).name, unit=MetricUnit.Count, value=count)
-        non_tls_success = sum(1 for f in result.findings if f.kind == "non_tls_success")
+        non_tls_success = summary.findings_by_kind["non_tls_success"]  # exact, while kept findings are capped
         metrics.add_metric(name=AccessLogMetrics.NON_TLS_SUCCESS.name, unit=MetricUnit.Count, value=non_tls_success)
         metrics.add_metric(name=AccessLogMetrics.UNPARSEABLE_LINES.name, unit=MetricUnit.Count,
                            value=summary.unparseable)
