@@ -66,7 +66,11 @@ class ObjectStoreReader(S3Reader):
         response = self._get(key)
         if response is _AskBoto3:
             return super().stream(key)
-        return None if response is None else (bytes(chunk) for chunk in response.stream(min_chunk_size=CHUNK))
+        if response is None:
+            return None
+        if response.meta["size"] <= CHUNK:  # most logs: one buffer, no stream to drive
+            return iter((bytes(response.bytes()),))
+        return (bytes(chunk) for chunk in response.stream(min_chunk_size=CHUNK))
 
     def _get(self, key: str):
         """obstore's answer, or None; on any other error of this object, boto3 asks again and
