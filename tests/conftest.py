@@ -19,6 +19,18 @@ REGION = "eu-west-1"
 TRAIL_NAME = "org-trail"
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT_ACCOUNT}:trail/{TRAIL_NAME}"
 READER_ARN = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/Auditor"
+# The single stack's trail bucket: a derived name (shared_names), so key policies can name it.
+SINGLE_STACK_TRAIL_BUCKET = f"{TRAIL_NAME}-logs-{DEPLOY_ACCOUNT}-{REGION}"
+CLOUDTRAIL_CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
+
+
+def reader_decrypt_conditions(bucket_name: str, logs: str = "AWSLogs/", region: str = REGION) -> list[dict]:
+    """The two forms a reader may decrypt under, one statement each: CloudTrail's context, or
+    through S3 (the S3 Bucket Key form) for the trail bucket and its logs only."""
+    arn = f"arn:aws:s3:::{bucket_name}"
+    return [{"Null": {CLOUDTRAIL_CONTEXT_KEY: "false"}},
+            {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+             "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/{logs}*"]}}]
 
 
 def cdk_json_context() -> dict:
