@@ -8,7 +8,7 @@ from conftest import (MANAGEMENT_ACCOUNT, ORG_TRAIL_BUCKET, READER_ARN, REGION, 
 
 CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
 # Logical id prefix of the key that encrypts the logs: the single stack's, or the Log Archive's.
-LOG_KEY = {"single": "SecureTrailKey", "organization": "LogArchiveKey"}
+LOG_KEY = {"single": "SecureTrailKey", "organization": "SecureTrailKey"}
 TRAIL_KEY = LOG_KEY["single"]
 
 
@@ -30,7 +30,7 @@ def delivery_key_statements(shape, full_template, full_trail_template):
     stack, the Trail stack's own key in the organization shape."""
     if shape == "single":
         return policy_statements(full_template, "AWS::KMS::Key", "KeyPolicy", TRAIL_KEY)
-    return policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "OrgTrailKey")
+    return policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "SecureTrailKey")
 
 
 def test_key_is_symmetric_rotated_aliased_and_retained(shape, template, log_archive_template):
@@ -114,7 +114,7 @@ def test_in_the_organization_shape_cloudtrail_never_publishes_with_the_log_key(f
 
 
 def test_the_trail_accounts_key_never_encrypts_logs_or_lets_anyone_read(full_trail_template):
-    found = policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "OrgTrailKey")
+    found = policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "SecureTrailKey")
     assert {s.get("Sid") for s in found} == {None, "CloudTrailPublishToEncryptedTopics",
                                               "CloudWatchLogsEncryptOwnLogGroups"}
     (admin,) = [s for s in found if s.get("Sid") is None]

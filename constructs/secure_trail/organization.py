@@ -191,7 +191,7 @@ class LogArchiveStack(Stack):
                  **stack_kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="secure-trail: Log Archive (trail buckets, log key, "
                          "validators) of an organization CloudTrail", **stack_kwargs)
-        self.log_archive = SecureTrailLogArchive(self, "LogArchive", props=props)
+        self.log_archive = SecureTrailLogArchive(self, "SecureTrail", props=props)
 
 
 class TrailStack(Stack):
@@ -202,7 +202,7 @@ class TrailStack(Stack):
                  **stack_kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="secure-trail: organization CloudTrail writing to "
                          "the Log Archive account", **stack_kwargs)
-        self.org_trail = SecureTrailOrgTrail(self, "OrgTrail", props=props)
+        self.org_trail = SecureTrailOrgTrail(self, "SecureTrail", props=props)
 
 
 def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: str,
