@@ -22,6 +22,8 @@ if props.log_archive_account_id:
     stacks = organization_stacks(
         app, props=props, region=home_region,
         trail_account_id=app.node.try_get_context("trailAccountId") or None,
+        # Refused unless it is homeRegion: the key, the bucket and the trail share one region.
+        log_archive_region=app.node.try_get_context("logArchiveRegion") or None,
         log_archive_stack_name=app.node.try_get_context("logArchiveStackName") or "SecureTrailLogArchive",
         trail_stack_name=app.node.try_get_context("trailStackName") or "SecureTrailTrail")
 else:

@@ -82,6 +82,10 @@ def test_app_synthesizes_the_organization_shape_into_two_environments(tmp_path):
     bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, env=_env(
         tmp_path / "bad", context='{"logArchiveAccountId": "111111111111", "managementAccountId": "111111111111"}'))
     assert bad.returncode != 0 and "log_archive_account_id: '111111111111'" in bad.stderr
+    elsewhere = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, env=_env(
+        tmp_path / "elsewhere", context='{"logArchiveAccountId": "222222222222", "managementAccountId": '
+                                        '"111111111111", "logArchiveRegion": "eu-west-1"}'))
+    assert elsewhere.returncode != 0 and "log_archive_region: 'eu-west-1'" in elsewhere.stderr
 
 
 def _env(outdir, context=None):
