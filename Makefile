@@ -45,8 +45,11 @@ $(WHEEL_STAMP): lambda_src/requirements.txt $(PY_STAMP)
 	touch $@
 
 # app.py ends with a one-line cdk-nag summary (the four packs, their verdict).
+# CDK_ARGS: extra context, e.g. the organization shape:
+#   make synth CDK_ARGS="-c logArchiveAccountId=222222222222 -c managementAccountId=111111111111"
+CDK_ARGS ?=
 synth: setup
-	npx cdk synth --quiet
+	npx cdk synth --quiet $(CDK_ARGS)
 
 test: setup
 	$(PYTHON) -m pytest

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""CDK app: one SecureTrailStack from context, checked by four cdk-nag packs."""
+"""CDK app from context, checked by four cdk-nag packs: one SecureTrailStack (default), or
+with -c logArchiveAccountId=... a Log Archive stack and a Trail stack in two accounts."""
 
 import os
 import sys
 
 import aws_cdk as cdk
 
-from secure_trail import SecureTrailStack, register_nag_packs
+from secure_trail import SecureTrailStack, organization_stacks, register_nag_packs
 from secure_trail.compliance import nag_summary
 from secure_trail.context import props_from_context
 
@@ -15,14 +16,26 @@ EXAMPLE_ORG_ID = "o-exampleorg1"
 app = cdk.App()
 props = props_from_context(app.node)
 home_region = app.node.try_get_context("homeRegion") or os.environ.get("CDK_DEFAULT_REGION")
-stack = SecureTrailStack(
-    app, app.node.try_get_context("stackName") or "SecureTrail", props=props,
-    # The deploying account: the management account or a delegated administrator.
-    env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=home_region))
+if props.log_archive_account_id:
+    # Organization shape: each stack's env names its target account, so cdk.out/manifest.json
+    # shows both; the Trail stack depends on (deploys after) the Log Archive stack.
+    stacks = organization_stacks(
+        app, props=props, region=home_region,
+        trail_account_id=app.node.try_get_context("trailAccountId") or None,
+        # Refused unless it is homeRegion: the key, the bucket and the trail share one region.
+        log_archive_region=app.node.try_get_context("logArchiveRegion") or None,
+        log_archive_stack_name=app.node.try_get_context("logArchiveStackName") or "SecureTrailLogArchive",
+        trail_stack_name=app.node.try_get_context("trailStackName") or "SecureTrailTrail")
+else:
+    stacks = (SecureTrailStack(
+        app, app.node.try_get_context("stackName") or "SecureTrail", props=props,
+        # The deploying account: the management account or a delegated administrator.
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=home_region)),)
 if props.org_id == EXAMPLE_ORG_ID:
-    cdk.Annotations.of(stack).add_warning_v2(
-        "secure-trail:example-org-id",
-        f"orgId is the example value {EXAMPLE_ORG_ID}: deploy with -c orgId=<your o-... id>.")
+    for stack in stacks:
+        cdk.Annotations.of(stack).add_warning_v2(
+            "secure-trail:example-org-id",
+            f"orgId is the example value {EXAMPLE_ORG_ID}: deploy with -c orgId=<your o-... id>.")
 packs = register_nag_packs(app)
 app.synth()  # raises, and so exits non-zero, on any unacknowledged finding
 print(nag_summary(app, packs), file=sys.stderr)

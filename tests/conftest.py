@@ -9,7 +9,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from secure_trail import ObjectLock, ObjectLockMode, SecureTrailProps, SecureTrailStack
+from secure_trail import (LogArchiveStack, ObjectLock, ObjectLockMode, SecureTrailProps, SecureTrailStack,
+                          TrailStack, organization_stacks)
 
 REPO = Path(__file__).resolve().parent.parent
 ORG_ID = "o-a1b2c3d4e5"
@@ -19,6 +20,18 @@ REGION = "eu-west-1"
 TRAIL_NAME = "org-trail"
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT_ACCOUNT}:trail/{TRAIL_NAME}"
 READER_ARN = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/Auditor"
+# The single stack's trail bucket: a derived name (shared_names), so key policies can name it.
+SINGLE_STACK_TRAIL_BUCKET = f"{TRAIL_NAME}-logs-{DEPLOY_ACCOUNT}-{REGION}"
+CLOUDTRAIL_CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
+
+
+def reader_decrypt_conditions(bucket_name: str, logs: str = "AWSLogs/", region: str = REGION) -> list[dict]:
+    """The two forms a reader may decrypt under, one statement each: CloudTrail's context, or
+    through S3 (the S3 Bucket Key form) for the trail bucket and its logs only."""
+    arn = f"arn:aws:s3:::{bucket_name}"
+    return [{"Null": {CLOUDTRAIL_CONTEXT_KEY: "false"}},
+            {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+             "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/{logs}*"]}}]
 
 
 def cdk_json_context() -> dict:
@@ -32,6 +45,27 @@ def build_stack(props: SecureTrailProps, *, account: str | None = DEPLOY_ACCOUNT
     app = cdk.App(context=context)
     return SecureTrailStack(app, "SecureTrail", props=props,
                             env=cdk.Environment(account=account, region=REGION))
+
+
+LOG_ARCHIVE_ACCOUNT = DEPLOY_ACCOUNT  # the organization shape's Log Archive account
+ORG_TRAIL_BUCKET = f"{TRAIL_NAME}-logs-{LOG_ARCHIVE_ACCOUNT}-{REGION}"
+ORG_ACCESS_LOG_BUCKET = f"{TRAIL_NAME}-access-logs-{LOG_ARCHIVE_ACCOUNT}-{REGION}"
+SHAPES = ("single", "organization")
+
+
+def build_organization(props: SecureTrailProps) -> tuple[LogArchiveStack, TrailStack]:
+    """The organization shape as app.py builds it: Log Archive in 222222222222, the trail in
+    the management account 111111111111, one region."""
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
+    return organization_stacks(app, props=props, region=REGION)
+
+
+def organization_props(**overrides) -> SecureTrailProps:
+    return default_props(log_archive_account_id=LOG_ARCHIVE_ACCOUNT, **overrides)
+
+
+def full_organization_props() -> SecureTrailProps:
+    return SecureTrailProps(**{**full_props().__dict__, "log_archive_account_id": LOG_ARCHIVE_ACCOUNT})
 
 
 def default_props(**overrides) -> SecureTrailProps:
@@ -64,6 +98,36 @@ def full_stack() -> SecureTrailStack:
 @pytest.fixture(scope="session")
 def full_template(full_stack) -> Template:
     return Template.from_stack(full_stack)
+
+
+@pytest.fixture(scope="session")
+def org_stacks() -> tuple[LogArchiveStack, TrailStack]:
+    return build_organization(organization_props())
+
+
+@pytest.fixture(scope="session")
+def log_archive_template(org_stacks) -> Template:
+    return Template.from_stack(org_stacks[0])
+
+
+@pytest.fixture(scope="session")
+def trail_template(org_stacks) -> Template:
+    return Template.from_stack(org_stacks[1])
+
+
+@pytest.fixture(scope="session")
+def full_org_stacks() -> tuple[LogArchiveStack, TrailStack]:
+    return build_organization(full_organization_props())
+
+
+@pytest.fixture(scope="session")
+def full_log_archive_template(full_org_stacks) -> Template:
+    return Template.from_stack(full_org_stacks[0])
+
+
+@pytest.fixture(scope="session")
+def full_trail_template(full_org_stacks) -> Template:
+    return Template.from_stack(full_org_stacks[1])
 
 
 def resolve_arn_join(value) -> str:
@@ -139,5 +203,6 @@ def moto_endpoint(moto_server, aws_env, monkeypatch):
 
 def trail_key_id(template: Template) -> str:
     """The trail's key (the validators' state key is the other one, when validators are on)."""
-    (logical_id,) = [k for k in template.find_resources("AWS::KMS::Key") if k.startswith("SecureTrailKey")]
+    (logical_id,) = [k for k in template.find_resources("AWS::KMS::Key")
+                     if k.startswith(("SecureTrailKey", "LogArchiveKey"))]
     return logical_id

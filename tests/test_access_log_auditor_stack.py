@@ -6,6 +6,19 @@ from conftest import build_stack, default_props, policy_statements
 from aws_cdk.assertions import Template
 from trail_validators.contract import PARTITION_KEY, TTL_ATTRIBUTE
 
+from conftest import SHAPES
+
+@pytest.fixture(scope="module", params=SHAPES)
+def template(request, template, log_archive_template):
+    """Overrides conftest's: every test here runs on the single stack and on the Log Archive stack of the organization shape."""
+    return template if request.param == "single" else log_archive_template
+
+
+@pytest.fixture(scope="module")
+def full_template(template, full_template, log_archive_template, full_log_archive_template):
+    return full_template if template is not log_archive_template else full_log_archive_template
+
+
 
 def one(template, resource_type, contains=""):
     found = {k: v for k, v in template.find_resources(resource_type).items() if contains in k}
@@ -100,8 +113,8 @@ def test_function_log_group_is_encrypted_with_the_key_it_may_use(template):
     assert group["Properties"]["LogGroupName"] == "/aws/lambda/org-trail-access-log-auditor"
     statements = policy_statements(template, "AWS::KMS::Key", "KeyPolicy")
     (logs,) = [s for s in statements if s.get("Sid") == "CloudWatchLogsEncryptOwnLogGroups"]
-    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"][1].endswith(
-        ":log-group:/aws/lambda/org-trail-access-log-auditor")
+    assert [arn for arn in logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+            if arn.endswith(":log-group:/aws/lambda/org-trail-access-log-auditor")]
 
 
 def test_auditor_can_be_turned_off():

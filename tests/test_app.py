@@ -22,6 +22,7 @@ def test_cdk_json_defaults_are_the_props_defaults():
     assert props.org_id == "o-exampleorg1"
     assert props.cloud_watch_logs and not props.insights and not props.s3_data_events
     assert props.object_lock is None and props.management_account_id is None
+    assert props.log_archive_account_id is None  # the single-stack shape is the default
     assert (props.log_transition_days, props.log_expiration_days) == (90, 2557)
 
 
@@ -63,6 +64,28 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                          env=_env(tmp_path / "bad", context='{"orgId": "o-BAD"}'))
     assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr and "cdk-nag:" not in bad.stderr
+
+
+def test_app_synthesizes_the_organization_shape_into_two_environments(tmp_path):
+    """-c logArchiveAccountId=222222222222 -c managementAccountId=111111111111: two stacks,
+    each with its account and the one region in cdk.out/manifest.json, nag-clean."""
+    done = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, env=_env(
+        tmp_path, context='{"logArchiveAccountId": "222222222222", "managementAccountId": "111111111111"}'))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "passed: 0 unacknowledged findings" in done.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    stacks = {name: (a["environment"], a.get("dependencies", []))
+              for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
+    assert {name: env for name, (env, _) in stacks.items()} == {
+        "SecureTrailLogArchive": "aws://222222222222/us-east-1", "SecureTrailTrail": "aws://111111111111/us-east-1"}
+    assert "SecureTrailLogArchive" in stacks["SecureTrailTrail"][1]
+    bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, env=_env(
+        tmp_path / "bad", context='{"logArchiveAccountId": "111111111111", "managementAccountId": "111111111111"}'))
+    assert bad.returncode != 0 and "log_archive_account_id: '111111111111'" in bad.stderr
+    elsewhere = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True, env=_env(
+        tmp_path / "elsewhere", context='{"logArchiveAccountId": "222222222222", "managementAccountId": '
+                                        '"111111111111", "logArchiveRegion": "eu-west-1"}'))
+    assert elsewhere.returncode != 0 and "log_archive_region: 'eu-west-1'" in elsewhere.stderr
 
 
 def _env(outdir, context=None):

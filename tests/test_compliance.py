@@ -11,9 +11,10 @@ from secure_trail import NAG_PACKS
 
 
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda p: p.__name__)
-@pytest.mark.parametrize("which", ["default", "full"])
-def test_no_unacknowledged_findings(pack, which, default_stack, full_stack):
-    stack = default_stack if which == "default" else full_stack
+@pytest.mark.parametrize("which", ["default", "full", "log_archive", "trail", "full_log_archive", "full_trail"])
+def test_no_unacknowledged_findings(pack, which, default_stack, full_stack, org_stacks, full_org_stacks):
+    stack = {"default": default_stack, "full": full_stack, "log_archive": org_stacks[0], "trail": org_stacks[1],
+             "full_log_archive": full_org_stacks[0], "full_trail": full_org_stacks[1]}[which]
     report = pack().validate_scope(stack)
     assert [(v.rule_name, [r.resource_logical_id for r in v.violating_resources])
             for v in report.violations] == []
@@ -51,8 +52,20 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
     assert "SecureTrail/SecureTrail" not in acked_paths
 
 
-def test_every_acknowledgement_names_one_exact_finding_with_a_reason(default_stack):
-    for path, acks in acknowledgements(default_stack).items():
+def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks):
+    log_archive, trail = org_stacks
+    assert set(acknowledgements(trail)) == {"SecureTrailTrail/SecureTrail/CloudWatchLogs/WriteTrailLogGroup"}
+    assert set(acknowledgements(log_archive)) == {f"SecureTrailLogArchive/SecureTrail/{path}" for path in (
+        "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
+        "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
+        "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
+        "DigestValidator/Worker/Permissions")}
+
+
+@pytest.mark.parametrize("which", ["default", "log_archive", "trail"])
+def test_every_acknowledgement_names_one_exact_finding_with_a_reason(which, default_stack, org_stacks):
+    stack = {"default": default_stack, "log_archive": org_stacks[0], "trail": org_stacks[1]}[which]
+    for path, acks in acknowledgements(stack).items():
         for rule, reason in acks.items():
             assert RULE_ID.match(rule), (path, rule)
             assert len(reason) >= 60, (path, rule, reason)

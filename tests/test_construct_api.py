@@ -15,7 +15,7 @@ from aws_cdk.assertions import Template
 import secure_trail
 from access_log_samples import access_log_line, plain_http_line
 from conftest import DEPLOY_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_ARN, TRAIL_NAME, cdk_json_context
-from conftest import policy_statements
+from conftest import SINGLE_STACK_TRAIL_BUCKET, policy_statements, reader_decrypt_conditions
 from secure_trail import SecureTrail, SecureTrailConfigError, SecureTrailProps
 
 CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
@@ -81,15 +81,16 @@ def _statements_of(template: Template, resource_type: str, policy_property: str)
 
 
 @pytest.mark.parametrize(("prefix", "logs"), [(None, "AWSLogs/"), ("org/trail", "org/trail/AWSLogs/")])
-def test_grant_read_logs_grants_log_reads_and_decrypt_in_cloudtrails_context_only(prefix, logs):
+def test_grant_read_logs_grants_log_reads_and_decrypt_in_cloudtrails_context_or_through_s3_only(prefix, logs):
     scope = stack()
     trail = keyword_trail(scope, s3_key_prefix=prefix)
     role = iam.Role(scope, "Auditor", assumed_by=iam.AccountRootPrincipal())
     trail.grant_read_logs(role)
     template = Template.from_stack(scope)
     granted = [s for s in _statements_of(template, "AWS::IAM::Policy", "PolicyDocument")]
-    assert sorted(granted, key=lambda s: s["Action"]) == [
-        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": KEY, "Condition": {"Null": {CONTEXT_KEY: "false"}}},
+    assert sorted(granted, key=lambda s: (s["Action"], str(s.get("Condition")))) == [
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": KEY, "Condition": condition}
+        for condition in sorted(reader_decrypt_conditions(SINGLE_STACK_TRAIL_BUCKET, logs), key=str)] + [
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": f"{BUCKET}/{logs}*"},
         {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": BUCKET,
          "Condition": {"StringLike": {"s3:prefix": [f"{logs}*"]}}}]
@@ -110,15 +111,16 @@ def test_grant_read_logs_to_another_account_writes_the_bucket_and_key_statements
     assert sorted((s["Action"], s["Resource"], s.get("Condition")) for s in bucket) == [
         ("s3:GetObject", f"{BUCKET}/AWSLogs/*", None),
         ("s3:ListBucket", BUCKET, {"StringLike": {"s3:prefix": ["AWSLogs/*"]}})]
-    (key,) = [s for s in _statements_of(template, "AWS::KMS::Key", "KeyPolicy") if s.get("Principal") == {"AWS": reader}]
-    assert (key["Action"], key["Resource"], key["Condition"]) == ("kms:Decrypt", "*", {"Null": {CONTEXT_KEY: "false"}})
+    keys = [s for s in _statements_of(template, "AWS::KMS::Key", "KeyPolicy") if s.get("Principal") == {"AWS": reader}]
+    assert [(s["Action"], s["Resource"], s["Condition"]) for s in keys] == [
+        ("kms:Decrypt", "*", condition) for condition in reader_decrypt_conditions(SINGLE_STACK_TRAIL_BUCKET)]
 
 
-def test_no_kms_decrypt_without_cloudtrails_context_for_a_reader(full_template):
-    """What grant_read_logs avoids: the reader statement of log_reader_arns has the same condition."""
-    for s in _statements_of(full_template, "AWS::KMS::Key", "KeyPolicy"):
-        if s.get("Principal", {}).get("AWS", "").startswith("arn:aws:iam::222222222222:role/"):
-            assert s["Condition"] == {"Null": {CONTEXT_KEY: "false"}}
+def test_no_kms_decrypt_without_cloudtrails_context_or_the_trail_bucket_for_a_reader(full_template):
+    """What grant_read_logs avoids: the reader statements of log_reader_arns have the same conditions."""
+    found = [s["Condition"] for s in _statements_of(full_template, "AWS::KMS::Key", "KeyPolicy")
+             if s.get("Principal", {}).get("AWS", "").startswith("arn:aws:iam::222222222222:role/")]
+    assert found == reader_decrypt_conditions(SINGLE_STACK_TRAIL_BUCKET, "org/trail/AWSLogs/")
 
 
 def _alarm_metric(template: Template, metric_name: str) -> dict:

@@ -5,6 +5,20 @@ from aws_cdk.assertions import Template
 from conftest import build_stack, default_props, policy_statements, resolve_arn_join, TRAIL_ARN
 from test_access_log_auditor_stack import one
 
+from conftest import SHAPES
+import pytest
+
+@pytest.fixture(scope="module", params=SHAPES)
+def template(request, template, log_archive_template):
+    """Overrides conftest's: every test here runs on the single stack and on the Log Archive stack of the organization shape."""
+    return template if request.param == "single" else log_archive_template
+
+
+@pytest.fixture(scope="module")
+def full_template(template, full_template, log_archive_template, full_log_archive_template):
+    return full_template if template is not log_archive_template else full_log_archive_template
+
+
 
 def test_hourly_schedule_starts_the_planner(template):
     _, rule = one(template, "AWS::Events::Rule", "DigestValidatorHourly")
@@ -29,13 +43,17 @@ def test_worker_consumes_with_partial_batch_failures_and_a_dlq(template):
     assert queue["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("SecureTrailValidatorStateKey")
 
 
-def test_worker_reads_only_awslogs_and_decrypts_only_cloudtrail_logs(template):
+def test_worker_reads_only_awslogs_and_decrypts_only_cloudtrail_logs_or_the_trail_bucket_through_s3(template):
     statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorWorker")
     by_action = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements}
     assert by_action[("s3:GetObject",)]["Resource"] == "<SecureTrailTrailLogsBucket3FF63E8C.Arn>/AWSLogs/*"
     assert by_action[("s3:ListBucket",)]["Condition"] == {"StringLike": {"s3:prefix": ["AWSLogs/*"]}}
-    decrypt = [s for s in statements if s["Action"] == "kms:Decrypt"]
-    assert decrypt[0]["Condition"] == {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}
+    decrypt = [s for s in statements if s["Action"] == "kms:Decrypt" and s["Resource"] == "<SecureTrailKey7D49E834.Arn>"]
+    bucket = "<SecureTrailTrailLogsBucket3FF63E8C.Arn>"
+    assert [(s["Resource"], s["Condition"]) for s in decrypt] == [
+        ("<SecureTrailKey7D49E834.Arn>", {"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}),
+        ("<SecureTrailKey7D49E834.Arn>", {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+                                          "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [bucket, f"{bucket}/AWSLogs/*"]}})]
     assert by_action[("cloudtrail:ListPublicKeys",)]["Resource"] == "*"
     wildcard_resources = [s for s in statements if s["Resource"] == "*"]
     assert [s["Action"] for s in wildcard_resources] == ["cloudtrail:ListPublicKeys"]

@@ -4,21 +4,40 @@ import pytest
 
 from conftest import REGION, DEPLOY_ACCOUNT, TRAIL_ARN, policy_statements, resolve_arn_join, statement, trail_key_id
 
+from conftest import MANAGEMENT_ACCOUNT, SHAPES
+
+@pytest.fixture(scope="module", params=SHAPES)
+def template(request, template, trail_template):
+    """Overrides conftest's: every test here runs on the single stack and on the Trail stack of the organization shape (delivery topic, log group)."""
+    return template if request.param == "single" else trail_template
+
+
+@pytest.fixture(scope="module")
+def full_template(template, full_template, trail_template, full_trail_template):
+    return full_template if template is not trail_template else full_trail_template
+
+
 
 def topics(template) -> dict:
     return {v["Properties"]["TopicName"]: (k, v) for k, v in template.find_resources("AWS::SNS::Topic").items()}
 
 
-def test_delivery_and_alerts_topics_are_kms_encrypted(template):
-    key_id = trail_key_id(template)
-    found = topics(template)
-    assert set(found) == {"org-trail-delivery", "org-trail-alerts"}
-    for _, topic in found.values():
-        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+def test_delivery_and_alerts_topics_are_kms_encrypted(template, trail_template, log_archive_template):
+    # The organization shape: delivery with the trail, alerts with the validators.
+    homes = [(template, {"org-trail-delivery", "org-trail-alerts"})] if template is not trail_template else [
+        (trail_template, {"org-trail-delivery"}), (log_archive_template, {"org-trail-alerts"})]
+    for home, names in homes:
+        key_id = trail_key_id(home)
+        found = topics(home)
+        assert set(found) == names
+        for _, topic in found.values():
+            assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
 
 @pytest.mark.parametrize("topic_name", ["org-trail-delivery", "org-trail-alerts"])
-def test_topic_denies_publish_without_tls(template, topic_name):
+def test_topic_denies_publish_without_tls(template, topic_name, trail_template, log_archive_template):
+    if template is trail_template and topic_name.endswith("alerts"):
+        template = log_archive_template
     logical_id, _ = topics(template)[topic_name]
     for policy in template.find_resources("AWS::SNS::TopicPolicy").values():
         if policy["Properties"]["Topics"] == [{"Ref": logical_id}]:
@@ -51,7 +70,8 @@ def test_cloudtrail_role_is_assumed_only_by_this_trail(template):
     assert "Policies" not in role["Properties"]  # no inline policy
 
 
-def test_cloudtrail_role_can_only_write_streams_of_the_trail_log_group(template):
+def test_cloudtrail_role_can_only_write_streams_of_the_trail_log_group(template, trail_template):
+    account = MANAGEMENT_ACCOUNT if template is trail_template else DEPLOY_ACCOUNT
     statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "CloudWatchLogs")
     assert statements == [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                           "Resource": f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:/aws/cloudtrail/org-trail:log-stream:*"}]
+                           "Resource": f"arn:aws:logs:{REGION}:{account}:log-group:/aws/cloudtrail/org-trail:log-stream:*"}]

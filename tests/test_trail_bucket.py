@@ -1,14 +1,32 @@
-"""The trail-log bucket and the only ways in: TLS 1.2+, and CloudTrail as this trail."""
+"""The trail-log bucket and the only ways in: TLS 1.2+, and CloudTrail as this trail.
+Every test runs on both shapes: the single stack, and the Log Archive stack of the
+organization shape (the bucket in 222222222222, the trail in the management account)."""
 
 import pytest
-from conftest import MANAGEMENT_ACCOUNT, ORG_ID, TRAIL_ARN, policy_statements, statement, trail_key_id
+from conftest import (MANAGEMENT_ACCOUNT, ORG_ID, SHAPES, TRAIL_ARN, policy_statements, statement,
+                      trail_key_id)
 
-TRAIL_BUCKET = "<SecureTrailTrailLogsBucket3FF63E8C.Arn>"
+
+@pytest.fixture(scope="module", params=SHAPES)
+def template(request, template, log_archive_template):
+    """Overrides conftest's: the single stack, then the Log Archive stack."""
+    return template if request.param == "single" else log_archive_template
+
+
+@pytest.fixture(scope="module")
+def full_template(template, full_template, full_log_archive_template, log_archive_template):
+    return full_template if template is not log_archive_template else full_log_archive_template
 
 
 @pytest.fixture(scope="module")
 def bucket_statements(template):
     return policy_statements(template, "AWS::S3::BucketPolicy", "PolicyDocument", "TrailLogs")
+
+
+@pytest.fixture(scope="module")
+def TRAIL_BUCKET(template):  # noqa: N802 (was a constant before the organization shape)
+    (logical_id,) = [k for k in template.find_resources("AWS::S3::Bucket") if "TrailLogs" in k]
+    return f"<{logical_id}.Arn>"
 
 
 def trail_bucket(template) -> dict:
@@ -43,10 +61,10 @@ def test_lifecycle_transitions_to_a_colder_class_then_expires(template):
 
 def test_server_access_logs_go_to_the_access_log_bucket(template):
     logging = trail_bucket(template)["Properties"]["LoggingConfiguration"]
-    assert logging["DestinationBucketName"]["Ref"].startswith("SecureTrailAccessLogsBucket")
+    assert "AccessLogsBucket" in logging["DestinationBucketName"]["Ref"]
 
 
-def test_denies_any_request_without_tls_on_bucket_and_objects(bucket_statements):
+def test_denies_any_request_without_tls_on_bucket_and_objects(bucket_statements, TRAIL_BUCKET):
     deny = [s for s in bucket_statements if s["Effect"] == "Deny"
             and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
     assert len(deny) == 1
@@ -54,19 +72,19 @@ def test_denies_any_request_without_tls_on_bucket_and_objects(bucket_statements)
     assert deny[0]["Resource"] == [TRAIL_BUCKET, f"{TRAIL_BUCKET}/*"]
 
 
-def test_denies_tls_older_than_1_2(bucket_statements):
+def test_denies_tls_older_than_1_2(bucket_statements, TRAIL_BUCKET):
     deny = [s for s in bucket_statements if s["Effect"] == "Deny"
             and s.get("Condition") == {"NumericLessThan": {"s3:TlsVersion": 1.2}}]
     assert len(deny) == 1 and deny[0]["Resource"] == [TRAIL_BUCKET, f"{TRAIL_BUCKET}/*"]
 
 
-def test_cloudtrail_reads_the_acl_only_as_this_trail(bucket_statements):
+def test_cloudtrail_reads_the_acl_only_as_this_trail(bucket_statements, TRAIL_BUCKET):
     s = statement(bucket_statements, "CloudTrailAclCheck")
     assert s["Action"] == "s3:GetBucketAcl" and s["Resource"] == TRAIL_BUCKET
     assert s["Condition"] == {"StringEquals": {"aws:SourceArn": TRAIL_ARN}}
 
 
-def test_cloudtrail_writes_only_management_and_org_prefixes_as_this_trail(bucket_statements):
+def test_cloudtrail_writes_only_management_and_org_prefixes_as_this_trail(bucket_statements, TRAIL_BUCKET):
     s = statement(bucket_statements, "CloudTrailWrite")
     assert s["Action"] == "s3:PutObject"
     assert s["Resource"] == [f"{TRAIL_BUCKET}/AWSLogs/{MANAGEMENT_ACCOUNT}/*", f"{TRAIL_BUCKET}/AWSLogs/{ORG_ID}/*"]
@@ -97,3 +115,12 @@ def test_object_lock_is_off_by_default_and_configurable(template, full_template)
     assert locked["ObjectLockEnabled"] is True
     assert locked["ObjectLockConfiguration"] == {"ObjectLockEnabled": "Enabled", "Rule": {
         "DefaultRetention": {"Mode": "COMPLIANCE", "Days": 400}}}
+
+
+def test_bucket_names_are_the_derived_names(template, log_archive_template):
+    """The key policy (and, across accounts, the Trail stack) name the bucket by these."""
+    from conftest import ORG_ACCESS_LOG_BUCKET, ORG_TRAIL_BUCKET, SINGLE_STACK_TRAIL_BUCKET
+    assert trail_bucket(template)["Properties"]["BucketName"] == (
+        ORG_TRAIL_BUCKET if template is log_archive_template else SINGLE_STACK_TRAIL_BUCKET)
+    if template is log_archive_template:
+        template.has_resource_properties("AWS::S3::Bucket", {"BucketName": ORG_ACCESS_LOG_BUCKET})

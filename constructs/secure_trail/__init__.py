@@ -4,19 +4,29 @@ from importlib.metadata import version as _version
 
 from .compliance import NAG_PACKS, register_nag_packs
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
+from .organization import (LogArchiveStack, SecureTrailLogArchive, SecureTrailOrgTrail, TrailStack,
+                           organization_stacks)
 from .secure_trail import SecureTrail
+from .shared_names import DeploymentNames, deployment_names
 from .stack import SecureTrailStack
 
 __version__ = _version("secure-trail")
 
 __all__ = [
+    "DeploymentNames",
+    "LogArchiveStack",
     "NAG_PACKS",
     "ObjectLock",
     "ObjectLockMode",
     "SecureTrail",
+    "SecureTrailLogArchive",
+    "SecureTrailOrgTrail",
     "SecureTrailConfigError",
     "SecureTrailProps",
     "SecureTrailStack",
+    "TrailStack",
     "__version__",
+    "deployment_names",
+    "organization_stacks",
     "register_nag_packs",
 ]

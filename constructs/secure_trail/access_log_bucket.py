@@ -17,10 +17,12 @@ class AccessLogBucket(Construct):
     constraints S3 server access logging puts on a target bucket."""
 
     def __init__(self, scope: Construct, construct_id: str, *, expiration_days: int,
-                 noncurrent_version_expiration_days: int) -> None:
+                 noncurrent_version_expiration_days: int, bucket_name: str | None = None) -> None:
+        """``bucket_name``: @default generated; the organization shape gives the derived name
+        the Trail stack's data-event selectors exclude."""
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
-            self, "Bucket",
+            self, "Bucket", bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             versioned=True,

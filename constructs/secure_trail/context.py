@@ -100,6 +100,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "orgId": ("org_id", str),
     "trailName": ("trail_name", str),
     "managementAccountId": ("management_account_id", str),
+    "logArchiveAccountId": ("log_archive_account_id", str),
     "s3KeyPrefix": ("s3_key_prefix", str),
     "logReaderArns": ("log_reader_arns", lambda raw: tuple(_string_list(raw))),
     "logTransitionDays": ("log_transition_days", _int),

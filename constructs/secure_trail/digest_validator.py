@@ -25,7 +25,7 @@ from .contract import DigestMetrics, Env, encode_flag
 
 from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity
-from .key import CLOUDTRAIL_CONTEXT
+from .key import reader_decrypt_conditions
 from .state_key import ValidatorStateKey
 from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .validator_queue import ValidatorQueue, count_alarm
@@ -72,8 +72,10 @@ class DigestValidator(Construct):
             statements=[
                 list_logs,
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[log_objects]),
-                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn],
-                                    conditions={"Null": {CLOUDTRAIL_CONTEXT: "false"}}),
+                *(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn], conditions=condition)
+                  for condition in reader_decrypt_conditions(region=identity.home_region,
+                                                             bucket_arn=trail_bucket.bucket_arn,
+                                                             logs_prefix=logs_prefix)),
                 iam.PolicyStatement(actions=["cloudtrail:ListPublicKeys"], resources=["*"]),
                 consume_statement(self.queue),
                 *item_statements(table, WORKER),

@@ -15,6 +15,27 @@ from .props import SecureTrailConfigError
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
+S3_CONTEXT = "kms:EncryptionContext:aws:s3:arn"
+
+
+def cloudtrail_context_condition() -> dict:
+    """Decrypt what CloudTrail encrypted: its context key must be present."""
+    return {"Null": {CLOUDTRAIL_CONTEXT: "false"}}
+
+
+def s3_bucket_key_condition(*, region: str, bucket_arn: str, logs_prefix: str) -> dict:
+    """Decrypt through S3 for the trail bucket only: with an S3 Bucket Key, S3 asks KMS with
+    the bucket's ARN as encryption context (``aws:s3:arn``), not CloudTrail's; without one,
+    with the object's ARN."""
+    return {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+            "ArnLike": {S3_CONTEXT: [bucket_arn, f"{bucket_arn}/{logs_prefix}*"]}}
+
+
+def reader_decrypt_conditions(*, region: str, bucket_arn: str, logs_prefix: str) -> list[dict]:
+    """The two forms under which a reader may decrypt the logs (one statement each:
+    conditions within a statement are all required)."""
+    return [cloudtrail_context_condition(),
+            s3_bucket_key_condition(region=region, bucket_arn=bucket_arn, logs_prefix=logs_prefix)]
 
 
 class TrailKey(Construct):
@@ -24,7 +45,13 @@ class TrailKey(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
                  existing_key: kms.IKey | None = None, log_reader_arns: Sequence[str] = (),
                  topic_names: Sequence[str] = (), log_group_names: Sequence[str] = (),
-                 alarm_topic_name: str | None = None) -> None:
+                 alarm_topic_name: str | None = None, encrypts_logs: bool = True,
+                 trail_bucket_arn: str | None = None, alias_name: str | None = None,
+                 description: str | None = None) -> None:
+        """``encrypts_logs``: the key CloudTrail encrypts logs and digests with (False for the
+        Trail stack's key of the organization shape, which only encrypts the delivery topic and
+        the log group). ``trail_bucket_arn``: a derived (never a token) ARN of the trail bucket,
+        for the readers' S3 Bucket Key form. ``alias_name``: @default ``alias/<trail-name>``."""
         super().__init__(scope, construct_id)
         if existing_key is not None:
             _require_symmetric(existing_key)
@@ -32,26 +59,14 @@ class TrailKey(Construct):
         else:
             self.key = kms.Key(
                 self, "Key",
-                description=f"Encrypts CloudTrail logs, digests and topics of {identity.trail_name}",
+                description=description or f"Encrypts CloudTrail logs, digests and topics of {identity.trail_name}",
                 enable_key_rotation=True,
-                alias=f"alias/{identity.trail_name}",
+                alias=alias_name or f"alias/{identity.trail_name}",
                 removal_policy=RemovalPolicy.RETAIN,
             )
         trail_source = {"aws:SourceArn": identity.trail_arn}
-        self._allow("CloudTrailEncryptLogs", CLOUDTRAIL, ["kms:GenerateDataKey*"], {
-            "StringLike": {CLOUDTRAIL_CONTEXT: identity.any_trail_of_management_account},
-            "StringEquals": trail_source,
-        })
-        self._allow("CloudTrailDescribeKey", CLOUDTRAIL, ["kms:DescribeKey"],
-                    {"StringEquals": trail_source})
-        # The trail bucket uses an S3 Bucket Key: CloudTrail then also needs Decrypt to
-        # create or update the trail.
-        self._allow("CloudTrailDecryptForBucketKey", CLOUDTRAIL, ["kms:Decrypt"],
-                    {"StringEquals": trail_source})
-        if log_reader_arns:
-            self._allow("LogReadersDecryptCloudTrailLogsOnly",
-                        iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in log_reader_arns)),
-                        ["kms:Decrypt"], {"Null": {CLOUDTRAIL_CONTEXT: "false"}})
+        if encrypts_logs:
+            self._allow_cloudtrail_logs(identity, log_reader_arns, trail_bucket_arn)
         if topic_names:
             # CloudTrail publishes to the encrypted delivery topic.
             self._allow("CloudTrailPublishToEncryptedTopics", CLOUDTRAIL,
@@ -74,6 +89,28 @@ class TrailKey(Construct):
                         ["kms:GenerateDataKey*", "kms:Decrypt"], {"StringEquals": {
                             "aws:SourceAccount": identity.account,
                             "kms:EncryptionContext:aws:sns:topicArn": identity.topic_arn(alarm_topic_name)}})
+
+    def _allow_cloudtrail_logs(self, identity: TrailIdentity, log_reader_arns: Sequence[str],
+                               trail_bucket_arn: str | None) -> None:
+        trail_source = {"aws:SourceArn": identity.trail_arn}
+        self._allow("CloudTrailEncryptLogs", CLOUDTRAIL, ["kms:GenerateDataKey*"], {
+            "StringLike": {CLOUDTRAIL_CONTEXT: identity.any_trail_of_management_account},
+            "StringEquals": trail_source,
+        })
+        self._allow("CloudTrailDescribeKey", CLOUDTRAIL, ["kms:DescribeKey"],
+                    {"StringEquals": trail_source})
+        # The trail bucket uses an S3 Bucket Key: CloudTrail then also needs Decrypt to
+        # create or update the trail.
+        self._allow("CloudTrailDecryptForBucketKey", CLOUDTRAIL, ["kms:Decrypt"],
+                    {"StringEquals": trail_source})
+        if log_reader_arns:
+            readers = iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in log_reader_arns))
+            self._allow("LogReadersDecryptCloudTrailLogsOnly", readers, ["kms:Decrypt"],
+                        cloudtrail_context_condition())
+            if trail_bucket_arn is not None:
+                self._allow("LogReadersDecryptTrailBucketThroughS3", readers, ["kms:Decrypt"],
+                            s3_bucket_key_condition(region=identity.home_region, bucket_arn=trail_bucket_arn,
+                                                    logs_prefix=identity.aws_logs_prefix))
 
     def _allow(self, sid: str, principal: iam.IPrincipal, actions: list[str],
                conditions: dict) -> None:

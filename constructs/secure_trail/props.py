@@ -66,6 +66,12 @@ class SecureTrailProps:
     """Management account of the organization (an org trail's ARN carries it even when
     a delegated administrator deploys). @default the stack's account."""
 
+    log_archive_account_id: Optional[str] = None
+    """The Log Archive account of the organization shape: the trail bucket, the access-log
+    bucket, the log key and the validators live there (``LogArchiveStack``), the trail in
+    the management account (``TrailStack``). Requires ``management_account_id``. @default
+    none: the single-stack shape (``SecureTrail``), everything in the deploying account."""
+
     s3_key_prefix: Optional[str] = None
     """Key prefix of the delivered logs in the trail bucket. @default none: logs land
     under ``AWSLogs/``."""
@@ -158,6 +164,17 @@ class SecureTrailProps:
         if self.management_account_id is not None and not Token.is_unresolved(self.management_account_id):
             _check(_full(ACCOUNT_ID, self.management_account_id), "management_account_id",
                    self.management_account_id, "a 12-digit AWS account id")
+        if self.log_archive_account_id is not None:
+            _check(_full(ACCOUNT_ID, self.log_archive_account_id), "log_archive_account_id",
+                   self.log_archive_account_id, "a 12-digit AWS account id (the Log Archive account)")
+            _check(self.management_account_id is not None, "management_account_id", self.management_account_id,
+                   "the 12-digit management account id when log_archive_account_id is set (the trail's "
+                   "ARN, which the Log Archive's policies name, carries it)")
+            _check(self.log_archive_account_id != self.management_account_id, "log_archive_account_id",
+                   self.log_archive_account_id, "another account than management_account_id: for one account, "
+                   "leave log_archive_account_id unset (the single-stack shape)")
+            _check(self.key is None, "key", self.key, "None with log_archive_account_id: the Log Archive stack "
+                   "creates the log key, whose alias ARN the Trail stack derives")
         if self.s3_key_prefix is not None:
             _check(isinstance(self.s3_key_prefix, str) and 0 < len(self.s3_key_prefix) <= 200
                    and not self.s3_key_prefix.startswith("/") and not self.s3_key_prefix.endswith("/")

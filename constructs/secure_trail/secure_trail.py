@@ -22,7 +22,8 @@ from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
-from .key import CLOUDTRAIL_CONTEXT, TrailKey
+from .key import TrailKey, reader_decrypt_conditions
+from .shared_names import deployment_names
 from .log_group import TrailLogGroup
 from .org_trail import OrgTrail
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
@@ -69,7 +70,7 @@ class SecureTrail(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, props: SecureTrailProps | None = None, *,
         org_id: str | None = None, trail_name: str | None = None,
-        management_account_id: str | None = None, s3_key_prefix: str | None = None,
+        management_account_id: str | None = None, log_archive_account_id: str | None = None, s3_key_prefix: str | None = None,
         key: kms.IKey | None = None, log_reader_arns: Sequence[str] | None = None,
         log_transition_days: int | None = None,
         log_transition_storage_class: s3.StorageClass | None = None,
@@ -85,12 +86,22 @@ class SecureTrail(Construct):
         props = _props(props, {name: value for name, value in locals().items() if name in _PROP_NAMES})
         super().__init__(scope, construct_id)
         props.validate()
+        if props.log_archive_account_id is not None:
+            raise SecureTrailConfigError(
+                f"log_archive_account_id: {props.log_archive_account_id!r} selects the organization shape, "
+                "which is two stacks in two accounts: use LogArchiveStack and TrailStack (or "
+                "secure_trail.organization_stacks), not SecureTrail; or leave it unset for one stack.")
         # Whatever flags the enclosing app has: access logs are granted by bucket policy to
         # logging.s3.amazonaws.com (the legacy LogDeliveryWrite ACL is incompatible with
         # BucketOwnerEnforced).
         self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         self.props = props
         self.identity = identity = TrailIdentity.of(Stack.of(self), props)
+        # The trail bucket has a derived name: the key policy names its ARN for the readers'
+        # S3 Bucket Key form (a token of the bucket would make the key depend on the bucket).
+        self.names = names = deployment_names(
+            org_id=props.org_id, trail_name=props.trail_name, region=identity.home_region,
+            management_account_id=identity.management_account_id, log_archive_account_id=identity.account)
 
         validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
                            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
@@ -100,13 +111,15 @@ class SecureTrail(Construct):
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None)
+                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None,
+                       trail_bucket_arn=names.trail_bucket_arn)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
             self, "AccessLogs", expiration_days=props.access_log_expiration_days,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days).bucket
         trail_bucket = TrailBucket(self, "TrailLogs", identity=identity, props=props,
-                                   key=self.key, access_log_bucket=self.access_log_bucket)
+                                   key=self.key, access_log_bucket=self.access_log_bucket,
+                                   bucket_name=names.trail_bucket_name)
         self.trail_bucket = trail_bucket.bucket
         topics = TrailTopics(self, "Topics", identity=identity, key=self.key)
         self.delivery_topic, self.alerts_topic = topics.delivery, topics.alerts
@@ -159,20 +172,16 @@ class SecureTrail(Construct):
 
     def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` list and read what CloudTrail delivers (``[prefix/]AWSLogs/``) and
-        decrypt it, but only through CloudTrail's encryption context: the same ``kms:Decrypt``
-        that ``log_reader_arns`` get, and what the digest validator uses.
+        decrypt it, under CloudTrail's encryption context or through S3 for this bucket (the
+        S3 Bucket Key form): the same ``kms:Decrypt`` that ``log_reader_arns`` get, and what
+        the digest validator uses.
 
         Use this rather than ``trail_bucket.grant_read()``, whose ``kms:Decrypt`` has no
         condition and so opens everything else the key encrypts (topics, log groups).
         A grantee of another account also gets the bucket and key policy statements.
         """
-        logs_prefix = self.identity.aws_logs_prefix
-        bucket, key = self.trail_bucket, self.key
-        return _grant(grantee, bucket, ["s3:GetObject"], [bucket.arn_for_objects(f"{logs_prefix}*")]).combine(
-            _grant(grantee, bucket, ["s3:ListBucket"], [bucket.bucket_arn],
-                   {"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}})).combine(
-            _grant(grantee, key, ["kms:Decrypt"], [key.key_arn], {"Null": {CLOUDTRAIL_CONTEXT: "false"}},
-                   resource_policy_arns=["*"]))
+        return grant_read_logs(grantee, bucket=self.trail_bucket, key=self.key, identity=self.identity,
+                               bucket_arn=self.names.trail_bucket_arn)
 
     def metric_tampering_findings(self, **options: Any) -> cloudwatch.Metric:
         """Digest-chain findings that mean tampering (a bad signature or chain link, a missing,
@@ -209,6 +218,21 @@ class SecureTrail(Construct):
         return cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.name,
                                  dimensions_map=metric.dimensions, statistic="Sum",
                                  period=Duration.minutes(5)).with_(**options)
+
+
+def grant_read_logs(grantee: iam.IGrantable, *, bucket: s3.IBucket, key: kms.IKey, identity: TrailIdentity,
+                    bucket_arn: str) -> iam.Grant:
+    """S3 list and read under ``[prefix/]AWSLogs/`` and ``kms:Decrypt`` in either reader form
+    (``key.reader_decrypt_conditions``); ``bucket_arn`` derived, so a key policy can name it."""
+    logs_prefix = identity.aws_logs_prefix
+    grant = _grant(grantee, bucket, ["s3:GetObject"], [bucket.arn_for_objects(f"{logs_prefix}*")]).combine(
+        _grant(grantee, bucket, ["s3:ListBucket"], [bucket.bucket_arn],
+               {"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}}))
+    for condition in reader_decrypt_conditions(region=identity.home_region, bucket_arn=bucket_arn,
+                                               logs_prefix=logs_prefix):
+        grant = grant.combine(_grant(grantee, key, ["kms:Decrypt"], [key.key_arn], condition,
+                                     resource_policy_arns=["*"]))
+    return grant
 
 
 def _grant(grantee: iam.IGrantable, resource: iam.IResourceWithPolicyV2, actions: list[str],

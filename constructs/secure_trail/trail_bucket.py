@@ -22,11 +22,15 @@ class TrailBucket(Construct):
     on; CloudTrail may only read its ACL and write its own prefixes, as this trail."""
 
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
-                 props: SecureTrailProps, key: kms.IKey, access_log_bucket: s3.IBucket) -> None:
+                 props: SecureTrailProps, key: kms.IKey, access_log_bucket: s3.IBucket,
+                 bucket_name: str | None = None) -> None:
+        """``bucket_name``: the derived name (``shared_names.deployment_names``) that key
+        policies and the other stack of the organization shape name it by."""
         super().__init__(scope, construct_id)
         lock: ObjectLock | None = props.object_lock
         self.bucket = s3.Bucket(
             self, "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,

@@ -1,0 +1,230 @@
+"""The organization shape: a Log Archive stack and a Trail stack in two accounts.
+
+Log Archive account (``LogArchiveStack``): trail bucket, access-log bucket, the log key,
+the digest validator and access-log auditor (their table, queues, alarms, state key) and
+the alerts topic. Trail account (``TrailStack``: the management account, or a delegated
+administrator): the organization trail, its delivery topic, its CloudWatch Logs group and
+the key of both, and the role CloudTrail writes the group with.
+
+No export or cross-stack reference joins them: each side names the other's resources by
+``shared_names.deployment_names``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack, Token
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .access_log_auditor import AccessLogAuditor
+from .access_log_bucket import AccessLogBucket
+from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR
+from .digest_validator import DigestValidator
+from .identity import TrailIdentity
+from .key import TrailKey
+from .log_group import TrailLogGroup
+from .org_trail import OrgTrail
+from .props import SecureTrailConfigError, SecureTrailProps
+from .secure_trail import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
+from .shared_names import DeploymentNames, deployment_names
+from .state_key import ValidatorStateKey
+from .topics import TrailTopics
+from .trail_bucket import TrailBucket
+from .validators_table import ValidatorsTable
+
+
+def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
+    props.validate()
+    if props.log_archive_account_id is None:
+        raise SecureTrailConfigError(
+            f"log_archive_account_id: None is not valid for {what}; expected the 12-digit Log Archive "
+            "account id (or use SecureTrail/SecureTrailStack for the single-stack shape).")
+    return props
+
+
+def _concrete_region(stack: Stack, what: str) -> str:
+    if Token.is_unresolved(stack.region):
+        raise SecureTrailConfigError(
+            f"{what}: the stack's region is not set; the organization shape derives names and ARNs from "
+            "it: give the stack env=Environment(account=..., region=...) (context homeRegion in app.py).")
+    return stack.region
+
+
+class SecureTrailLogArchive(Construct):
+    """The Log Archive account's half: where the logs are kept and proven."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps) -> None:
+        super().__init__(scope, construct_id)
+        props = _organization_props(props, "the Log Archive stack")
+        stack = Stack.of(self)
+        region = _concrete_region(stack, "log_archive_account_id")
+        if not Token.is_unresolved(stack.account) and stack.account != props.log_archive_account_id:
+            raise SecureTrailConfigError(
+                f"log_archive_account_id: {props.log_archive_account_id!r} is not the account of the Log "
+                f"Archive stack ({stack.account}); deploy LogArchiveStack with "
+                f"env=Environment(account={props.log_archive_account_id!r}).")
+        self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
+        self.props = props
+        self.identity = identity = TrailIdentity.of(stack, props)
+        self.names: DeploymentNames = deployment_names(
+            org_id=props.org_id, trail_name=props.trail_name, region=region,
+            management_account_id=identity.management_account_id,
+            log_archive_account_id=props.log_archive_account_id)
+        names = self.names
+
+        validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
+                           + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
+        key = TrailKey(self, "Key", identity=identity, log_reader_arns=props.log_reader_arns,
+                       log_group_names=[identity.function_log_group_name(role) for role in validator_roles],
+                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None,
+                       trail_bucket_arn=names.trail_bucket_arn, alias_name=names.log_key_alias,
+                       description=f"Encrypts CloudTrail logs and digests of {identity.trail_name} and "
+                                   "the validators' alerts")
+        self.key: kms.IKey = key.key
+        self.access_log_bucket: s3.Bucket = AccessLogBucket(
+            self, "AccessLogs", expiration_days=props.access_log_expiration_days,
+            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+            bucket_name=names.access_log_bucket_name).bucket
+        self.trail_bucket: s3.Bucket = TrailBucket(
+            self, "TrailLogs", identity=identity, props=props, key=self.key,
+            access_log_bucket=self.access_log_bucket, bucket_name=names.trail_bucket_name).bucket
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, delivery=False)
+        assert topics.alerts is not None
+        self.alerts_topic: sns.Topic = topics.alerts
+
+        self.validator_state_key: kms.Key | None = None
+        self.validators_table: dynamodb.Table | None = None
+        self.digest_validator: DigestValidator | None = None
+        self.access_log_auditor: AccessLogAuditor | None = None
+        if validator_roles:
+            state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
+            self.validator_state_key = state_key.key
+            self.validators_table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
+        if props.validate_digests:
+            self.digest_validator = DigestValidator(
+                self, "DigestValidator", identity=identity, trail_bucket=self.trail_bucket, key=self.key,
+                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
+                strict=props.strict_digest_validation)
+        if props.audit_access_logs:
+            self.access_log_auditor = AccessLogAuditor(
+                self, "AccessLogAuditor", identity=identity,
+                access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
+                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
+                min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
+
+    def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
+        """As ``SecureTrail.grant_read_logs``: list and read ``[prefix/]AWSLogs/`` and decrypt
+        under CloudTrail's context or through S3 for this bucket only."""
+        return grant_read_logs(grantee, bucket=self.trail_bucket, key=self.key, identity=self.identity,
+                               bucket_arn=self.names.trail_bucket_arn)
+
+
+class SecureTrailOrgTrail(Construct):
+    """The trail account's half: the organization trail and what delivers and watches it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps) -> None:
+        super().__init__(scope, construct_id)
+        props = _organization_props(props, "the Trail stack")
+        stack = Stack.of(self)
+        region = _concrete_region(stack, "log_archive_account_id")
+        if not Token.is_unresolved(stack.account) and stack.account == props.log_archive_account_id:
+            raise SecureTrailConfigError(
+                f"log_archive_account_id: {props.log_archive_account_id!r} is also the Trail stack's account; "
+                "deploy TrailStack to the management (or delegated administrator) account, or leave "
+                "log_archive_account_id unset for the single-stack shape.")
+        self.props = props
+        self.identity = identity = TrailIdentity.of(stack, props)
+        self.names: DeploymentNames = deployment_names(
+            org_id=props.org_id, trail_name=props.trail_name, region=region,
+            management_account_id=identity.management_account_id,
+            log_archive_account_id=props.log_archive_account_id, trail_account_id=identity.account)
+        names = self.names
+
+        # A log group's key must live in the log group's account: this one encrypts the
+        # delivery topic and the log group, never a log file.
+        key = TrailKey(self, "Key", identity=identity, encrypts_logs=False,
+                       topic_names=[identity.delivery_topic_name],
+                       log_group_names=[identity.log_group_name] if props.cloud_watch_logs else [],
+                       alias_name=f"alias/{identity.trail_name}-delivery",
+                       description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
+        self.key: kms.IKey = key.key
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=False)
+        assert topics.delivery is not None
+        self.delivery_topic: sns.Topic = topics.delivery
+        log_group = (TrailLogGroup(self, "CloudWatchLogs", identity=identity, key=self.key,
+                                   retention=props.cloud_watch_logs_retention)
+                     if props.cloud_watch_logs else None)
+        self.log_group: logs.LogGroup | None = log_group.log_group if log_group else None
+        # The Log Archive's buckets, by their derived names (no reference across accounts).
+        self.trail_bucket = s3.Bucket.from_bucket_attributes(
+            self, "TrailBucket", bucket_name=names.trail_bucket_name,
+            account=names.log_archive_account_id, region=region)
+        self.access_log_bucket = s3.Bucket.from_bucket_attributes(
+            self, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
+            account=names.log_archive_account_id, region=region)
+        self.trail = OrgTrail(
+            self, "Trail", identity=identity, props=props, bucket=self.trail_bucket,
+            key_arn=names.log_key_alias_arn, delivery_topic_arn=self.delivery_topic.topic_arn,
+            log_group_arn=self.log_group.log_group_arn if self.log_group else None,
+            log_role_arn=log_group.role.role_arn if log_group else None,
+            log_buckets=[self.trail_bucket, self.access_log_bucket]).trail
+        for policy in (self.delivery_topic.node.find_child("Policy"), log_group.policy if log_group else None):
+            if policy is not None:
+                self.trail.node.add_dependency(policy)
+
+    @property
+    def trail_arn(self) -> str:
+        return self.names.trail_arn
+
+
+class LogArchiveStack(Stack):
+    """Deploy to the Log Archive account (``env`` account = ``log_archive_account_id``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
+                 **stack_kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="secure-trail: Log Archive (trail buckets, log key, "
+                         "validators) of an organization CloudTrail", **stack_kwargs)
+        self.log_archive = SecureTrailLogArchive(self, "SecureTrail", props=props)
+
+
+class TrailStack(Stack):
+    """Deploy to the management (or delegated administrator) account, after the Log Archive
+    stack: CloudTrail checks the bucket and key policies when it creates the trail."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
+                 **stack_kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="secure-trail: organization CloudTrail writing to "
+                         "the Log Archive account", **stack_kwargs)
+        self.org_trail = SecureTrailOrgTrail(self, "SecureTrail", props=props)
+
+
+def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: str,
+                        trail_account_id: str | None = None, log_archive_region: str | None = None,
+                        log_archive_stack_name: str = "SecureTrailLogArchive",
+                        trail_stack_name: str = "SecureTrailTrail") -> tuple[LogArchiveStack, TrailStack]:
+    """Both stacks with their environments; the Trail stack depends on the Log Archive stack
+    (deploy order only: ``cdk deploy --all`` deploys the Log Archive first; no export).
+    ``trail_account_id``: @default ``props.management_account_id`` (give a delegated
+    administrator's id here). ``log_archive_region``: @default ``region``; it must be ``region``
+    (the key, the bucket and the trail share one region)."""
+    props = _organization_props(props, "organization_stacks")
+    if not region or Token.is_unresolved(region):
+        raise SecureTrailConfigError("region: the organization shape needs the home region (context "
+                                     "homeRegion, e.g. -c homeRegion=eu-west-1).")
+    if log_archive_region is not None and log_archive_region != region:
+        raise SecureTrailConfigError(
+            f"log_archive_region: {log_archive_region!r} is not the trail's home region {region!r}; "
+            "CloudTrail needs the key and the bucket in the trail's region: deploy both stacks to one region.")
+    log_archive = LogArchiveStack(scope, log_archive_stack_name, props=props, env={
+        "account": props.log_archive_account_id, "region": region})
+    trail = TrailStack(scope, trail_stack_name, props=props, env={
+        "account": trail_account_id or props.management_account_id, "region": region})
+    trail.add_stack_dependency(log_archive, "CloudTrail checks the Log Archive's bucket and key policies at creation")
+    return log_archive, trail
