@@ -25,7 +25,6 @@ from constructs import Construct
 
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
-from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
@@ -34,10 +33,9 @@ from .org_trail import OrgTrail
 from .props import SecureTrailConfigError, SecureTrailProps
 from .secure_trail import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
 from .shared_names import DeploymentNames, deployment_names
-from .state_key import ValidatorStateKey
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
-from .validators_table import ValidatorsTable
+from .validators import add_validators, validator_roles
 
 
 def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
@@ -79,11 +77,10 @@ class SecureTrailLogArchive(Construct):
             log_archive_account_id=props.log_archive_account_id)
         names = self.names
 
-        validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-                           + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
+        roles = validator_roles(props)
         key = TrailKey(self, "Key", identity=identity, log_reader_arns=props.log_reader_arns,
-                       log_group_names=[identity.function_log_group_name(role) for role in validator_roles],
-                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None,
+                       log_group_names=[identity.function_log_group_name(role) for role in roles],
+                       alarm_topic_name=identity.alerts_topic_name if roles else None,
                        trail_bucket_arn=names.trail_bucket_arn, alias_name=names.log_key_alias,
                        description=f"Encrypts CloudTrail logs and digests of {identity.trail_name} and "
                                    "the validators' alerts")
@@ -99,25 +96,13 @@ class SecureTrailLogArchive(Construct):
         assert topics.alerts is not None
         self.alerts_topic: sns.Topic = topics.alerts
 
-        self.validator_state_key: kms.Key | None = None
-        self.validators_table: dynamodb.Table | None = None
-        self.digest_validator: DigestValidator | None = None
-        self.access_log_auditor: AccessLogAuditor | None = None
-        if validator_roles:
-            state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
-            self.validator_state_key = state_key.key
-            self.validators_table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
-        if props.validate_digests:
-            self.digest_validator = DigestValidator(
-                self, "DigestValidator", identity=identity, trail_bucket=self.trail_bucket, key=self.key,
-                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
-                strict=props.strict_digest_validation)
-        if props.audit_access_logs:
-            self.access_log_auditor = AccessLogAuditor(
-                self, "AccessLogAuditor", identity=identity,
-                access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
-                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
-                min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
+        validators = add_validators(self, identity=identity, props=props, key=self.key,
+                                    trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
+                                    alerts_topic=self.alerts_topic)
+        self.validator_state_key: kms.Key | None = validators.state_key
+        self.validators_table: dynamodb.Table | None = validators.table
+        self.digest_validator: DigestValidator | None = validators.digest_validator
+        self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
 
     def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """As ``SecureTrail.grant_read_logs``: list and read ``[prefix/]AWSLogs/`` and decrypt

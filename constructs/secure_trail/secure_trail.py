@@ -15,8 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from .contract import (ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, AccessLogMetrics,
-                                       DigestMetrics, Metric)
+from .contract import AccessLogMetrics, DigestMetrics, Metric
 
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
@@ -27,10 +26,9 @@ from .shared_names import deployment_names
 from .log_group import TrailLogGroup
 from .org_trail import OrgTrail
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
-from .state_key import ValidatorStateKey
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
-from .validators_table import ValidatorsTable
+from .validators import add_validators, validator_roles
 
 
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
@@ -103,15 +101,14 @@ class SecureTrail(Construct):
             org_id=props.org_id, trail_name=props.trail_name, region=identity.home_region,
             management_account_id=identity.management_account_id, log_archive_account_id=identity.account)
 
-        validator_roles = (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-                           + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
+        roles = validator_roles(props)
         log_group_names = ([identity.log_group_name] if props.cloud_watch_logs else []) + [
-            identity.function_log_group_name(role) for role in validator_roles]
+            identity.function_log_group_name(role) for role in roles]
         key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if validator_roles else None,
+                       alarm_topic_name=identity.alerts_topic_name if roles else None,
                        trail_bucket_arn=names.trail_bucket_arn)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
@@ -144,25 +141,13 @@ class SecureTrail(Construct):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
 
-        self.validator_state_key: kms.Key | None = None
-        self.validators_table: dynamodb.Table | None = None
-        self.access_log_auditor: AccessLogAuditor | None = None
-        self.digest_validator: DigestValidator | None = None
-        if validator_roles:
-            state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
-            self.validator_state_key = state_key.key
-            self.validators_table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
-        if props.validate_digests:
-            self.digest_validator = DigestValidator(
-                self, "DigestValidator", identity=identity, trail_bucket=self.trail_bucket, key=self.key,
-                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
-                strict=props.strict_digest_validation)
-        if props.audit_access_logs:
-            self.access_log_auditor = AccessLogAuditor(
-                self, "AccessLogAuditor", identity=identity,
-                access_log_bucket=self.access_log_bucket, audited_bucket=self.trail_bucket, key=self.key,
-                state_key=state_key, alerts_topic=self.alerts_topic, table=self.validators_table,
-                min_tls_version=props.min_tls_version, expected_principals=props.expected_principals)
+        validators = add_validators(self, identity=identity, props=props, key=self.key,
+                                    trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
+                                    alerts_topic=self.alerts_topic)
+        self.validator_state_key: kms.Key | None = validators.state_key
+        self.validators_table: dynamodb.Table | None = validators.table
+        self.digest_validator: DigestValidator | None = validators.digest_validator
+        self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
 
     @property
     def trail_arn(self) -> str:

@@ -1,0 +1,54 @@
+"""The validators of a trail's logs, wired the same way in every deployment shape: their
+state key and table, the digest-chain validator and the access-log auditor, each as its
+props ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .access_log_auditor import AccessLogAuditor
+from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR
+from .digest_validator import DigestValidator
+from .identity import TrailIdentity
+from .props import SecureTrailProps
+from .state_key import ValidatorStateKey
+from .validators_table import ValidatorsTable
+
+
+def validator_roles(props: SecureTrailProps) -> list[str]:
+    """The validator functions the props switch on (each has a log group the key serves)."""
+    return (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
+            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
+
+
+@dataclass(frozen=True)
+class Validators:
+    state_key: kms.Key | None = None
+    table: dynamodb.Table | None = None
+    digest_validator: DigestValidator | None = None
+    access_log_auditor: AccessLogAuditor | None = None
+
+
+def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTrailProps, key: kms.IKey,
+                   trail_bucket: s3.Bucket, access_log_bucket: s3.Bucket, alerts_topic: sns.ITopic) -> Validators:
+    """The validators ``props`` switch on, as children of ``scope``."""
+    if not validator_roles(props):
+        return Validators()
+    state_key = ValidatorStateKey(scope, "ValidatorState", identity=identity)
+    table = ValidatorsTable(scope, "ValidatorsTable", key=state_key.key).table
+    digest_validator = DigestValidator(
+        scope, "DigestValidator", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
+        alerts_topic=alerts_topic, table=table, strict=props.strict_digest_validation) \
+        if props.validate_digests else None
+    access_log_auditor = AccessLogAuditor(
+        scope, "AccessLogAuditor", identity=identity, access_log_bucket=access_log_bucket,
+        audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
+        min_tls_version=props.min_tls_version, expected_principals=props.expected_principals) \
+        if props.audit_access_logs else None
+    return Validators(state_key.key, table, digest_validator, access_log_auditor)
