@@ -6,18 +6,7 @@ from conftest import build_stack, default_props, policy_statements
 from aws_cdk.assertions import Template
 from trail_validators.contract import PARTITION_KEY, TTL_ATTRIBUTE
 
-from conftest import SHAPES
-
-@pytest.fixture(scope="module", params=SHAPES)
-def template(request, template, log_archive_template):
-    """Overrides conftest's: every test here runs on the single stack and on the Log Archive stack of the organization shape."""
-    return template if request.param == "single" else log_archive_template
-
-
-@pytest.fixture(scope="module")
-def full_template(template, full_template, log_archive_template, full_log_archive_template):
-    return full_template if template is not log_archive_template else full_log_archive_template
-
+from shapes import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
 
 
 def one(template, resource_type, contains=""):

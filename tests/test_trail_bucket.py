@@ -3,19 +3,11 @@ Every test runs on both shapes: the single stack, and the Log Archive stack of t
 organization shape (the bucket in 222222222222, the trail in the management account)."""
 
 import pytest
-from conftest import (MANAGEMENT_ACCOUNT, ORG_ID, SHAPES, TRAIL_ARN, policy_statements, statement,
+from conftest import (MANAGEMENT_ACCOUNT, ORG_ID, TRAIL_ARN, policy_statements, statement,
                       trail_key_id)
 
 
-@pytest.fixture(scope="module", params=SHAPES)
-def template(request, template, log_archive_template):
-    """Overrides conftest's: the single stack, then the Log Archive stack."""
-    return template if request.param == "single" else log_archive_template
-
-
-@pytest.fixture(scope="module")
-def full_template(template, full_template, full_log_archive_template, log_archive_template):
-    return full_template if template is not log_archive_template else full_log_archive_template
+from shapes import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from conftest import SHAPES, DEPLOY_ACCOUNT, REGION, build_stack, default_props, policy_statements, statement
+from conftest import DEPLOY_ACCOUNT, REGION, build_stack, default_props, policy_statements, statement
 from template_tokens import as_list, string_like
 from trail_validators.contract import alert_marker, audited_marker, checkpoint_key
 
@@ -21,15 +21,7 @@ ROLES = {"planner": "DigestValidatorPlannerRole", "worker": "DigestValidatorWork
          "auditor": "AccessLogAuditorRole"}
 
 
-@pytest.fixture(scope="module", params=SHAPES)
-def template(request, template, log_archive_template):
-    """Overrides conftest's: the single stack, then the Log Archive stack (same account)."""
-    return template if request.param == "single" else log_archive_template
-
-
-@pytest.fixture(scope="module")
-def full_template(template, full_template, log_archive_template, full_log_archive_template):
-    return full_template if template is not log_archive_template else full_log_archive_template
+from shapes import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
 
 
 @pytest.fixture(scope="module")

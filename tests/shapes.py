@@ -1,0 +1,16 @@
+"""Fixtures that run a module's template tests on the single stack and on the Log Archive
+stack of the organization shape: ``from shapes import template, full_template``."""
+
+import pytest
+
+from conftest import SHAPES
+
+
+@pytest.fixture(scope="module", params=SHAPES, name="template")
+def single_or_log_archive_template(request, template, log_archive_template):
+    return template if request.param == "single" else log_archive_template
+
+
+@pytest.fixture(scope="module", name="full_template")
+def single_or_log_archive_full_template(template, full_template, log_archive_template, full_log_archive_template):
+    return full_template if template is not log_archive_template else full_log_archive_template
