@@ -4,17 +4,9 @@ import pytest
 
 from conftest import REGION, DEPLOY_ACCOUNT, TRAIL_ARN, policy_statements, resolve_arn_join, statement, trail_key_id
 
-from conftest import MANAGEMENT_ACCOUNT, SHAPES
+from conftest import MANAGEMENT_ACCOUNT
 
-@pytest.fixture(scope="module", params=SHAPES)
-def template(request, template, trail_template):
-    """Overrides conftest's: every test here runs on the single stack and on the Trail stack of the organization shape (delivery topic, log group)."""
-    return template if request.param == "single" else trail_template
-
-
-@pytest.fixture(scope="module")
-def full_template(template, full_template, trail_template, full_trail_template):
-    return full_template if template is not trail_template else full_trail_template
+from shapes import single_or_trail_full_template, single_or_trail_template  # noqa: F401
 
 
 

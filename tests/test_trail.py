@@ -4,19 +4,10 @@ from aws_cdk.assertions import Match
 
 from conftest import trail_key_id
 
-from conftest import (LOG_ARCHIVE_ACCOUNT, ORG_ACCESS_LOG_BUCKET, ORG_TRAIL_BUCKET, REGION, SHAPES,
+from conftest import (LOG_ARCHIVE_ACCOUNT, ORG_ACCESS_LOG_BUCKET, ORG_TRAIL_BUCKET, REGION,
                       resolve_arn_join)
-import pytest
 
-@pytest.fixture(scope="module", params=SHAPES)
-def template(request, template, trail_template):
-    """Overrides conftest's: every test here runs on the single stack and on the Trail stack of the organization shape."""
-    return template if request.param == "single" else trail_template
-
-
-@pytest.fixture(scope="module")
-def full_template(template, full_template, trail_template, full_trail_template):
-    return full_template if template is not trail_template else full_trail_template
+from shapes import single_or_trail_full_template, single_or_trail_template  # noqa: F401
 
 
 TRAIL = "AWS::CloudTrail::Trail"

@@ -123,10 +123,6 @@ class ChainResult:
         kinds = failing_kinds(self.strict)
         return any(f.kind in kinds for f in self.findings)
 
-    @property
-    def examined(self) -> int:
-        return self.digests_checked + self.log_objects
-
 
 class Coverage(enum.IntEnum):
     """What vouches for the logs of a stretch of time; the higher wins where stretches meet."""
