@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
-from conftest import MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_NAME, build_stack, default_props
+from conftest import MANAGEMENT_ACCOUNT, ORG_ID, REGION, REPO, TRAIL_NAME, build_stack, default_props
 from sqs_harness import create_validators_table, queue_with_dlq
 from sqs_harness import deliver as sqs_deliver
 from template_tokens import Deployment, as_list, string_like
@@ -215,3 +215,11 @@ def test_handlers_write_only_table_keys_their_role_may_write(ran):
         for key in written:
             assert any(string_like(p, key) for p in patterns), (handler, key, patterns)
     assert any(key.startswith("checkpoint#") for key in ran["written"][WORKER])
+
+
+@pytest.mark.parametrize("module", ["contract.py", "monitoring_controls.py"])
+def test_the_construct_library_carries_the_one_shared_file(module):
+    # A copy would drift: the library's module must be a link to the validators' file.
+    library_module = REPO / "constructs" / "secure_trail" / module
+    assert library_module.is_symlink()
+    assert library_module.resolve() == (REPO / "lambda_src" / "trail_validators" / module).resolve()

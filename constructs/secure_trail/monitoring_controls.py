@@ -1,0 +1,1 @@
+../../lambda_src/trail_validators/monitoring_controls.py
