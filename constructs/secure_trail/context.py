@@ -117,6 +117,9 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "auditAccessLogs": ("audit_access_logs", _bool),
     "minTlsVersion": ("min_tls_version", str),
     "expectedPrincipals": ("expected_principals", lambda raw: tuple(_string_list(raw))),
+    "watchPosture": ("watch_posture", _bool),
+    "postureCheckMinutes": ("posture_check_interval", _int),
+    "autoRestartLogging": ("auto_restart_logging", _bool),
 }
 
 

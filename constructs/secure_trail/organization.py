@@ -98,11 +98,14 @@ class SecureTrailLogArchive(Construct):
 
         validators = add_validators(self, identity=identity, props=props, key=self.key,
                                     trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
-                                    alerts_topic=self.alerts_topic)
+                                    alerts_topic=self.alerts_topic, watch_trail=False)
         self.validator_state_key: kms.Key | None = validators.state_key
         self.validators_table: dynamodb.Table | None = validators.table
         self.digest_validator: DigestValidator | None = validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
+        self.posture_watcher = validators.posture_watcher
+        """Bucket and key calls, key state and bucket policies (the trail's own are watched
+        in the trail's account)."""
 
     def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """As ``SecureTrail.grant_read_logs``: list and read ``[prefix/]AWSLogs/`` and decrypt

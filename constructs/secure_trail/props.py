@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence
 
-from aws_cdk import Token
+from aws_cdk import Duration, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -47,7 +47,8 @@ WILDCARDS = ("*", "?")
 MAX_RETENTION_DAYS = 36500
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 BOOLEAN_PROPS = ("cloud_watch_logs", "insights", "s3_data_events", "lambda_data_events", "validate_digests",
-                 "audit_access_logs")
+                 "audit_access_logs", "watch_posture", "auto_restart_logging")
+MAX_POSTURE_CHECK_MINUTES = 1440
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,27 @@ class SecureTrailProps:
     """Requesters (glob patterns) expected to delete log objects or change the trail
     bucket's policy, ACL or logging; anyone else doing so is a finding. @default none."""
 
+    watch_posture: bool = True
+    """The posture watcher: EventBridge rules on every call that can weaken the trail, its
+    buckets, key or log group (one alert each, naming the caller), and a scheduled check of
+    the trail's status, settings, selectors, key state and bucket policy (one alert per
+    condition when it appears and when it clears). @default on."""
+
+    posture_check_interval: Duration | int = 15
+    """How often the posture watcher reads the trail's status: a ``Duration`` or a number of
+    minutes, whole minutes from 1 to 1440. @default 15 minutes."""
+
+    auto_restart_logging: bool = False
+    """When the scheduled check finds the trail stopped, call ``StartLogging`` (the alert says
+    so, and whether it worked); the watcher's role then gets ``cloudtrail:StartLogging`` on
+    this trail's ARN only. @default off: restarting on its own can hide a deliberate stop
+    from whoever must approve it; turn it on where nobody may stop the trail."""
+
+    @property
+    def posture_check_minutes(self) -> int:
+        interval = self.posture_check_interval
+        return int(interval.to_minutes()) if isinstance(interval, Duration) else interval
+
     def validate(self) -> None:
         """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
         _check(_full(ORG_ID, self.org_id), "org_id", self.org_id,
@@ -208,6 +230,7 @@ class SecureTrailProps:
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
+        _check_posture_interval(self.posture_check_interval)
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
@@ -225,6 +248,20 @@ def _full(pattern: re.Pattern[str], value: object) -> bool:
 def _check_days(prop: str, days: int) -> None:
     _check(isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= MAX_RETENTION_DAYS,
            prop, days, f"a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+
+
+def _check_posture_interval(interval: object) -> None:
+    expected = f"a Duration or a number of minutes: whole minutes from 1 to {MAX_POSTURE_CHECK_MINUTES}"
+    if isinstance(interval, Duration):
+        try:
+            minutes = interval.to_minutes()  # raises on a fraction of a minute
+        except Exception:  # jsii raises its own error type
+            minutes = None
+        _check(isinstance(minutes, (int, float)) and 1 <= minutes <= MAX_POSTURE_CHECK_MINUTES,
+               "posture_check_interval", interval.to_human_string(), expected)
+        return
+    _check(isinstance(interval, int) and not isinstance(interval, bool)
+           and 1 <= interval <= MAX_POSTURE_CHECK_MINUTES, "posture_check_interval", interval, expected)
 
 
 def _is_ip(name: str) -> bool:

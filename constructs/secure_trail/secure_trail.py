@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from .contract import AccessLogMetrics, DigestMetrics, Metric
+from .contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
 
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
@@ -24,7 +24,8 @@ from .identity import TrailIdentity
 from .key import TrailKey, reader_decrypt_conditions
 from .shared_names import deployment_names
 from .log_group import TrailLogGroup
-from .org_trail import OrgTrail
+from .org_trail import OrgTrail, event_selectors
+from .posture_watcher import PostureWatcher, api_selectors
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
@@ -80,6 +81,8 @@ class SecureTrail(Construct):
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
+        watch_posture: bool | None = None, posture_check_interval: Duration | int | None = None,
+        auto_restart_logging: bool | None = None,
     ) -> None:
         props = _props(props, {name: value for name, value in locals().items() if name in _PROP_NAMES})
         super().__init__(scope, construct_id)
@@ -143,11 +146,15 @@ class SecureTrail(Construct):
 
         validators = add_validators(self, identity=identity, props=props, key=self.key,
                                     trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
-                                    alerts_topic=self.alerts_topic)
+                                    alerts_topic=self.alerts_topic,
+                                    log_group_name=identity.log_group_name if self.log_group else None,
+                                    expected_selectors=api_selectors(event_selectors(
+                                        props, [self.trail_bucket, self.access_log_bucket])))
         self.validator_state_key: kms.Key | None = validators.state_key
         self.validators_table: dynamodb.Table | None = validators.table
         self.digest_validator: DigestValidator | None = validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
+        self.posture_watcher: PostureWatcher | None = validators.posture_watcher
 
     @property
     def trail_arn(self) -> str:
@@ -195,6 +202,11 @@ class SecureTrail(Construct):
         """Requests to the trail bucket over ``tls_version`` (``TLSv1`` ... ``TLSv1.3``), or
         without TLS for ``"-"``, as the access-log auditor counted them."""
         return self._validator_metric(AccessLogMetrics.requests(tls_version), "audit_access_logs", options)
+
+    def metric_posture_findings(self, **options: Any) -> cloudwatch.Metric:
+        """Calls that weakened the trail, its buckets, key or log group, and conditions the
+        scheduled posture check found appearing (the posture watcher's alarm metric)."""
+        return self._validator_metric(PostureMetrics.FINDINGS, "watch_posture", options)
 
     def _validator_metric(self, metric: Metric, enabled_by: str, options: dict[str, Any]) -> cloudwatch.Metric:
         if not getattr(self.props, enabled_by):

@@ -5,7 +5,9 @@ props ask."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -13,9 +15,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .access_log_auditor import AccessLogAuditor
-from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR
+from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, POSTURE_WATCHER
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
+from .posture_watcher import PostureWatcher
 from .props import SecureTrailProps
 from .state_key import ValidatorStateKey
 from .validators_table import ValidatorsTable
@@ -24,7 +27,8 @@ from .validators_table import ValidatorsTable
 def validator_roles(props: SecureTrailProps) -> list[str]:
     """The validator functions the props switch on (each has a log group the key serves)."""
     return (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else []))
+            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else [])
+            + ([POSTURE_WATCHER] if props.watch_posture else []))
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,16 @@ class Validators:
     table: dynamodb.Table | None = None
     digest_validator: DigestValidator | None = None
     access_log_auditor: AccessLogAuditor | None = None
+    posture_watcher: PostureWatcher | None = None
 
 
 def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTrailProps, key: kms.IKey,
-                   trail_bucket: s3.Bucket, access_log_bucket: s3.Bucket, alerts_topic: sns.ITopic) -> Validators:
-    """The validators ``props`` switch on, as children of ``scope``."""
+                   trail_bucket: s3.Bucket, access_log_bucket: s3.Bucket, alerts_topic: sns.ITopic,
+                   watch_trail: bool = True, log_group_name: str | None = None,
+                   expected_selectors: Sequence[dict[str, Any]] = ()) -> Validators:
+    """The validators ``props`` switch on, as children of ``scope``. The posture watcher
+    watches the buckets and ``key``, and with ``watch_trail`` the trail (deployed with
+    ``expected_selectors``) and the log group ``log_group_name`` too."""
     if not validator_roles(props):
         return Validators()
     state_key = ValidatorStateKey(scope, "ValidatorState", identity=identity)
@@ -51,4 +60,10 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTr
         audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
         min_tls_version=props.min_tls_version, expected_principals=props.expected_principals) \
         if props.audit_access_logs else None
-    return Validators(state_key.key, table, digest_validator, access_log_auditor)
+    posture_watcher = PostureWatcher(
+        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table, alerts_topic=alerts_topic,
+        alerts_key=key, function_key=key, check_interval=Duration.minutes(props.posture_check_minutes),
+        auto_restart_logging=props.auto_restart_logging, watch_trail=watch_trail,
+        expected_selectors=expected_selectors, log_group_name=log_group_name,
+        buckets=[trail_bucket, access_log_bucket], key=key) if props.watch_posture else None
+    return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)

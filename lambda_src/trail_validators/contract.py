@@ -185,3 +185,76 @@ TABLE_ACCESS: dict[str, tuple[ItemAccess, ...]] = {
 }
 """Per role, every item it touches. The planner touches none; only the digest worker
 reads or writes checkpoints."""
+
+
+# -- posture watcher (issue 14) -----------------------------------------------------------
+POSTURE_WATCHER = "posture-watcher"
+"""The posture watcher's function role name and Powertools ``service`` dimension."""
+
+
+class PostureEnv:
+    """Environment of the posture watcher (beside ``Env.TABLE_NAME``, ``Env.ALERTS_TOPIC_ARN``,
+    ``Env.HOME_REGION``)."""
+
+    TRAIL_ARN = "POSTURE_TRAIL_ARN"
+    ACCOUNT = "POSTURE_ACCOUNT"
+    """The account whose resources this watcher owns: events from another are rejected."""
+    TRAIL_BUCKET = "POSTURE_TRAIL_BUCKET"
+    """Empty when this account does not hold the buckets (the Trail stack of two accounts)."""
+    ACCESS_LOG_BUCKET = "POSTURE_ACCESS_LOG_BUCKET"
+    KEY_ARN = "POSTURE_KEY_ARN"
+    LOG_GROUP = "POSTURE_LOG_GROUP"
+    """Empty when this account does not hold the log group (or it is off)."""
+    CHECK_TRAIL = "POSTURE_CHECK_TRAIL"
+    """``true`` where the scheduled check reads the trail (its status, settings, selectors)."""
+    EXPECTED_SELECTORS = "POSTURE_EXPECTED_SELECTORS"
+    """The deployed advanced event selectors, as GetEventSelectors returns them (JSON)."""
+    AUTO_RESTART_LOGGING = "POSTURE_AUTO_RESTART_LOGGING"
+
+
+class PostureKind:
+    """Finding kinds of the posture watcher (README "Posture watcher")."""
+
+    WEAKENING_API_CALL = "weakening_api_call"
+    LOGGING_STOPPED = "logging_stopped"
+    DELIVERY_ERROR = "delivery_error"
+    DIGEST_DELIVERY_ERROR = "digest_delivery_error"
+    CLOUDWATCH_LOGS_DELIVERY_ERROR = "cloudwatch_logs_delivery_error"
+    LOG_FILE_VALIDATION_OFF = "log_file_validation_off"
+    NOT_MULTI_REGION = "not_multi_region"
+    NOT_ORGANIZATION_TRAIL = "not_organization_trail"
+    EVENT_SELECTORS_CHANGED = "event_selectors_changed"
+    TRAIL_MISSING = "trail_missing"
+    KEY_DISABLED = "key_disabled"
+    KEY_PENDING_DELETION = "key_pending_deletion"
+    BUCKET_TLS_DENY_MISSING = "bucket_tls_deny_missing"
+    CHECK_FAILED = "posture_check_failed"
+
+
+class PostureMetrics:
+    """Emitted by ``handlers.posture``."""
+
+    FINDINGS = Metric(POSTURE_WATCHER, "PostureFindings")
+    """Weakening calls and newly appeared conditions; the posture alarm fires on the first."""
+    REJECTED_EVENTS = Metric(POSTURE_WATCHER, "RejectedEvents")
+    """Events that were malformed or from another account or region (logged, never alerted)."""
+    OPEN_CONDITIONS = Metric(POSTURE_WATCHER, "OpenConditions")
+    """Conditions found by the last scheduled check (0 when healthy)."""
+
+
+POSTURE_PREFIX = "posture#"
+
+
+def posture_state_key(scope: str) -> str:
+    """The open conditions of one scheduled check (``scope``: the trail ARN or the account)."""
+    return f"{POSTURE_PREFIX}state#{scope}"
+
+
+def posture_event_marker(event_id: str) -> str:
+    """Claimed once per CloudTrail event, so a redelivered event alerts nobody twice."""
+    return f"{POSTURE_PREFIX}event#{event_id}"
+
+
+TABLE_ACCESS[POSTURE_WATCHER] = (
+    ItemAccess(POSTURE_PREFIX, ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")),
+)

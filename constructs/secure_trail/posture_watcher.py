@@ -1,0 +1,157 @@
+"""The posture watcher: notices, as it happens, every call that can weaken the trail, its
+buckets, its key or its log group, and checks the trail's status on a schedule.
+
+EventBridge rules (default bus, the account and region where the calls happen; they match
+only calls naming this trail's own resources) and a schedule --> one Lambda
+(``trail_validators.handlers.posture``) --> alerts topic + EMF metrics; the open conditions
+of the last check in the validators' table (``posture#`` items only); an alarm on any
+posture finding and on the function's dead-letter queue.
+
+Which resources one watcher owns depends on the shape: all of them in the single stack;
+the buckets and the key in the Log Archive account, the trail and its log group in the
+trail's account, each with its own watcher (``watch_trail``, ``buckets``, ``key``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from .contract import POSTURE_WATCHER as ROLE
+from .contract import Env, PostureEnv, PostureMetrics, encode_flag
+
+from .compliance import acknowledge
+from .identity import TrailIdentity
+from .state_key import ValidatorStateKey
+from .validator_function import ValidatorFunction, publish_alerts_statements
+from .validator_queue import count_alarm
+from .validators_table import item_statements
+
+HANDLER = "trail_validators.handlers.posture"
+API_CALL = "AWS API Call via CloudTrail"
+# The calls that can weaken each part (the handler's core lists the same, with why).
+TRAIL_CALLS = ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "RemoveTags"]
+BUCKET_CALLS = ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "PutBucketVersioning",
+                "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutBucketEncryption",
+                "DeleteBucketEncryption", "PutBucketPublicAccessBlock", "DeletePublicAccessBlock",
+                "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket"]
+KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant"]
+LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter"]
+
+
+class PostureWatcher(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, state_key: ValidatorStateKey,
+                 table: dynamodb.ITable, alerts_topic: sns.ITopic, alerts_key: kms.IKey, function_key: kms.IKey,
+                 check_interval: Duration, auto_restart_logging: bool = False, watch_trail: bool = True,
+                 expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
+                 buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None) -> None:
+        """``watch_trail``: this account holds the trail (its calls, status and selectors;
+        ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
+        ``buckets``, ``key``: the trail's parts this account holds. ``alerts_key``: the key
+        of the alerts topic; ``function_key``: the key of the function's log group."""
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        trail_arn = identity.trail_arn
+        self.dead_letter_queue = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
+                                           encryption_master_key=state_key.key, enforce_ssl=True,
+                                           retention_period=Duration.days(14))
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
+                    "This queue is the dead-letter queue of the posture watcher's function (events it "
+                    "failed to handle); an alarm fires on its first message.")
+        trail_reads = [iam.PolicyStatement(
+            actions=["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"],
+            resources=[trail_arn])] if watch_trail else []
+        restart = [iam.PolicyStatement(actions=["cloudtrail:StartLogging"], resources=[trail_arn])] \
+            if watch_trail and auto_restart_logging else []
+        key_reads = [iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn])] if key else []
+        bucket_reads = [iam.PolicyStatement(actions=["s3:GetBucketPolicy"], resources=[b.bucket_arn for b in buckets])] \
+            if buckets else []
+        bucket_names = [b.bucket_name for b in buckets]
+        environment = {
+            Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
+            Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
+            PostureEnv.ACCOUNT: identity.account, PostureEnv.CHECK_TRAIL: encode_flag(watch_trail),
+            PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging),
+            PostureEnv.TRAIL_BUCKET: bucket_names[0] if bucket_names else "",
+            PostureEnv.ACCESS_LOG_BUCKET: bucket_names[1] if len(bucket_names) > 1 else "",
+            PostureEnv.KEY_ARN: key.key_arn if key else "", PostureEnv.LOG_GROUP: log_group_name or "",
+            PostureEnv.EXPECTED_SELECTORS: stack.to_json_string(list(expected_selectors)) if watch_trail else "",
+        }
+        self.validator = ValidatorFunction(
+            self, "Watcher", identity=identity, role=ROLE, handler=f"{HANDLER}.handler",
+            description="Alerts on calls that weaken the trail and on its status, settings and key state",
+            key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
+            timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
+            statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *item_statements(table, ROLE),
+                        *publish_alerts_statements(alerts_topic, alerts_key)])
+        state_key.grant_table(self.validator, table)
+        self.function = self.validator.function
+        target = targets.LambdaFunction(self.function, retry_attempts=2)
+
+        self.rules: dict[str, events.Rule] = {}
+        names = {"name": [identity.trail_name, trail_arn]}
+        if watch_trail:
+            self._rule("TrailCalls", "aws.cloudtrail", "cloudtrail.amazonaws.com", TRAIL_CALLS, target, {"$or": [
+                {"requestParameters": {"name": names["name"]}},
+                {"requestParameters": {"trailName": names["name"]}},
+                {"requestParameters": {"resourceId": [trail_arn]}}]})
+        if log_group_name:
+            group_arn = identity.log_group_arn(log_group_name)
+            spellings = [log_group_name, group_arn, f"{group_arn}:*"]
+            self._rule("LogGroupCalls", "aws.logs", "logs.amazonaws.com", LOG_GROUP_CALLS, target, {"$or": [
+                {"requestParameters": {field: spellings}}
+                for field in ("logGroupName", "logGroupIdentifier", "resourceIdentifier")]})
+        if buckets:
+            self._rule("BucketCalls", "aws.s3", "s3.amazonaws.com", BUCKET_CALLS, target,
+                       {"requestParameters": {"bucketName": bucket_names}})
+        if key is not None:
+            self._rule("KeyCalls", "aws.kms", "kms.amazonaws.com", KEY_CALLS, target, {"$or": [
+                {"requestParameters": {"keyId": [key.key_arn, key.key_id]}},
+                {"resources": {"ARN": [key.key_arn]}}]})
+        self.schedule = events.Rule(
+            self, "Schedule", description=f"Check the posture of {identity.trail_name}",
+            schedule=events.Schedule.rate(check_interval), targets=[target])
+
+        self.findings_alarm = count_alarm(
+            self, "Findings", description="The posture watcher found the trail, its buckets, key or log group "
+                                          "weakened (see the alert for who and what)",
+            metric=PostureMetrics.FINDINGS, alerts_topic=alerts_topic)
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self, "DeadLetter", alarm_description="The posture watcher failed to handle an event: it sits in its DLQ",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"),
+            threshold=1, evaluation_periods=1, treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+        self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
+
+    def _rule(self, construct_id: str, source: str, event_source: str, calls: list[str],
+              target: events.IRuleTarget, resource_match: dict[str, Any]) -> None:
+        self.rules[construct_id] = events.Rule(
+            self, construct_id, description=f"Calls that can weaken the trail's {construct_id[:-5].lower()}",
+            event_pattern=events.EventPattern(
+                source=[source], detail_type=[API_CALL],
+                detail={"eventSource": [event_source], "eventName": calls, **resource_match}),
+            targets=[target])
+
+
+_OPERATORS = {"equal_to": "Equals", "not_equals": "NotEquals", "starts_with": "StartsWith",
+              "not_starts_with": "NotStartsWith", "ends_with": "EndsWith", "not_ends_with": "NotEndsWith"}
+
+
+def api_selectors(selectors: Sequence[Any]) -> list[dict[str, Any]]:
+    """The trail's ``AdvancedEventSelectorProperty`` list as GetEventSelectors returns it."""
+    return [{"Name": selector.name, "FieldSelectors": [
+        {"Field": field.field, **{api: list(getattr(field, attr)) for attr, api in _OPERATORS.items()
+                                  if getattr(field, attr)}}
+        for field in selector.field_selectors]} for selector in selectors]

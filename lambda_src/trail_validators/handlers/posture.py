@@ -1,0 +1,151 @@
+"""Lambda of the posture watcher: ``handler`` takes the EventBridge rules' calls that can
+weaken the trail (``PostureWatcher.on_api_call``) and its schedule (``PostureWatcher.check``,
+the periodic read of its status and settings). Thin over ``trail_validators.posture``.
+
+A malformed event, or one from another account or region, is logged and counted
+(``RejectedEvents``), never raised: a retry would not make it well-formed. A redelivered
+event alerts once (claimed by its CloudTrail event id in the validators' table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..aws_adapters import AlertPublisher, ValidatorsTable, publish_once
+from ..contract import (METRIC_NAMESPACE, POSTURE_WATCHER, ConfigurationError, Env, PostureEnv, PostureKind,
+                        PostureMetrics, decode_flag, posture_event_marker, required)
+from ..posture import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
+                       state_changes)
+from ..posture_adapters import PostureState, observe, start_logging
+
+logger = Logger(service=POSTURE_WATCHER)
+metrics = Metrics(namespace=METRIC_NAMESPACE, service=POSTURE_WATCHER)
+
+
+@dataclass(frozen=True)
+class PostureConfig:
+    watched: WatchedResources
+    table_name: str
+    alerts_topic_arn: str
+    check_trail: bool
+    expected_selectors: tuple[Mapping[str, Any], ...] | None
+    auto_restart_logging: bool
+
+
+def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
+    check_trail = decode_flag(environ, PostureEnv.CHECK_TRAIL)
+    selectors = None
+    if check_trail:
+        text = required(environ, PostureEnv.EXPECTED_SELECTORS)
+        try:
+            selectors = json.loads(text)
+        except ValueError:
+            selectors = None
+        if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SELECTORS}: not a JSON list of "
+                                     "advanced event selectors")
+    watched = WatchedResources(
+        trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
+        region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
+        buckets=tuple(b for b in (environ.get(PostureEnv.TRAIL_BUCKET), environ.get(PostureEnv.ACCESS_LOG_BUCKET)) if b),
+        key_arn=environ.get(PostureEnv.KEY_ARN) or None, log_group_name=environ.get(PostureEnv.LOG_GROUP) or None)
+    return PostureConfig(watched=watched, table_name=required(environ, Env.TABLE_NAME),
+                         alerts_topic_arn=required(environ, Env.ALERTS_TOPIC_ARN), check_trail=check_trail,
+                         expected_selectors=tuple(selectors) if selectors is not None else None,
+                         auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING))
+
+
+class PostureWatcher:
+    def __init__(self, config: PostureConfig, *, table: ValidatorsTable, state: PostureState,
+                 alerts: AlertPublisher, cloudtrail=None, kms=None, s3=None) -> None:
+        self.config, self.table, self.state, self.alerts = config, table, state, alerts
+        self.cloudtrail, self.kms, self.s3 = cloudtrail, kms, s3
+
+    def on_api_call(self, event: Any) -> str:
+        """``alerted``, ``ignored`` (another resource or call) or ``rejected``."""
+        verdict = judge_api_call(event, self.config.watched)
+        if isinstance(verdict, Rejection):
+            logger.warning("event rejected", extra={"reason": verdict.reason})
+            metrics.add_metric(name=PostureMetrics.REJECTED_EVENTS.name, unit=MetricUnit.Count, value=1)
+            return "rejected"
+        if verdict is None:
+            return "ignored"
+        scope = self.config.watched.trail_arn
+        identifier = event_id(event)
+        if identifier is None:  # CloudTrail always sets one; without it, alert rather than drop
+            self.alerts.publish(scope, verdict.kind, [verdict])
+        else:
+            publish_once(self.table, self.alerts, posture_event_marker(identifier), scope, verdict.kind, [verdict])
+        metrics.add_metric(name=PostureMetrics.FINDINGS.name, unit=MetricUnit.Count, value=1)
+        logger.info("weakening call", extra={"finding": verdict.to_dict()})
+        return "alerted"
+
+    def check(self) -> list[str]:
+        """Alert on what appeared or cleared since the last run; the open conditions' kinds."""
+        watched = self.config.watched
+        observation = observe(cloudtrail=self.cloudtrail if self.config.check_trail else None, kms=self.kms,
+                              s3=self.s3, trail_arn=watched.trail_arn, key_arn=watched.key_arn,
+                              buckets=watched.buckets)
+        findings = judge_status(observation, expected_selectors=self.config.expected_selectors,
+                                trail_arn=watched.trail_arn)
+        scope = watched.trail_arn if self.config.check_trail else f"{watched.account}:{watched.region}"
+        changes = state_changes(self.state.load(scope), findings)
+        stopped = any(f.kind == PostureKind.LOGGING_STOPPED for f in findings)
+        restart = None
+        if stopped and self.config.auto_restart_logging:
+            error = start_logging(self.cloudtrail, watched.trail_arn)
+            restart = "StartLogging called: the trail is logging again" if error is None else \
+                f"StartLogging failed ({error}): start it by hand"
+            logger.warning("auto-restart of logging", extra={"result": restart})
+        for finding in changes.appeared:
+            if restart and finding.kind == PostureKind.LOGGING_STOPPED:
+                finding = type(finding)(finding.kind, finding.severity, f"{finding.message} {restart}.",
+                                        finding.keys, {**finding.details, "auto_restart": restart})
+            self.alerts.publish(watched.trail_arn, finding.kind, [finding])
+        for kind in changes.cleared:
+            cleared = cleared_finding(kind, watched.trail_arn)
+            self.alerts.publish(watched.trail_arn, cleared.kind, [cleared])
+        self.state.save(scope, changes.open_kinds)
+        metrics.add_metric(name=PostureMetrics.FINDINGS.name, unit=MetricUnit.Count, value=len(changes.appeared))
+        metrics.add_metric(name=PostureMetrics.OPEN_CONDITIONS.name, unit=MetricUnit.Count,
+                           value=len(changes.open_kinds))
+        logger.info("posture checked", extra={"open": changes.open_kinds, "appeared": len(changes.appeared),
+                                              "cleared": changes.cleared})
+        return changes.open_kinds
+
+
+_watcher: PostureWatcher | None = None
+
+
+def _default_watcher() -> PostureWatcher:
+    global _watcher
+    if _watcher is None:
+        config = config_from_env()
+        dynamodb = boto3.client("dynamodb")
+        _watcher = PostureWatcher(
+            config, table=ValidatorsTable(config.table_name, dynamodb), state=PostureState(config.table_name, dynamodb),
+            alerts=AlertPublisher(config.alerts_topic_arn, boto3.client("sns")),
+            cloudtrail=boto3.client("cloudtrail") if config.check_trail else None,
+            kms=boto3.client("kms") if config.watched.key_arn else None,
+            s3=boto3.client("s3") if config.watched.buckets else None)
+    return _watcher
+
+
+SCHEDULED = "Scheduled Event"
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event, context):
+    """The one function of the stack: its schedule runs the check, its rules send calls."""
+    watcher = _default_watcher()
+    if isinstance(event, dict) and event.get("detail-type") == SCHEDULED and event.get("source") == "aws.events":
+        return {"open_conditions": watcher.check()}
+    return {"result": watcher.on_api_call(event)}

@@ -1,0 +1,397 @@
+"""The trail's posture, judged: pure core of the posture watcher (no boto3).
+
+Two inputs, one kind of output (``Finding``):
+- ``judge_api_call``: an EventBridge "AWS API Call via CloudTrail" event. A call that can
+  weaken one of this trail's own resources (the trail, its two log buckets, its key, its
+  log group) is one finding naming who, what, when and why it matters; a call on any other
+  resource is none; a malformed event, or one from another account or region, is a
+  ``Rejection`` (counted and logged by the caller, never raised).
+- ``judge_status``: what GetTrailStatus, GetTrail, GetEventSelectors, DescribeKey and
+  GetBucketPolicy returned, as a ``PostureObservation``: one finding per open condition.
+``state_changes`` turns the open conditions of two runs into alerts: one when a condition
+appears, one when it clears, none while it lasts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .contract import PostureKind
+from .findings import Finding, Severity
+
+API_CALL = "AWS API Call via CloudTrail"
+MAX_FIELD_CHARS = 512
+"""Longer values from an event are cut: an alert repeats what a caller chose to send."""
+
+# -- the calls that weaken the trail: event source -> event name -> why it matters --------
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+S3 = "s3.amazonaws.com"
+KMS = "kms.amazonaws.com"
+LOGS = "logs.amazonaws.com"
+
+WEAKENING_CALLS: dict[str, dict[str, str]] = {
+    CLOUDTRAIL: {
+        "StopLogging": "the trail records nothing until logging is started again",
+        "DeleteTrail": "the organization's API activity is no longer recorded",
+        "UpdateTrail": "the trail's bucket, key, validation, regions or organization scope may have changed",
+        "PutEventSelectors": "events the trail recorded may no longer be recorded",
+        "PutInsightSelectors": "Insights on API call and error rates may be off",
+        "RemoveTags": "tags that policies or inventories rely on were removed from the trail",
+    },
+    S3: {
+        "PutBucketPolicy": "the policy that admits only this trail and only TLS 1.2+ may be weakened",
+        "DeleteBucketPolicy": "the bucket no longer refuses requests without TLS, nor scopes CloudTrail's writes",
+        "PutBucketLogging": "server access logs (the TLS evidence) may no longer be written",
+        "PutBucketVersioning": "with versioning suspended an overwritten or deleted log leaves no copy",
+        "PutBucketLifecycle": "a lifecycle rule may expire logs early",
+        "PutBucketLifecycleConfiguration": "a lifecycle rule may expire logs early",
+        "PutBucketEncryption": "new logs may be encrypted with another key, or not with KMS",
+        "DeleteBucketEncryption": "new logs fall back to the default encryption",
+        "PutBucketPublicAccessBlock": "public access blocks may be off",
+        "DeletePublicAccessBlock": "public access blocks are off",
+        "PutBucketOwnershipControls": "ACLs may be enabled again",
+        "PutObjectLockConfiguration": "the Object Lock default retention may be shortened or removed",
+        "DeleteBucket": "the bucket that holds the logs is being deleted",
+    },
+    KMS: {
+        "DisableKey": "CloudTrail cannot encrypt new logs and readers cannot decrypt old ones",
+        "ScheduleKeyDeletion": "once deleted, every log encrypted with the key is unreadable forever",
+        "PutKeyPolicy": "the key policy that admits only this trail and named readers may be weakened",
+        "DisableKeyRotation": "the key's material is no longer rotated",
+        "CreateGrant": "a grant gives its grantee use of the key outside the key policy",
+    },
+    LOGS: {
+        "DeleteLogGroup": "the CloudWatch Logs copy of the trail, and the alarms on it, are gone",
+        "PutRetentionPolicy": "the log group may keep events for a shorter time",
+        "DisassociateKmsKey": "new events in the log group are no longer encrypted with the key",
+        "DeleteSubscriptionFilter": "a consumer of the trail's events (analytics, SIEM) stops receiving them",
+    },
+}
+
+# Where each service names the resource of a call (EventBridge patterns use the same paths).
+RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    CLOUDTRAIL: ("name", "trailName", "resourceId"),
+    S3: ("bucketName",),
+    KMS: ("keyId",),
+    LOGS: ("logGroupName", "logGroupIdentifier", "resourceIdentifier"),
+}
+
+SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH}
+
+
+@dataclass(frozen=True)
+class WatchedResources:
+    """This trail's resources in one account (the one whose events a watcher receives)."""
+
+    trail_arn: str
+    account: str
+    """The account the events must come from (it owns the resources below)."""
+    region: str
+    """The trail's home region: the buckets, key and log group live there too."""
+    watch_trail: bool = True
+    """False where this account does not hold the trail (the Log Archive of two accounts)."""
+    buckets: tuple[str, ...] = ()
+    key_arn: str | None = None
+    log_group_name: str | None = None
+
+    @property
+    def trail_name(self) -> str:
+        return self.trail_arn.rsplit("/", 1)[-1]
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key_arn.rsplit("/", 1)[-1] if self.key_arn else None
+
+    def names_for(self, source: str) -> frozenset[str]:
+        """Every exact spelling by which a call of ``source`` names one of our resources."""
+        if source == CLOUDTRAIL:
+            return frozenset((self.trail_name, self.trail_arn)) if self.watch_trail else frozenset()
+        if source == S3:
+            return frozenset(self.buckets)
+        if source == KMS:
+            return frozenset(n for n in (self.key_arn, self.key_id) if n)
+        if source == LOGS and self.log_group_name:
+            arn = f"arn:{_partition(self.trail_arn)}:logs:{self.region}:{self.account}:log-group:{self.log_group_name}"
+            return frozenset((self.log_group_name, arn, f"{arn}:*"))
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event the watcher cannot judge: malformed, or from another account or region."""
+
+    reason: str
+
+
+def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection | None:
+    """One finding for a call that can weaken a watched resource, None for any other
+    resource or call, a Rejection for what is not a well-formed event of this account."""
+    if not isinstance(event, Mapping):
+        return Rejection("the event is not a JSON object")
+    if event.get("detail-type") != API_CALL:
+        return Rejection(f"detail-type {_cut(event.get('detail-type'))!r} is not {API_CALL!r}")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        return Rejection("the event has no detail object")
+    source, name = detail.get("eventSource"), detail.get("eventName")
+    if not isinstance(source, str) or not isinstance(name, str):
+        return Rejection("detail.eventSource or detail.eventName is missing or not a string")
+    account = detail.get("recipientAccountId", event.get("account"))
+    if event.get("account") != watched.account or account != watched.account:
+        return Rejection(f"the event is of account {_cut(event.get('account'))!r}/{_cut(account)!r}, "
+                         f"not {watched.account}")
+    region = detail.get("awsRegion", event.get("region"))
+    if event.get("region") != watched.region or region != watched.region:
+        return Rejection(f"the event is of region {_cut(region)!r}, not the home region {watched.region}")
+    why = WEAKENING_CALLS.get(source, {}).get(name)
+    if why is None:
+        return None
+    resource = _our_resource(detail, source, watched)
+    if resource is None:
+        return None
+    identity = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), Mapping) else {}
+    principal = _text(identity.get("arn")) or _text(identity.get("principalId")) or _text(identity.get("invokedBy"))
+    error = _text(detail.get("errorCode"))
+    failed = f" (it failed: {error})" if error else ""
+    who = principal or "an unnamed principal"
+    return Finding(
+        kind=PostureKind.WEAKENING_API_CALL,
+        severity=Severity.MEDIUM if error else SEVERITY_BY_SOURCE[source],
+        message=f"{who} called {name} on {resource}{failed}: {why}.",
+        keys=(resource,),
+        details={"event_name": name, "event_source": source, "resource": resource,
+                 "principal_arn": principal, "principal_type": _text(identity.get("type")),
+                 "source_ip": _text(detail.get("sourceIPAddress")), "user_agent": _text(detail.get("userAgent")),
+                 "event_time": _text(detail.get("eventTime")) or _text(event.get("time")),
+                 "event_id": _text(detail.get("eventID")) or _text(event.get("id")),
+                 "account": watched.account, "region": watched.region, "error_code": error, "why": why})
+
+
+def event_id(event: Mapping[str, Any]) -> str | None:
+    """The CloudTrail event's id (a redelivery repeats it), for once-only alerts."""
+    detail = event.get("detail")
+    value = detail.get("eventID") if isinstance(detail, Mapping) else None
+    return _cut(value) if isinstance(value, str) and value else None
+
+
+def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResources) -> str | None:
+    """The watched resource the call names, matched exactly (never as a substring)."""
+    names = watched.names_for(source)
+    parameters = detail.get("requestParameters")
+    candidates: list[Any] = []
+    if isinstance(parameters, Mapping):
+        candidates.extend(parameters.get(f) for f in RESOURCE_FIELDS[source])
+    resources = detail.get("resources")
+    if isinstance(resources, list):  # CloudTrail's own resources list (KMS names the key's ARN there)
+        candidates.extend(r.get("ARN") for r in resources if isinstance(r, Mapping))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate in names:
+            return candidate
+    return None
+
+
+# -- the scheduled check ------------------------------------------------------------------
+@dataclass(frozen=True)
+class PostureObservation:
+    """What the APIs returned; None where a part was not read (not held by this account).
+    ``errors``: parts that could not be read (each a finding: the state is unknown)."""
+
+    trail: Mapping[str, Any] | None = None
+    """GetTrail's ``Trail``."""
+    trail_found: bool = True
+    """False when GetTrail said TrailNotFound."""
+    status: Mapping[str, Any] | None = None
+    """GetTrailStatus."""
+    selectors: Mapping[str, Any] | None = None
+    """GetEventSelectors."""
+    key: Mapping[str, Any] | None = None
+    """DescribeKey's ``KeyMetadata``."""
+    bucket_policies: Mapping[str, str | None] = field(default_factory=dict)
+    """Bucket name -> its policy text (None: the bucket has no policy)."""
+    errors: Sequence[str] = ()
+
+
+def judge_status(observation: PostureObservation, *, expected_selectors: Sequence[Mapping[str, Any]] | None,
+                 trail_arn: str) -> list[Finding]:
+    """One finding per open condition (kinds in ``contract.PostureKind``)."""
+    findings = [Finding(PostureKind.CHECK_FAILED, Severity.HIGH, f"Could not read {error}: the posture is unknown.",
+                        keys=(trail_arn,), details={"error": _cut(error)}) for error in observation.errors]
+    if not observation.trail_found:
+        findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
+                                f"The trail {trail_arn} does not exist: nothing is recorded.", keys=(trail_arn,)))
+        return findings + _key_findings(observation.key) + _bucket_findings(observation.bucket_policies)
+    findings += _status_findings(observation.status, trail_arn)
+    findings += _trail_findings(observation.trail, trail_arn)
+    if observation.selectors is not None and expected_selectors is not None:
+        found = observation.selectors.get("AdvancedEventSelectors") or []
+        if normalized_selectors(found) != normalized_selectors(expected_selectors):
+            findings.append(Finding(
+                PostureKind.EVENT_SELECTORS_CHANGED, Severity.HIGH,
+                "The trail's event selectors differ from the deployed ones: some events may not be recorded.",
+                keys=(trail_arn,), details={"expected": list(expected_selectors),
+                                            "found": _cut_json(found),
+                                            "basic_selectors": _cut_json(observation.selectors.get("EventSelectors"))}))
+    return findings + _key_findings(observation.key) + _bucket_findings(observation.bucket_policies)
+
+
+def _status_findings(status: Mapping[str, Any] | None, trail_arn: str) -> list[Finding]:
+    if status is None:
+        return []
+    findings = []
+    if status.get("IsLogging") is not True:
+        findings.append(Finding(PostureKind.LOGGING_STOPPED, Severity.CRITICAL,
+                                "The trail is not logging: no API activity is recorded.", keys=(trail_arn,),
+                                details={"stopped_at": _text(status.get("StopLoggingTime"))}))
+    for kind, error_field, what in (
+            (PostureKind.DELIVERY_ERROR, "LatestDeliveryError", "log files to the bucket"),
+            (PostureKind.DIGEST_DELIVERY_ERROR, "LatestDigestDeliveryError", "digest files to the bucket"),
+            (PostureKind.CLOUDWATCH_LOGS_DELIVERY_ERROR, "LatestCloudWatchLogsDeliveryError",
+             "events to CloudWatch Logs")):
+        error = _text(status.get(error_field))
+        if error:
+            findings.append(Finding(kind, Severity.HIGH, f"CloudTrail failed to deliver {what}: {error}.",
+                                    keys=(trail_arn,), details={error_field: error}))
+    return findings
+
+
+def _trail_findings(trail: Mapping[str, Any] | None, trail_arn: str) -> list[Finding]:
+    if trail is None:
+        return []
+    findings = []
+    for kind, setting, what in (
+            (PostureKind.LOG_FILE_VALIDATION_OFF, "LogFileValidationEnabled",
+             "Log file validation is off: new logs are not covered by signed digests."),
+            (PostureKind.NOT_MULTI_REGION, "IsMultiRegionTrail",
+             "The trail is no longer multi-region: other regions are not recorded."),
+            (PostureKind.NOT_ORGANIZATION_TRAIL, "IsOrganizationTrail",
+             "The trail is no longer an organization trail: member accounts are not recorded.")):
+        if trail.get(setting) is not True:
+            findings.append(Finding(kind, Severity.HIGH, what, keys=(trail_arn,), details={setting: trail.get(setting)}))
+    return findings
+
+
+def _key_findings(key: Mapping[str, Any] | None) -> list[Finding]:
+    if key is None:
+        return []
+    arn = _text(key.get("Arn")) or _text(key.get("KeyId")) or "the trail key"
+    state = key.get("KeyState")
+    if state == "PendingDeletion" or key.get("DeletionDate"):
+        return [Finding(PostureKind.KEY_PENDING_DELETION, Severity.CRITICAL,
+                        f"The trail key is scheduled for deletion on {_text(key.get('DeletionDate'))}: cancel it "
+                        "(CancelKeyDeletion) or every log it encrypts becomes unreadable.", keys=(arn,),
+                        details={"KeyState": _text(state)})]
+    if state != "Enabled" or key.get("Enabled") is False:
+        return [Finding(PostureKind.KEY_DISABLED, Severity.CRITICAL,
+                        f"The trail key is {_text(state) or 'not enabled'}: CloudTrail cannot encrypt new logs.",
+                        keys=(arn,), details={"KeyState": _text(state)})]
+    return []
+
+
+def _bucket_findings(policies: Mapping[str, str | None]) -> list[Finding]:
+    return [Finding(PostureKind.BUCKET_TLS_DENY_MISSING, Severity.HIGH,
+                    f"The policy of bucket {bucket} {'is missing' if text is None else 'has no TLS deny'}: "
+                    "requests without TLS are no longer refused.", keys=(bucket,))
+            for bucket, text in sorted(policies.items()) if not has_tls_deny(text, bucket)]
+
+
+def has_tls_deny(policy_text: str | None, bucket: str) -> bool:
+    """A statement denies every principal every S3 action on the bucket and its objects
+    when ``aws:SecureTransport`` is false."""
+    try:
+        policy = json.loads(policy_text) if policy_text else None
+    except ValueError:
+        return False
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return False
+    return any(_is_tls_deny(s, bucket) for s in statements if isinstance(s, dict))
+
+
+def _is_tls_deny(statement: Mapping[str, Any], bucket: str) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, Mapping) and _as_list(principal.get("AWS")) == ["*"])
+    actions = set(_as_list(statement.get("Action")))
+    resources = set(_as_list(statement.get("Resource")))
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    covers = {bucket_arn, f"{bucket_arn}/*"} <= {r.replace("arn:aws-cn:", "arn:aws:").replace(
+        "arn:aws-us-gov:", "arn:aws:") for r in resources if isinstance(r, str)}
+    condition = statement.get("Condition")
+    secure_transport = None
+    if isinstance(condition, Mapping) and isinstance(condition.get("Bool"), Mapping):
+        secure_transport = condition["Bool"].get("aws:SecureTransport")
+    return (statement.get("Effect") == "Deny" and everyone and bool(actions & {"s3:*", "*"}) and covers
+            and _as_list(secure_transport) in (["false"], [False]) and "NotAction" not in statement
+            and "NotResource" not in statement and "NotPrincipal" not in statement)
+
+
+def normalized_selectors(selectors: Any) -> frozenset:
+    """Advanced event selectors compared by what they select (names are labels only)."""
+    if not isinstance(selectors, (list, tuple)):
+        return frozenset({("unreadable", json.dumps(selectors, sort_keys=True, default=str)[:MAX_FIELD_CHARS])})
+    result = set()
+    for selector in selectors:
+        fields = selector.get("FieldSelectors") if isinstance(selector, Mapping) else None
+        if not isinstance(fields, list):
+            result.add(("unreadable", json.dumps(selector, sort_keys=True, default=str)[:MAX_FIELD_CHARS]))
+            continue
+        result.add(frozenset(
+            (f.get("Field"), frozenset((op, frozenset(_as_list(values))) for op, values in f.items() if op != "Field"))
+            if isinstance(f, Mapping) else ("unreadable", str(f)[:MAX_FIELD_CHARS]) for f in fields))
+    return frozenset(result)
+
+
+# -- state changes ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StateChanges:
+    appeared: list[Finding]
+    cleared: list[str]
+    """Kinds open in the previous run and not in this one."""
+    open_kinds: list[str]
+    """What to store for the next run."""
+
+
+def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> StateChanges:
+    """An alert per condition that appeared, one per condition that cleared, none for one
+    that lasts. A condition is its kind (one per kind: a delivery error whose text changes
+    stays the same condition)."""
+    before = set(previous_open)
+    by_kind: dict[str, Finding] = {}
+    for finding in findings:
+        by_kind.setdefault(finding.kind, finding)
+    appeared = [f for kind, f in sorted(by_kind.items()) if kind not in before]
+    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys()), open_kinds=sorted(by_kind))
+
+
+def cleared_finding(kind: str, trail_arn: str) -> Finding:
+    return Finding(f"{kind}_cleared", Severity.INFO, f"Cleared: the condition {kind} no longer holds.",
+                   keys=(trail_arn,), details={"cleared": kind})
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _text(value: Any) -> str | None:
+    return _cut(value) if isinstance(value, str) and value else None
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+        return value[:MAX_FIELD_CHARS] + "..."
+    return value
+
+
+def _cut_json(value: Any) -> str:
+    return _cut(json.dumps(value, sort_keys=True, default=str))
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _partition(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else "aws"

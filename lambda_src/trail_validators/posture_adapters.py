@@ -1,0 +1,92 @@
+"""boto3 adapters of the posture watcher: what the APIs say about the trail, its key and
+buckets (as a ``posture.PostureObservation``), the open conditions kept between runs, and
+StartLogging."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .contract import PARTITION_KEY, posture_state_key
+from .posture import PostureObservation
+
+OPEN_ATTRIBUTE = "open_conditions"
+
+
+def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str | None = None,
+            buckets: Sequence[str] = ()) -> PostureObservation:
+    """Read what this account can see: the trail (with a CloudTrail client), the key (with
+    a KMS client and ``key_arn``), the buckets' policies (with an S3 client). A part that
+    cannot be read is an error of the observation, not an exception."""
+    errors: list[str] = []
+    trail = status = selectors = key = None
+    trail_found = True
+    policies: dict[str, str | None] = {}
+    if cloudtrail is not None:
+        try:
+            trail = cloudtrail.get_trail(Name=trail_arn)["Trail"]
+            status = cloudtrail.get_trail_status(Name=trail_arn)
+            selectors = cloudtrail.get_event_selectors(TrailName=trail_arn)
+        except ClientError as error:
+            if _code(error) == "TrailNotFoundException":
+                trail_found = False
+            else:
+                errors.append(f"the trail {trail_arn} ({_code(error)})")
+        except BotoCoreError as error:
+            errors.append(f"the trail {trail_arn} ({type(error).__name__})")
+    if kms is not None and key_arn:
+        try:
+            key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+        except (ClientError, BotoCoreError) as error:
+            errors.append(f"the key {key_arn} ({_code(error)})")
+    for bucket in buckets if s3 is not None else ():
+        try:
+            policies[bucket] = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError as error:
+            if _code(error) == "NoSuchBucketPolicy":
+                policies[bucket] = None
+            else:
+                errors.append(f"the policy of bucket {bucket} ({_code(error)})")
+        except BotoCoreError as error:
+            errors.append(f"the policy of bucket {bucket} ({type(error).__name__})")
+    return PostureObservation(trail=trail, trail_found=trail_found, status=status, selectors=selectors, key=key,
+                              bucket_policies=policies, errors=tuple(errors))
+
+
+def start_logging(cloudtrail, trail_arn: str) -> str | None:
+    """None when CloudTrail accepted StartLogging, else why not."""
+    try:
+        cloudtrail.start_logging(Name=trail_arn)
+    except (ClientError, BotoCoreError) as error:
+        return _code(error)
+    return None
+
+
+class PostureState:
+    """The open conditions of the last scheduled check, one item per scope."""
+
+    def __init__(self, table_name: str, client) -> None:
+        self.table_name, self.client = table_name, client
+
+    def load(self, scope: str) -> list[str]:
+        item = self.client.get_item(TableName=self.table_name, Key={PARTITION_KEY: {"S": posture_state_key(scope)}},
+                                    ConsistentRead=True).get("Item") or {}
+        try:
+            kinds = json.loads(item.get(OPEN_ATTRIBUTE, {}).get("S", "[]"))
+        except ValueError:
+            kinds = []
+        return [k for k in kinds if isinstance(k, str)] if isinstance(kinds, list) else []
+
+    def save(self, scope: str, open_kinds: Sequence[str]) -> None:
+        self.client.put_item(TableName=self.table_name, Item={
+            PARTITION_KEY: {"S": posture_state_key(scope)}, OPEN_ATTRIBUTE: {"S": json.dumps(list(open_kinds))},
+            "checked_at": {"N": str(int(time.time()))}})
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "ClientError")
+    return type(error).__name__
