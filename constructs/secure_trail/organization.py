@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -29,13 +29,17 @@ from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
 from .log_group import TrailLogGroup
-from .org_trail import OrgTrail
+from .contract import POSTURE_WATCHER
+from .org_trail import OrgTrail, event_selectors
+from .posture_watcher import PostureWatcher, api_selectors
 from .props import SecureTrailConfigError, SecureTrailProps
 from .secure_trail import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
-from .shared_names import DeploymentNames, deployment_names
+from .shared_names import DeploymentNames, deployment_names, posture_role_name
+from .state_key import ValidatorStateKey
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
 from .validators import add_validators, validator_roles
+from .validators_table import ValidatorsTable
 
 
 def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
@@ -58,7 +62,10 @@ def _concrete_region(stack: Stack, what: str) -> str:
 class SecureTrailLogArchive(Construct):
     """The Log Archive account's half: where the logs are kept and proven."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
+                 trail_account_id: str | None = None) -> None:
+        """``trail_account_id``: the Trail stack's account, @default the management account
+        (its posture watcher publishes to the alerts topic here)."""
         super().__init__(scope, construct_id)
         props = _organization_props(props, "the Log Archive stack")
         stack = Stack.of(self)
@@ -74,7 +81,7 @@ class SecureTrailLogArchive(Construct):
         self.names: DeploymentNames = deployment_names(
             org_id=props.org_id, trail_name=props.trail_name, region=region,
             management_account_id=identity.management_account_id,
-            log_archive_account_id=props.log_archive_account_id)
+            log_archive_account_id=props.log_archive_account_id, trail_account_id=trail_account_id)
         names = self.names
 
         roles = validator_roles(props)
@@ -95,6 +102,8 @@ class SecureTrailLogArchive(Construct):
         topics = TrailTopics(self, "Topics", identity=identity, key=self.key, delivery=False)
         assert topics.alerts is not None
         self.alerts_topic: sns.Topic = topics.alerts
+        if props.watch_posture:
+            self._admit_trail_account_posture_alerts(trail_account_id or identity.management_account_id)
 
         validators = add_validators(self, identity=identity, props=props, key=self.key,
                                     trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
@@ -106,6 +115,20 @@ class SecureTrailLogArchive(Construct):
         self.posture_watcher = validators.posture_watcher
         """Bucket and key calls, key state and bucket policies (the trail's own are watched
         in the trail's account)."""
+
+    def _admit_trail_account_posture_alerts(self, trail_account_id: str) -> None:
+        """The trail account's posture watcher (its role named by a derived ARN: no role of
+        another account can be a principal before it exists) may publish to the alerts topic,
+        and use the key only as that topic's encryption."""
+        role = {"ArnEquals": {"aws:PrincipalArn": self.names.posture_role_arn}}
+        trail_account = iam.AccountPrincipal(trail_account_id)
+        self.alerts_topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="TrailAccountPostureWatcherPublishes", principals=[trail_account], actions=["sns:Publish"],
+            resources=[self.alerts_topic.topic_arn], conditions=role))
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="TrailAccountPostureWatcherEncryptsAlerts", principals=[trail_account],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=["*"],
+            conditions={**role, "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": self.names.alerts_topic_arn}}))
 
     def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """As ``SecureTrail.grant_read_logs``: list and read ``[prefix/]AWSLogs/`` and decrypt
@@ -139,7 +162,8 @@ class SecureTrailOrgTrail(Construct):
         # delivery topic and the log group, never a log file.
         key = TrailKey(self, "Key", identity=identity, encrypts_logs=False,
                        topic_names=[identity.delivery_topic_name],
-                       log_group_names=[identity.log_group_name] if props.cloud_watch_logs else [],
+                       log_group_names=([identity.log_group_name] if props.cloud_watch_logs else [])
+                       + ([identity.function_log_group_name(POSTURE_WATCHER)] if props.watch_posture else []),
                        alias_name=f"alias/{identity.trail_name}-delivery",
                        description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
         self.key: kms.IKey = key.key
@@ -166,6 +190,25 @@ class SecureTrailOrgTrail(Construct):
         for policy in (self.delivery_topic.node.find_child("Policy"), log_group.policy if log_group else None):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
+        self.posture_watcher: PostureWatcher | None = self._posture_watcher() if props.watch_posture else None
+
+    def _posture_watcher(self) -> PostureWatcher:
+        """The trail's and the log group's calls and the trail's status, watched here; its
+        state in a table of this account; its alerts to the Log Archive's alerts topic (the
+        one the subscribers hear), whose policies admit this role by its derived ARN. No
+        alarm here: each finding is published by the function itself."""
+        props, identity, names = self.props, self.identity, self.names
+        state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
+        table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
+        return PostureWatcher(
+            self, "PostureWatcher", identity=identity, state_key=state_key, table=table,
+            alerts_topic=sns.Topic.from_topic_arn(self, "LogArchiveAlerts", names.alerts_topic_arn),
+            alerts_key_arn=f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
+            function_key=self.key, check_interval=Duration.minutes(props.posture_check_minutes),
+            auto_restart_logging=props.auto_restart_logging, watch_trail=True,
+            expected_selectors=api_selectors(event_selectors(props, [self.trail_bucket, self.access_log_bucket])),
+            log_group_name=identity.log_group_name if self.log_group else None,
+            role_name=posture_role_name(identity.trail_name))
 
     @property
     def trail_arn(self) -> str:
@@ -173,13 +216,14 @@ class SecureTrailOrgTrail(Construct):
 
 
 class LogArchiveStack(Stack):
-    """Deploy to the Log Archive account (``env`` account = ``log_archive_account_id``)."""
+    """Deploy to the Log Archive account (``env`` account = ``log_archive_account_id``).
+    ``trail_account_id``: the Trail stack's account, @default the management account."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
-                 **stack_kwargs: Any) -> None:
+                 trail_account_id: str | None = None, **stack_kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="secure-trail: Log Archive (trail buckets, log key, "
                          "validators) of an organization CloudTrail", **stack_kwargs)
-        self.log_archive = SecureTrailLogArchive(self, "SecureTrail", props=props)
+        self.log_archive = SecureTrailLogArchive(self, "SecureTrail", props=props, trail_account_id=trail_account_id)
 
 
 class TrailStack(Stack):
@@ -210,7 +254,7 @@ def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: st
         raise SecureTrailConfigError(
             f"log_archive_region: {log_archive_region!r} is not the trail's home region {region!r}; "
             "CloudTrail needs the key and the bucket in the trail's region: deploy both stacks to one region.")
-    log_archive = LogArchiveStack(scope, log_archive_stack_name, props=props, env={
+    log_archive = LogArchiveStack(scope, log_archive_stack_name, props=props, trail_account_id=trail_account_id, env={
         "account": props.log_archive_account_id, "region": region})
     trail = TrailStack(scope, trail_stack_name, props=props, env={
         "account": trail_account_id or props.management_account_id, "region": region})

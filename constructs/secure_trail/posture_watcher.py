@@ -31,10 +31,10 @@ from constructs import Construct
 from .contract import POSTURE_WATCHER as ROLE
 from .contract import Env, PostureEnv, PostureMetrics, encode_flag
 
-from .compliance import acknowledge
+from .compliance import acknowledge, nag_resource
 from .identity import TrailIdentity
 from .state_key import ValidatorStateKey
-from .validator_function import ValidatorFunction, publish_alerts_statements
+from .validator_function import ValidatorFunction
 from .validator_queue import count_alarm
 from .validators_table import item_statements
 
@@ -52,14 +52,19 @@ LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey",
 
 class PostureWatcher(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, state_key: ValidatorStateKey,
-                 table: dynamodb.ITable, alerts_topic: sns.ITopic, alerts_key: kms.IKey, function_key: kms.IKey,
+                 table: dynamodb.ITable, alerts_topic: sns.ITopic, alerts_key_arn: str, function_key: kms.IKey,
                  check_interval: Duration, auto_restart_logging: bool = False, watch_trail: bool = True,
                  expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
-                 buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None) -> None:
+                 buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None,
+                 alarm_topic: sns.ITopic | None = None, role_name: str | None = None) -> None:
         """``watch_trail``: this account holds the trail (its calls, status and selectors;
         ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
-        ``buckets``, ``key``: the trail's parts this account holds. ``alerts_key``: the key
-        of the alerts topic; ``function_key``: the key of the function's log group."""
+        ``buckets``, ``key``: the trail's parts this account holds. ``alerts_key_arn``: the
+        key of the alerts topic (of another account: a ``key/*`` pattern, narrowed by the
+        topic's encryption context); ``function_key``: the key of the function's log group.
+        ``alarm_topic``: where the findings and DLQ alarms notify, @default none: no alarms
+        (the function publishes each finding to ``alerts_topic`` itself). ``role_name``:
+        @default generated; named when another account's policies must name the role."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         trail_arn = identity.trail_arn
@@ -94,17 +99,26 @@ class PostureWatcher(Construct):
             key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
             timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
             statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *item_statements(table, ROLE),
-                        *publish_alerts_statements(alerts_topic, alerts_key)])
+                        iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
+                        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key_arn],
+                                            conditions={"StringEquals": {
+                                                "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})],
+            role_name=role_name)
         state_key.grant_table(self.validator, table)
+        if alerts_key_arn.endswith("/*"):
+            acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, alerts_key_arn)}]",
+                        "The alerts topic and its key live in the Log Archive account, whose key id no "
+                        "template here can know; the statement holds only when KMS is used as the "
+                        "encryption of that one topic (kms:EncryptionContext:aws:sns:topicArn).")
         self.function = self.validator.function
         target = targets.LambdaFunction(self.function, retry_attempts=2)
 
         self.rules: dict[str, events.Rule] = {}
-        names = {"name": [identity.trail_name, trail_arn]}
         if watch_trail:
+            trail_names = [identity.trail_name, trail_arn]  # CloudTrail's calls take either
             self._rule("TrailCalls", "aws.cloudtrail", "cloudtrail.amazonaws.com", TRAIL_CALLS, target, {"$or": [
-                {"requestParameters": {"name": names["name"]}},
-                {"requestParameters": {"trailName": names["name"]}},
+                {"requestParameters": {"name": trail_names}},
+                {"requestParameters": {"trailName": trail_names}},
                 {"requestParameters": {"resourceId": [trail_arn]}}]})
         if log_group_name:
             group_arn = identity.log_group_arn(log_group_name)
@@ -123,6 +137,12 @@ class PostureWatcher(Construct):
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",
             schedule=events.Schedule.rate(check_interval), targets=[target])
 
+        self.findings_alarm: cloudwatch.Alarm | None = None
+        self.dead_letter_alarm: cloudwatch.Alarm | None = None
+        if alarm_topic is not None:
+            self._alarms(alarm_topic)
+
+    def _alarms(self, alerts_topic: sns.ITopic) -> None:
         self.findings_alarm = count_alarm(
             self, "Findings", description="The posture watcher found the trail, its buckets, key or log group "
                                           "weakened (see the alert for who and what)",

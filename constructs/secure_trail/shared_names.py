@@ -44,6 +44,8 @@ class DeploymentNames:
     """The validators' alerts topic, in the Log Archive account."""
     delivery_topic_arn: str
     """CloudTrail's delivery topic, in the trail's account."""
+    posture_role_arn: str = ""
+    """The trail account's posture watcher role, which publishes to the alerts topic."""
 
 
 def deployment_names(*, org_id: str, trail_name: str, region: str, management_account_id: str,
@@ -66,7 +68,16 @@ def deployment_names(*, org_id: str, trail_name: str, region: str, management_ac
         log_key_alias_arn=f"arn:{partition}:kms:{region}:{log_archive_account_id}:{alias}",
         alerts_topic_arn=f"arn:{partition}:sns:{region}:{log_archive_account_id}:{trail_name}-alerts",
         delivery_topic_arn=f"arn:{partition}:sns:{region}:{trail_account_id}:{trail_name}-delivery",
+        posture_role_arn=f"arn:{partition}:iam::{trail_account_id}:role/{posture_role_name(trail_name)}",
     )
+
+
+def posture_role_name(trail_name: str) -> str:
+    """``<trail>-posture-watcher``, shortened with a hash past IAM's 64 characters."""
+    name = f"{trail_name}-posture-watcher"
+    if len(name) <= 64:
+        return name
+    return f"{name[:55].rstrip('.-_')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def bucket_name(trail_name: str, purpose: str, account: str, region: str) -> str:

@@ -27,7 +27,10 @@ class ValidatorFunction(Construct):
                  statements: Sequence[iam.PolicyStatement], environment: Mapping[str, str],
                  dead_letter_queue: sqs.IQueue,
                  timeout: Duration = Duration.minutes(5), memory_size: int = 512,
-                 reserved_concurrency: int = 5, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR) -> None:
+                 reserved_concurrency: int = 5, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+                 role_name: str | None = None) -> None:
+        """``role_name``: @default generated; give one when another account's policy must name
+        the role by ARN before it exists."""
         super().__init__(scope, construct_id)
         # The key policy lets CloudWatch Logs use the key for exactly this group name.
         function_name = identity.function_name(role)
@@ -39,7 +42,7 @@ class ValidatorFunction(Construct):
         """The function's ARN built from names (no token): policies can name it without
         depending on the function."""
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description=f"{function_name}: {description}")
+                             role_name=role_name, description=f"{function_name}: {description}")
         self.policy = iam.ManagedPolicy(self, "Permissions", roles=[self.role], statements=[
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                 resources=[f"{self.log_group.log_group_arn}"]),

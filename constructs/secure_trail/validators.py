@@ -62,7 +62,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTr
         if props.audit_access_logs else None
     posture_watcher = PostureWatcher(
         scope, "PostureWatcher", identity=identity, state_key=state_key, table=table, alerts_topic=alerts_topic,
-        alerts_key=key, function_key=key, check_interval=Duration.minutes(props.posture_check_minutes),
+        alerts_key_arn=key.key_arn, function_key=key, alarm_topic=alerts_topic, check_interval=Duration.minutes(props.posture_check_minutes),
         auto_restart_logging=props.auto_restart_logging, watch_trail=watch_trail,
         expected_selectors=expected_selectors, log_group_name=log_group_name,
         buckets=[trail_bucket, access_log_bucket], key=key) if props.watch_posture else None
