@@ -1,0 +1,102 @@
+"""Sample EventBridge "AWS API Call via CloudTrail" events, shaped as EventBridge delivers
+CloudTrail management events (the CloudTrail record under ``detail``), for the posture
+watcher's tests. Test helpers only: never shipped."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+PRINCIPAL = "arn:aws:sts::{account}:assumed-role/BreakGlass/mallory"
+SOURCE_IP = "203.0.113.7"
+USER_AGENT = "aws-cli/2.17.0 Python/3.11.9 Linux/6.1 exe/x86_64"
+
+SOURCES = {"cloudtrail.amazonaws.com": "aws.cloudtrail", "s3.amazonaws.com": "aws.s3",
+           "kms.amazonaws.com": "aws.kms", "logs.amazonaws.com": "aws.logs"}
+
+
+def api_call_event(event_source: str, event_name: str, request_parameters: dict[str, Any] | None, *,
+                   account: str, region: str, principal: str | None = None, error_code: str | None = None,
+                   resources: list[dict[str, str]] | None = None, event_id: str | None = None) -> dict[str, Any]:
+    principal = principal or PRINCIPAL.format(account=account)
+    detail: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole", "principalId": "AROAEXAMPLEID:mallory", "arn": principal, "accountId": account,
+            "accessKeyId": "ASIAEXAMPLEKEY",
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEID",
+                                  "arn": f"arn:aws:iam::{account}:role/BreakGlass", "accountId": account,
+                                  "userName": "BreakGlass"},
+                "attributes": {"creationDate": "2026-11-25T04:10:00Z", "mfaAuthenticated": "false"}}},
+        "eventTime": "2026-11-25T04:12:31Z", "eventSource": event_source, "eventName": event_name,
+        "awsRegion": region, "sourceIPAddress": SOURCE_IP, "userAgent": USER_AGENT,
+        "requestParameters": request_parameters, "responseElements": None,
+        "requestID": str(uuid.uuid4()), "eventID": event_id or str(uuid.uuid4()), "readOnly": False,
+        "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": account,
+        "eventCategory": "Management",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                       "clientProvidedHostHeader": f"{event_source.split('.')[0]}.{region}.amazonaws.com"}}
+    if error_code:
+        detail["errorCode"], detail["errorMessage"] = error_code, "User is not authorized to perform this operation"
+    if resources is not None:
+        detail["resources"] = resources
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+            "source": SOURCES[event_source], "account": account, "time": "2026-11-25T04:12:31Z", "region": region,
+            "resources": [], "detail": detail}
+
+
+def scheduled_event(account: str, region: str, rule_arn: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": account, "time": "2026-11-25T04:15:00Z", "region": region, "resources": [rule_arn],
+            "detail": {}}
+
+
+def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_arn: str,
+                    log_group: str | None) -> list[tuple[str, str, dict[str, Any], list | None]]:
+    """Every call the watcher alerts on, with request parameters as CloudTrail records them,
+    each naming one of the trail's own resources: (event source, name, parameters, resources)."""
+    trail, s3, kms, logs = ("cloudtrail.amazonaws.com", "s3.amazonaws.com", "kms.amazonaws.com",
+                            "logs.amazonaws.com")
+    key_resources = [{"accountId": key_arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": key_arn}]
+    calls = [
+        (trail, "StopLogging", {"name": trail_arn}, None),
+        (trail, "DeleteTrail", {"name": trail_name}, None),
+        (trail, "UpdateTrail", {"name": trail_name, "enableLogFileValidation": False}, None),
+        (trail, "PutEventSelectors", {"trailName": trail_arn, "advancedEventSelectors": []}, None),
+        (trail, "PutInsightSelectors", {"trailName": trail_name, "insightSelectors": []}, None),
+        (trail, "RemoveTags", {"resourceId": trail_arn, "tagsList": [{"key": "owner"}]}, None),
+    ]
+    for bucket in buckets:
+        calls += [
+            (s3, "PutBucketPolicy", {"bucketName": bucket, "policy": "", "Host": f"{bucket}.s3.amazonaws.com"}, None),
+            (s3, "DeleteBucketPolicy", {"bucketName": bucket, "policy": ""}, None),
+            (s3, "PutBucketLogging", {"bucketName": bucket, "BucketLoggingStatus": {}, "logging": ""}, None),
+            (s3, "PutBucketVersioning", {"bucketName": bucket, "VersioningConfiguration": {"Status": "Suspended"}},
+             None),
+            (s3, "PutBucketLifecycle", {"bucketName": bucket, "lifecycle": ""}, None),
+            (s3, "PutBucketLifecycleConfiguration", {"bucketName": bucket, "lifecycle": ""}, None),
+            (s3, "PutBucketEncryption", {"bucketName": bucket, "encryption": ""}, None),
+            (s3, "DeleteBucketEncryption", {"bucketName": bucket, "encryption": ""}, None),
+            (s3, "PutBucketPublicAccessBlock", {"bucketName": bucket, "publicAccessBlock": ""}, None),
+            (s3, "DeletePublicAccessBlock", {"bucketName": bucket, "publicAccessBlock": ""}, None),
+            (s3, "PutBucketOwnershipControls", {"bucketName": bucket, "ownershipControls": ""}, None),
+            (s3, "PutObjectLockConfiguration", {"bucketName": bucket, "object-lock": ""}, None),
+            (s3, "DeleteBucket", {"bucketName": bucket}, None),
+        ]
+    calls += [
+        (kms, "DisableKey", {"keyId": key_arn}, key_resources),
+        (kms, "ScheduleKeyDeletion", {"keyId": key_arn.rsplit("/", 1)[-1], "pendingWindowInDays": 7}, key_resources),
+        (kms, "PutKeyPolicy", {"keyId": key_arn, "policyName": "default"}, key_resources),
+        (kms, "DisableKeyRotation", {"keyId": key_arn.rsplit("/", 1)[-1]}, key_resources),
+        (kms, "CreateGrant", {"keyId": key_arn, "granteePrincipal": "arn:aws:iam::999999999999:root",
+                              "operations": ["Decrypt"]}, key_resources),
+    ]
+    if log_group:
+        calls += [
+            (logs, "DeleteLogGroup", {"logGroupName": log_group}, None),
+            (logs, "PutRetentionPolicy", {"logGroupName": log_group, "retentionInDays": 1}, None),
+            (logs, "DisassociateKmsKey", {"logGroupName": log_group}, None),
+            (logs, "DeleteSubscriptionFilter", {"logGroupName": log_group, "filterName": "siem"}, None),
+        ]
+    return calls
