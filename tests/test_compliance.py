@@ -47,19 +47,21 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
         "AccessLogs/Bucket", "TrailLogs/Bucket", "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions")}
+        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
 
 
 def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks):
     log_archive, trail = org_stacks
-    assert set(acknowledgements(trail)) == {"SecureTrailTrail/SecureTrail/CloudWatchLogs/WriteTrailLogGroup"}
+    assert set(acknowledgements(trail)) == {f"SecureTrailTrail/SecureTrail/{path}" for path in (
+        "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table", "PostureWatcher/DeadLetters",
+        "PostureWatcher/Watcher/Function", "PostureWatcher/Watcher/Permissions")}
     assert set(acknowledgements(log_archive)) == {f"SecureTrailLogArchive/SecureTrail/{path}" for path in (
         "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions")}
+        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function")}
 
 
 @pytest.mark.parametrize("which", ["default", "log_archive", "trail"])
