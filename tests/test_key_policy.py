@@ -125,7 +125,8 @@ def test_the_trail_accounts_key_never_encrypts_logs_or_lets_anyone_read(full_tra
 def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(shape, key_statements, delivery_key_statements):
     prefix = f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:"
     functions = [f"{prefix}/aws/lambda/org-trail-access-log-auditor",
-                 f"{prefix}/aws/lambda/org-trail-digest-planner", f"{prefix}/aws/lambda/org-trail-digest-validator"]
+                 f"{prefix}/aws/lambda/org-trail-digest-planner", f"{prefix}/aws/lambda/org-trail-digest-validator",
+                 f"{prefix}/aws/lambda/org-trail-posture-watcher"]
     s = statement(key_statements, "CloudWatchLogsEncryptOwnLogGroups")
     assert s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     if shape == "single":
@@ -135,7 +136,8 @@ def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(shape, key_sta
         assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": functions}}
         s = statement(delivery_key_statements, "CloudWatchLogsEncryptOwnLogGroups")
         assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
-            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/cloudtrail/org-trail"]}}
+            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/cloudtrail/org-trail",
+            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/lambda/org-trail-posture-watcher"]}}
 
 
 def test_cloudwatch_alarms_use_key_only_for_the_alerts_topic(key_statements):

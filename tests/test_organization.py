@@ -99,7 +99,11 @@ def test_the_log_archive_lets_cloudtrail_write_the_management_and_org_prefixes_o
 def test_nothing_in_the_management_account_may_read_the_logs(log_archive_template):
     for resource_type, prop in (("AWS::S3::BucketPolicy", "PolicyDocument"), ("AWS::KMS::Key", "KeyPolicy")):
         for s in policy_statements(log_archive_template, resource_type, prop):
-            if s["Effect"] == "Allow":
+            if s["Effect"] == "Allow" and s.get("Sid") == "TrailAccountPostureWatcherEncryptsAlerts":
+                # its posture watcher publishes alerts: the key only as the alerts topic's encryption
+                assert set(s["Condition"]) == {"ArnEquals", "StringEquals"}
+                assert set(s["Condition"]["StringEquals"]) == {"kms:EncryptionContext:aws:sns:topicArn"}
+            elif s["Effect"] == "Allow":
                 assert MANAGEMENT_ACCOUNT not in json.dumps(s.get("Principal")), s
 
 
@@ -118,11 +122,12 @@ def test_no_export_import_or_reference_between_the_stacks(log_archive_template, 
 
 def test_each_stack_holds_only_its_half(log_archive_template, trail_template):
     assert not trail_template.find_resources("AWS::S3::Bucket")
-    assert not trail_template.find_resources("AWS::Lambda::Function")
+    assert [r["Properties"]["Handler"] for r in trail_template.find_resources("AWS::Lambda::Function").values()] == [
+        "trail_validators.handlers.posture.handler"]  # it watches the trail where the trail is
     assert not log_archive_template.find_resources("AWS::CloudTrail::Trail")
     assert not log_archive_template.find_resources("AWS::Logs::LogGroup", {"Properties": {
         "LogGroupName": f"/aws/cloudtrail/{TRAIL_NAME}"}})
-    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 3
+    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 4
 
 
 def test_the_stacks_target_two_accounts_of_one_region_and_deploy_log_archive_first(org_stacks):

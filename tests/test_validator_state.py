@@ -18,7 +18,7 @@ CRYPTO = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt", "kms:GenerateDataKey", 
 DEPLOYER = {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{DEPLOY_ACCOUNT}:role/"
                        f"cdk-hnb659fds-cfn-exec-role-{DEPLOY_ACCOUNT}-{REGION}"}
 ROLES = {"planner": "DigestValidatorPlannerRole", "worker": "DigestValidatorWorkerRole",
-         "auditor": "AccessLogAuditorRole"}
+         "auditor": "AccessLogAuditorRole", "posture": "PostureWatcherRole"}
 
 
 from shapes import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
@@ -81,11 +81,11 @@ def test_table_queues_dead_letter_queues_and_environments_are_encrypted_with_the
     (table,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": state_key}
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert len(queues) == 4  # two work queues, two dead-letter queues
+    assert len(queues) == 5  # two work queues, three dead-letter queues (one the posture watcher's)
     for logical_id, queue in queues.items():
         assert queue.get("KmsMasterKeyId") == state_key and "SqsManagedSseEnabled" not in queue, logical_id
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 3
+    assert len(functions) == 4
     for logical_id, function in functions.items():
         assert function.get("KmsKeyArn") == state_key, logical_id
 
@@ -107,7 +107,7 @@ def test_state_key_admits_only_the_validators_the_deployer_and_event_bridge(reso
 
 def test_every_use_of_the_state_key_is_scoped_to_a_service_or_the_rule(resources, key_statements):
     via = {"planner": {"sqs", "lambda"}, "worker": {"sqs", "lambda", "dynamodb"},
-           "auditor": {"sqs", "lambda", "dynamodb"}}
+           "auditor": {"sqs", "lambda", "dynamodb"}, "posture": {"sqs", "lambda", "dynamodb"}}
     for which, services in via.items():
         mine = used_by(key_statements, resources, which)
         assert {s["Condition"]["StringEquals"]["kms:ViaService"].split(".")[0] for s in mine} == services, which
@@ -128,7 +128,8 @@ def test_each_function_decrypts_only_its_own_environment(resources, key_statemen
         (lambda_use,) = [s for s in used_by(key_statements, resources, which)
                          if "lambda." in s["Condition"]["StringEquals"]["kms:ViaService"]]
         context = lambda_use["Condition"]["StringEquals"]["kms:EncryptionContext:aws:lambda:FunctionArn"]
-        name = {"planner": "digest-planner", "worker": "digest-validator", "auditor": "access-log-auditor"}[which]
+        name = {"planner": "digest-planner", "worker": "digest-validator", "auditor": "access-log-auditor",
+                "posture": "posture-watcher"}[which]
         assert context == f"arn:aws:lambda:{REGION}:{DEPLOY_ACCOUNT}:function:org-trail-{name}"
         functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"
                      and r["Properties"]["FunctionName"] == f"org-trail-{name}"]
@@ -138,7 +139,7 @@ def test_each_function_decrypts_only_its_own_environment(resources, key_statemen
 def test_event_bridge_uses_the_state_key_only_as_the_auditor_rule(resources, key_statements):
     s = statement(key_statements, "EventBridgeSendsAsTheAuditorRule")
     (rule,) = [r["Properties"] for r in resources.values()
-               if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]]
+               if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"] and "Name" in r["Properties"]]
     assert s["Principal"] == {"Service": "events.amazonaws.com"}
     assert sorted(as_list(s["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert s["Condition"] == {
@@ -148,7 +149,8 @@ def test_event_bridge_uses_the_state_key_only_as_the_auditor_rule(resources, key
 
 def test_roles_use_the_state_key_only_for_their_own_queues_table_and_environment(resources, state_key_id):
     table = next(k for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table")
-    queues = {"planner": "DigestValidatorWork", "worker": "DigestValidatorWork", "auditor": "AccessLogAuditorWork"}
+    queues = {"planner": "DigestValidatorWork", "worker": "DigestValidatorWork", "auditor": "AccessLogAuditorWork",
+              "posture": "PostureWatcherDeadLetters"}
     for which in ROLES:
         uses = [s for s in managed_statements(resources, which)
                 if s["Resource"] == {"Fn::GetAtt": [state_key_id, "Arn"]}]
@@ -238,7 +240,8 @@ def test_without_a_bootstrap_execution_role_the_deployer_is_the_account_through_
 
 
 def test_no_state_key_without_validators():
-    template = Template.from_stack(build_stack(default_props(validate_digests=False, audit_access_logs=False)))
+    template = Template.from_stack(build_stack(default_props(validate_digests=False, audit_access_logs=False,
+                                                             watch_posture=False)))
     assert list(template.find_resources("AWS::KMS::Key")) == [
         k for k in template.find_resources("AWS::KMS::Key") if k.startswith("SecureTrailKey")]
     template.resource_count_is("AWS::KMS::Key", 1)
