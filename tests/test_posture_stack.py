@@ -75,9 +75,9 @@ def samples(watched_names: dict, account: str):
 
 def names_of(w: Watched) -> dict:
     env = w.env
-    return {"buckets": [b for b in (env["POSTURE_TRAIL_BUCKET"], env["POSTURE_ACCESS_LOG_BUCKET"]) if b],
-            "key_arn": env["POSTURE_KEY_ARN"] or "arn:aws:kms:eu-west-1:000000000000:key/none",
-            "log_group": env["POSTURE_LOG_GROUP"] or None}
+    return {"buckets": [b for b in (env.get("POSTURE_TRAIL_BUCKET"), env.get("POSTURE_ACCESS_LOG_BUCKET")) if b],
+            "key_arn": env.get("POSTURE_KEY_ARN") or "arn:aws:kms:eu-west-1:000000000000:key/none",
+            "log_group": env.get("POSTURE_LOG_GROUP")}
 
 
 def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(single):
@@ -95,7 +95,7 @@ def test_in_two_accounts_each_call_is_caught_in_the_account_where_it_happens(org
     storage = names_of(log_archive)
     assert not storage["log_group"] and log_archive.env["POSTURE_CHECK_TRAIL"] == "false"
     trail_side = names_of(trail)
-    assert trail_side["buckets"] == [] and not trail.env["POSTURE_KEY_ARN"]
+    assert trail_side["buckets"] == [] and "POSTURE_KEY_ARN" not in trail.env
     for source, name, sample in samples({**storage, "log_group": trail_side["log_group"]}, LOG_ARCHIVE_ACCOUNT):
         in_log_archive = source in ("s3.amazonaws.com", "kms.amazonaws.com")
         assert len(log_archive.matching(sample)) == (1 if in_log_archive else 0), (source, name)

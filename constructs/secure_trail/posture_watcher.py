@@ -87,12 +87,16 @@ class PostureWatcher(Construct):
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
             PostureEnv.ACCOUNT: identity.account, PostureEnv.CHECK_TRAIL: encode_flag(watch_trail),
-            PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging),
-            PostureEnv.TRAIL_BUCKET: bucket_names[0] if bucket_names else "",
-            PostureEnv.ACCESS_LOG_BUCKET: bucket_names[1] if len(bucket_names) > 1 else "",
-            PostureEnv.KEY_ARN: key.key_arn if key else "", PostureEnv.LOG_GROUP: log_group_name or "",
-            PostureEnv.EXPECTED_SELECTORS: stack.to_json_string(list(expected_selectors)) if watch_trail else "",
-        }
+            PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging)}
+        # Only what this account holds: an unset variable is a part watched elsewhere.
+        for name, value in ((PostureEnv.TRAIL_BUCKET, bucket_names[0] if bucket_names else None),
+                            (PostureEnv.ACCESS_LOG_BUCKET, bucket_names[1] if len(bucket_names) > 1 else None),
+                            (PostureEnv.KEY_ARN, key.key_arn if key else None),
+                            (PostureEnv.LOG_GROUP, log_group_name),
+                            (PostureEnv.EXPECTED_SELECTORS,
+                             stack.to_json_string(list(expected_selectors)) if watch_trail else None)):
+            if value:
+                environment[name] = value
         self.validator = ValidatorFunction(
             self, "Watcher", identity=identity, role=ROLE, handler=f"{HANDLER}.handler",
             description="Alerts on calls that weaken the trail and on its status, settings and key state",
