@@ -251,3 +251,21 @@ def test_metric_posture_findings_reads_the_contract():
     off = SecureTrail(stack, "Off", org_id="o-a1b2c3d4e5", trail_name="other-trail", watch_posture=False)
     with pytest.raises(SecureTrailConfigError, match="watch_posture"):
         off.metric_posture_findings()
+
+
+def test_the_context_keys_set_the_posture_props():
+    from conftest import cdk_json_context
+    from secure_trail.context import props_from_context
+
+    def props_with(**context):
+        return props_from_context(cdk.App(context={**cdk_json_context(), **context}).node)
+
+    defaults = props_with()
+    assert (defaults.watch_posture, defaults.posture_check_minutes, defaults.auto_restart_logging) == (True, 15, False)
+    props = props_with(watchPosture="false", postureCheckMinutes="60", autoRestartLogging="true")
+    assert (props.watch_posture, props.posture_check_minutes, props.auto_restart_logging) == (False, 60, True)
+    for key, value in (("postureCheckMinutes", "true"), ("postureCheckMinutes", "1.5"), ("autoRestartLogging", "1")):
+        with pytest.raises(SecureTrailConfigError, match=f"context {key}"):
+            props_with(**{key: value})
+    with pytest.raises(SecureTrailConfigError, match="posture_check_interval"):
+        props_with(postureCheckMinutes="0").validate()
