@@ -59,6 +59,7 @@ UNRELATED = [
     ("s3.amazonaws.com", "DeleteBucket", {"bucketName": BUCKETS[0].upper()}),
     ("s3.amazonaws.com", "DeleteBucketPolicy", {"bucketName": "someone-elses-bucket"}),
     ("cloudtrail.amazonaws.com", "StopLogging", {"name": "org-trail-2"}),
+    ("cloudtrail.amazonaws.com", "StopLogging", {"name": "org-trai"}),
     ("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_ARN.replace(ACCOUNT, "999999999999")}),
     ("cloudtrail.amazonaws.com", "DeleteTrail", {"name": f"{TRAIL_ARN}x"}),
     ("kms.amazonaws.com", "ScheduleKeyDeletion", {"keyId": KEY_ARN[:-1] + "1"}),
@@ -248,3 +249,11 @@ def test_two_findings_of_one_kind_are_one_condition():
     stopped = judge_status(PostureObservation(**{**HEALTHY, "errors": ("a", "b")}), expected_selectors=SELECTORS,
                            trail_arn=TRAIL_ARN)
     assert len(stopped) == 2 and len(state_changes([], stopped).appeared) == 1
+
+
+def test_trail_names_and_key_ids_match_whatever_their_case_bucket_names_do_not():
+    """A trail or key named in another case cannot slip past; S3 refuses upper-case names."""
+    for source, name, parameters in (("cloudtrail.amazonaws.com", "StopLogging", {"name": "ORG-Trail"}),
+                                     ("cloudtrail.amazonaws.com", "DeleteTrail", {"name": TRAIL_ARN.upper()}),
+                                     ("kms.amazonaws.com", "DisableKey", {"keyId": KEY_ARN.rsplit("/", 1)[1].upper()})):
+        assert judge_api_call(event(source, name, parameters), WATCHED), parameters

@@ -125,6 +125,16 @@ def test_no_rule_matches_a_call_on_another_resource_or_a_harmless_call(single):
         assert single.matching(sample) == [], sample["detail"]["requestParameters"]
 
 
+def test_trail_names_and_key_ids_are_matched_whatever_their_case(single):
+    names = names_of(single)
+    key_id = names["key_arn"].rsplit("/", 1)[1]
+    for source, name, parameters in (("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_NAME.upper()}),
+                                     ("cloudtrail.amazonaws.com", "RemoveTags", {"resourceId": TRAIL_ARN.upper()}),
+                                     ("kms.amazonaws.com", "DisableKey", {"keyId": key_id.swapcase()})):
+        sample = api_call_event(source, name, parameters, account=DEPLOY_ACCOUNT, region=REGION)
+        assert len(single.matching(sample)) == 1, parameters
+
+
 def test_no_rule_matches_another_detail_type_or_source(single):
     (source, name, sample), *_ = samples(names_of(single), DEPLOY_ACCOUNT)
     assert single.matching(sample)

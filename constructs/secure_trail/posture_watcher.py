@@ -119,11 +119,11 @@ class PostureWatcher(Construct):
 
         self.rules: dict[str, events.Rule] = {}
         if watch_trail:
-            trail_names = [identity.trail_name, trail_arn]  # CloudTrail's calls take either
+            trail_names = _any_case([identity.trail_name, trail_arn])  # CloudTrail's calls take either
             self._rule("TrailCalls", "aws.cloudtrail", "cloudtrail.amazonaws.com", TRAIL_CALLS, target, {"$or": [
                 {"requestParameters": {"name": trail_names}},
                 {"requestParameters": {"trailName": trail_names}},
-                {"requestParameters": {"resourceId": [trail_arn]}}]})
+                {"requestParameters": {"resourceId": trail_names}}]})
         if log_group_name:
             group_arn = identity.log_group_arn(log_group_name)
             spellings = [log_group_name, group_arn, f"{group_arn}:*"]
@@ -135,7 +135,7 @@ class PostureWatcher(Construct):
                        {"requestParameters": {"bucketName": bucket_names}})
         if key is not None:
             self._rule("KeyCalls", "aws.kms", "kms.amazonaws.com", KEY_CALLS, target, {"$or": [
-                {"requestParameters": {"keyId": [key.key_arn, key.key_id]}},
+                {"requestParameters": {"keyId": _any_case([key.key_arn, key.key_id])}},
                 {"resources": {"ARN": [key.key_arn]}}]})
         self.schedule = events.Rule(
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",
@@ -167,6 +167,11 @@ class PostureWatcher(Construct):
                 source=[source], detail_type=[API_CALL],
                 detail={"eventSource": [event_source], "eventName": calls, **resource_match}),
             targets=[target])
+
+
+def _any_case(values: list[str]) -> list[dict[str, str]]:
+    """Match whatever the case (the handler folds case for the same fields)."""
+    return [{"equals-ignore-case": value} for value in values]
 
 
 _OPERATORS = {"equal_to": "Equals", "not_equals": "NotEquals", "starts_with": "StartsWith",

@@ -78,6 +78,10 @@ RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     LOGS: ("logGroupName", "logGroupIdentifier", "resourceIdentifier"),
 }
 
+# Trail names and key ids are matched whatever their case (the patterns too): a false alert on
+# a trail whose name differs only by case costs less than a stop that goes unseen.
+CASE_INSENSITIVE = frozenset((CLOUDTRAIL, KMS))
+
 SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH}
 
 
@@ -186,8 +190,9 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     resources = detail.get("resources")
     if isinstance(resources, list):  # CloudTrail's own resources list (KMS names the key's ARN there)
         candidates.extend(r.get("ARN") for r in resources if isinstance(r, Mapping))
+    folded = {name.casefold() for name in names} if source in CASE_INSENSITIVE else names
     for candidate in candidates:
-        if isinstance(candidate, str) and candidate in names:
+        if isinstance(candidate, str) and (candidate.casefold() if source in CASE_INSENSITIVE else candidate) in folded:
             return candidate
     return None
 
