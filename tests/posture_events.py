@@ -53,7 +53,8 @@ def scheduled_event(account: str, region: str, rule_arn: str) -> dict[str, Any]:
 
 
 def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_arn: str,
-                    log_group: str | None) -> list[tuple[str, str, dict[str, Any], list | None]]:
+                    log_group: str | None, key_alias: str | None = None
+                    ) -> list[tuple[str, str, dict[str, Any], list | None]]:
     """Every call the watcher alerts on, with request parameters as CloudTrail records them,
     each naming one of the trail's own resources: (event source, name, parameters, resources)."""
     trail, s3, kms, logs = ("cloudtrail.amazonaws.com", "s3.amazonaws.com", "kms.amazonaws.com",
@@ -92,6 +93,14 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
         (kms, "CreateGrant", {"keyId": key_arn, "granteePrincipal": "arn:aws:iam::999999999999:root",
                               "operations": ["Decrypt"]}, key_resources),
     ]
+    if key_alias:
+        alias_resources = [{"accountId": key_arn.split(":")[4], "type": "AWS::KMS::Alias",
+                            "ARN": f"{key_arn.rsplit(':', 1)[0]}:{key_alias}"}]
+        calls += [
+            (kms, "UpdateAlias", {"aliasName": key_alias, "targetKeyId": "arn:aws:kms:eu-west-1:999999999999:key/x"},
+             alias_resources),
+            (kms, "DeleteAlias", {"aliasName": key_alias}, alias_resources),
+        ]
     if log_group:
         calls += [
             (logs, "DeleteLogGroup", {"logGroupName": log_group}, None),

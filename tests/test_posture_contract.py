@@ -42,8 +42,8 @@ def test_the_single_stacks_environment_configures_the_watcher(single):
     key = single.resolve({"Fn::GetAtt": [single.one("AWS::KMS::Key", "SecureTrailKey"), "Arn"]})
     watched = config.watched
     assert (watched.trail_arn, watched.account, watched.region) == (TRAIL_ARN, DEPLOY_ACCOUNT, REGION)
-    assert (watched.buckets, watched.key_arn, watched.log_group_name) == (
-        (trail_bucket, access_logs), key, f"/aws/cloudtrail/{TRAIL_NAME}")
+    assert (watched.buckets, watched.key_arn, watched.key_alias, watched.log_group_name) == (
+        (trail_bucket, access_logs), key, f"alias/{TRAIL_NAME}", f"/aws/cloudtrail/{TRAIL_NAME}")
     assert config.check_trail and not config.auto_restart_logging
     assert config.expected_selectors == ({"Name": "All management events", "FieldSelectors": [
         {"Field": "eventCategory", "Equals": ["Management"]}]},)

@@ -20,10 +20,11 @@ TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
 BUCKETS = ("org-trail-logs-111111111111-eu-west-1", "org-trail-access-logs-111111111111-eu-west-1")
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 LOG_GROUP = "/aws/cloudtrail/org-trail"
+ALIAS = "alias/org-trail"
 WATCHED = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, buckets=BUCKETS, key_arn=KEY_ARN,
-                           log_group_name=LOG_GROUP)
+                           key_alias=ALIAS, log_group_name=LOG_GROUP)
 CALLS = weakening_calls(trail_name="org-trail", trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=KEY_ARN,
-                        log_group=LOG_GROUP)
+                        log_group=LOG_GROUP, key_alias=ALIAS)
 
 
 def event(source, name, parameters, resources=None, **overrides):
@@ -34,7 +35,7 @@ def event(source, name, parameters, resources=None, **overrides):
 def test_the_samples_cover_every_call_the_issue_names():
     covered = {(source, name) for source, name, _, _ in CALLS}
     assert covered == {(source, name) for source, calls in WEAKENING_CALLS.items() for name in calls}
-    assert len(covered) == 6 + 13 + 5 + 4
+    assert len(covered) == 6 + 13 + (5 + 2) + 4  # the issue's calls, and the key alias's
 
 
 @pytest.mark.parametrize("source,name,parameters,resources", CALLS,
@@ -48,7 +49,8 @@ def test_each_weakening_call_is_one_finding_naming_who_what_when_and_why(source,
     assert details["principal_arn"] == sample["detail"]["userIdentity"]["arn"]
     assert (details["source_ip"], details["user_agent"]) == (SOURCE_IP, USER_AGENT)
     assert details["event_name"] == name and details["event_time"] == "2026-11-25T04:12:31Z"
-    assert details["resource"] in {TRAIL_ARN, "org-trail", *BUCKETS, KEY_ARN, KEY_ARN.rsplit("/", 1)[1], LOG_GROUP}
+    assert details["resource"] in {TRAIL_ARN, "org-trail", *BUCKETS, KEY_ARN, KEY_ARN.rsplit("/", 1)[1], LOG_GROUP,
+                                   ALIAS}
     assert details["why"] and details["principal_arn"] in finding.message and name in finding.message
     assert finding.severity >= Severity.HIGH
 
@@ -69,6 +71,8 @@ UNRELATED = [
     # a call that does not weaken anything, on our own bucket
     ("s3.amazonaws.com", "GetBucketPolicy", {"bucketName": BUCKETS[0]}),
     ("kms.amazonaws.com", "EnableKey", {"keyId": KEY_ARN}),
+    ("kms.amazonaws.com", "UpdateAlias", {"aliasName": "alias/org-trail-old", "targetKeyId": "x"}),
+    ("kms.amazonaws.com", "DeleteAlias", {"aliasName": "alias/org-trail-delivery"}),
     ("sqs.amazonaws.com", "DeleteQueue", {"queueUrl": BUCKETS[0]}),
 ]
 

@@ -55,6 +55,7 @@ class World:
             PostureEnv.TRAIL_ARN: TRAIL_ARN, PostureEnv.ACCOUNT: ACCOUNT, PostureEnv.CHECK_TRAIL: "true",
             PostureEnv.AUTO_RESTART_LOGGING: encode_flag(auto_restart), PostureEnv.TRAIL_BUCKET: BUCKETS[0],
             PostureEnv.ACCESS_LOG_BUCKET: BUCKETS[1], PostureEnv.KEY_ARN: self.key_arn,
+            PostureEnv.KEY_ALIAS: f"alias/{TRAIL}",
             PostureEnv.LOG_GROUP: LOG_GROUP, PostureEnv.EXPECTED_SELECTORS: json.dumps(SELECTORS)}
         config = config_from_env(self.environment)
         self.watcher = PostureWatcher(
@@ -93,7 +94,7 @@ def kinds(alerts: list[dict]) -> list[str]:
 # -- events --------------------------------------------------------------------------------
 def test_each_weakening_call_is_exactly_one_alert_naming_the_principal(world):
     calls = weakening_calls(trail_name=TRAIL, trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=world.key_arn,
-                            log_group=LOG_GROUP)
+                            log_group=LOG_GROUP, key_alias=f"alias/{TRAIL}")
     for source, name, parameters, resources in calls:
         sample = api_call_event(source, name, parameters, account=ACCOUNT, region=REGION, resources=resources,
                                 principal=f"arn:aws:sts::{ACCOUNT}:assumed-role/Ops/{name}")

@@ -67,7 +67,8 @@ def org(org_stacks) -> tuple[Watched, Watched]:
 
 def samples(watched_names: dict, account: str):
     calls = weakening_calls(trail_name=TRAIL_NAME, trail_arn=TRAIL_ARN, buckets=watched_names["buckets"],
-                            key_arn=watched_names["key_arn"], log_group=watched_names["log_group"])
+                            key_arn=watched_names["key_arn"], log_group=watched_names["log_group"],
+                            key_alias=watched_names["key_alias"])
     for source, name, parameters, resources in calls:
         yield source, name, api_call_event(source, name, parameters, account=account, region=REGION,
                                            resources=resources)
@@ -77,7 +78,7 @@ def names_of(w: Watched) -> dict:
     env = w.env
     return {"buckets": [b for b in (env.get("POSTURE_TRAIL_BUCKET"), env.get("POSTURE_ACCESS_LOG_BUCKET")) if b],
             "key_arn": env.get("POSTURE_KEY_ARN") or "arn:aws:kms:eu-west-1:000000000000:key/none",
-            "log_group": env.get("POSTURE_LOG_GROUP")}
+            "log_group": env.get("POSTURE_LOG_GROUP"), "key_alias": env.get("POSTURE_KEY_ALIAS")}
 
 
 def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(single):
@@ -87,7 +88,8 @@ def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(sin
     for source, name, sample in samples(names, DEPLOY_ACCOUNT):
         assert len(single.matching(sample)) == 1, (source, name)
         caught += 1
-    assert caught == 6 + 2 * 13 + 5 + 4
+    assert names["key_alias"] == f"alias/{TRAIL_NAME}"
+    assert caught == 6 + 2 * 13 + 5 + 2 + 4
 
 
 def test_in_two_accounts_each_call_is_caught_in_the_account_where_it_happens(org):
@@ -115,6 +117,7 @@ def unrelated(names: dict, account: str) -> list[dict]:
              ("cloudtrail.amazonaws.com", "StartLogging", {"name": TRAIL_ARN}),
              ("kms.amazonaws.com", "DisableKey", {"keyId": key_arn + "0"}),
              ("kms.amazonaws.com", "Decrypt", {"keyId": key_arn}),
+             ("kms.amazonaws.com", "UpdateAlias", {"aliasName": f"alias/{TRAIL_NAME}-delivery"}),
              ("logs.amazonaws.com", "DeleteLogGroup", {"logGroupName": f"/aws/cloudtrail/{TRAIL_NAME}-old"})]
     return [api_call_event(source, name, parameters, account=account, region=REGION)
             for source, name, parameters in other]

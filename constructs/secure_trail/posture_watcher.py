@@ -46,7 +46,8 @@ BUCKET_CALLS = ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "Pu
                 "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutBucketEncryption",
                 "DeleteBucketEncryption", "PutBucketPublicAccessBlock", "DeletePublicAccessBlock",
                 "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket"]
-KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant"]
+KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant", "UpdateAlias",
+             "DeleteAlias"]
 LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter"]
 
 
@@ -55,11 +56,12 @@ class PostureWatcher(Construct):
                  table: dynamodb.ITable, alerts_topic: sns.ITopic, alerts_key_arn: str, function_key: kms.IKey,
                  check_interval: Duration, auto_restart_logging: bool = False, watch_trail: bool = True,
                  expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
-                 buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None,
+                 buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None, key_alias: str | None = None,
                  alarm_topic: sns.ITopic | None = None, role_name: str | None = None) -> None:
         """``watch_trail``: this account holds the trail (its calls, status and selectors;
         ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
-        ``buckets``, ``key``: the trail's parts this account holds. ``alerts_key_arn``: the
+        ``buckets``, ``key``: the trail's parts this account holds (``key_alias``: the key's
+        alias, when known: in two accounts the trail names its key by it). ``alerts_key_arn``: the
         key of the alerts topic (of another account: a ``key/*`` pattern, narrowed by the
         topic's encryption context); ``function_key``: the key of the function's log group.
         ``alarm_topic``: where the findings and DLQ alarms notify, @default none: no alarms
@@ -92,6 +94,7 @@ class PostureWatcher(Construct):
         for name, value in ((PostureEnv.TRAIL_BUCKET, bucket_names[0] if bucket_names else None),
                             (PostureEnv.ACCESS_LOG_BUCKET, bucket_names[1] if len(bucket_names) > 1 else None),
                             (PostureEnv.KEY_ARN, key.key_arn if key else None),
+                            (PostureEnv.KEY_ALIAS, key_alias if key else None),
                             (PostureEnv.LOG_GROUP, log_group_name),
                             (PostureEnv.EXPECTED_SELECTORS,
                              stack.to_json_string(list(expected_selectors)) if watch_trail else None)):
@@ -136,6 +139,7 @@ class PostureWatcher(Construct):
         if key is not None:
             self._rule("KeyCalls", "aws.kms", "kms.amazonaws.com", KEY_CALLS, target, {"$or": [
                 {"requestParameters": {"keyId": _any_case([key.key_arn, key.key_id])}},
+                *([{"requestParameters": {"aliasName": [key_alias]}}] if key_alias else []),
                 {"resources": {"ARN": [key.key_arn]}}]})
         self.schedule = events.Rule(
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",

@@ -65,5 +65,6 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTr
         alerts_key_arn=key.key_arn, function_key=key, alarm_topic=alerts_topic, check_interval=Duration.minutes(props.posture_check_minutes),
         auto_restart_logging=props.auto_restart_logging, watch_trail=watch_trail,
         expected_selectors=expected_selectors, log_group_name=log_group_name,
-        buckets=[trail_bucket, access_log_bucket], key=key) if props.watch_posture else None
+        buckets=[trail_bucket, access_log_bucket], key=key,
+        key_alias=None if props.key is not None else f"alias/{identity.trail_name}") if props.watch_posture else None
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)

@@ -203,6 +203,8 @@ class PostureEnv:
     """Empty when this account does not hold the buckets (the Trail stack of two accounts)."""
     ACCESS_LOG_BUCKET = "POSTURE_ACCESS_LOG_BUCKET"
     KEY_ARN = "POSTURE_KEY_ARN"
+    KEY_ALIAS = "POSTURE_KEY_ALIAS"
+    """``alias/<trail>``: in two accounts the trail names its key by this alias."""
     LOG_GROUP = "POSTURE_LOG_GROUP"
     """Empty when this account does not hold the log group (or it is off)."""
     CHECK_TRAIL = "POSTURE_CHECK_TRAIL"

@@ -61,6 +61,9 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
         "PutKeyPolicy": "the key policy that admits only this trail and named readers may be weakened",
         "DisableKeyRotation": "the key's material is no longer rotated",
         "CreateGrant": "a grant gives its grantee use of the key outside the key policy",
+        "UpdateAlias": "the trail's alias may now name another key, which CloudTrail would encrypt with "
+                       "where the trail names its key by the alias (two accounts)",
+        "DeleteAlias": "where the trail names its key by this alias (two accounts), CloudTrail cannot encrypt",
     },
     LOGS: {
         "DeleteLogGroup": "the CloudWatch Logs copy of the trail, and the alarms on it, are gone",
@@ -74,7 +77,7 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
 RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     CLOUDTRAIL: ("name", "trailName", "resourceId"),
     S3: ("bucketName",),
-    KMS: ("keyId",),
+    KMS: ("keyId", "aliasName"),
     LOGS: ("logGroupName", "logGroupIdentifier", "resourceIdentifier"),
 }
 
@@ -98,6 +101,8 @@ class WatchedResources:
     """False where this account does not hold the trail (the Log Archive of two accounts)."""
     buckets: tuple[str, ...] = ()
     key_arn: str | None = None
+    key_alias: str | None = None
+    """``alias/<name>`` of the key, when the watcher knows it."""
     log_group_name: str | None = None
 
     @property
@@ -115,7 +120,9 @@ class WatchedResources:
         if source == S3:
             return frozenset(self.buckets)
         if source == KMS:
-            return frozenset(n for n in (self.key_arn, self.key_id) if n)
+            alias_arn = (f"arn:{_partition(self.trail_arn)}:kms:{self.region}:{self.account}:{self.key_alias}"
+                         if self.key_alias else None)
+            return frozenset(n for n in (self.key_arn, self.key_id, self.key_alias, alias_arn) if n)
         if source == LOGS and self.log_group_name:
             arn = f"arn:{_partition(self.trail_arn)}:logs:{self.region}:{self.account}:log-group:{self.log_group_name}"
             return frozenset((self.log_group_name, arn, f"{arn}:*"))
