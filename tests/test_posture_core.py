@@ -261,3 +261,43 @@ def test_trail_names_and_key_ids_match_whatever_their_case_bucket_names_do_not()
                                      ("cloudtrail.amazonaws.com", "DeleteTrail", {"name": TRAIL_ARN.upper()}),
                                      ("kms.amazonaws.com", "DisableKey", {"keyId": KEY_ARN.rsplit("/", 1)[1].upper()})):
         assert judge_api_call(event(source, name, parameters), WATCHED), parameters
+
+
+JUNK = [None, 0, -1, 1.5, True, "", "x" * 300_000, "\u2028\x1b[31m", [], [None], {}, {"ARN": KEY_ARN}, [[[]]]]
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield prefix + (key,)
+            yield from _paths(value, prefix + (key,))
+
+
+def test_any_field_of_any_sample_replaced_by_junk_never_crashes_the_judge():
+    """Every field of every sample event (nested ones too), each replaced by each junk value."""
+    import copy
+    judged = 0
+    for source, name, parameters, resources in CALLS[::4]:
+        sample = event(source, name, parameters, resources)
+        for path in list(_paths(sample)):
+            for junk in JUNK:
+                mutated = copy.deepcopy(sample)
+                node = mutated
+                for part in path[:-1]:
+                    node = node[part]
+                node[path[-1]] = junk
+                verdict = judge_api_call(mutated, WATCHED)
+                assert verdict is None or isinstance(verdict, Rejection) or verdict.kind == PostureKind.WEAKENING_API_CALL
+                if not isinstance(verdict, Rejection) and verdict is not None:
+                    assert len(json.dumps(verdict.to_dict())) < 20_000
+                judged += 1
+    assert judged > 1000
+
+
+def test_an_odd_event_id_becomes_a_bounded_marker():
+    from trail_validators.posture import event_id
+    sample = event("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_ARN}, event_id="ü" * 10_000)
+    marker = event_id(sample)
+    assert marker.startswith("sha256-") and len(marker) == 71
+    plain = event("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_ARN}, event_id="0a1b-2c3d")
+    assert event_id(plain) == "0a1b-2c3d"

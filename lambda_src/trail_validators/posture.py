@@ -14,7 +14,9 @@ appears, one when it clears, none while it lasts.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -22,6 +24,7 @@ from .contract import PostureKind
 from .findings import Finding, Severity
 
 API_CALL = "AWS API Call via CloudTrail"
+EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
 MAX_FIELD_CHARS = 512
 """Longer values from an event are cut: an alert repeats what a caller chose to send."""
 
@@ -142,7 +145,7 @@ def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection
     if not isinstance(event, Mapping):
         return Rejection("the event is not a JSON object")
     if event.get("detail-type") != API_CALL:
-        return Rejection(f"detail-type {_cut(event.get('detail-type'))!r} is not {API_CALL!r}")
+        return Rejection(f"detail-type {_shown(event.get('detail-type'))} is not {API_CALL!r}")
     detail = event.get("detail")
     if not isinstance(detail, Mapping):
         return Rejection("the event has no detail object")
@@ -151,11 +154,11 @@ def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection
         return Rejection("detail.eventSource or detail.eventName is missing or not a string")
     account = detail.get("recipientAccountId", event.get("account"))
     if event.get("account") != watched.account or account != watched.account:
-        return Rejection(f"the event is of account {_cut(event.get('account'))!r}/{_cut(account)!r}, "
+        return Rejection(f"the event is of account {_shown(event.get('account'))}/{_shown(account)}, "
                          f"not {watched.account}")
     region = detail.get("awsRegion", event.get("region"))
     if event.get("region") != watched.region or region != watched.region:
-        return Rejection(f"the event is of region {_cut(region)!r}, not the home region {watched.region}")
+        return Rejection(f"the event is of region {_shown(region)}, not the home region {watched.region}")
     why = WEAKENING_CALLS.get(source, {}).get(name)
     if why is None:
         return None
@@ -181,10 +184,14 @@ def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection
 
 
 def event_id(event: Mapping[str, Any]) -> str | None:
-    """The CloudTrail event's id (a redelivery repeats it), for once-only alerts."""
+    """The CloudTrail event's id (a redelivery repeats it), for once-only alerts: as it is
+    when it looks like one (a UUID), else its SHA-256, so no id can make an oversized or
+    odd table key."""
     detail = event.get("detail")
     value = detail.get("eventID") if isinstance(detail, Mapping) else None
-    return _cut(value) if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    return value if EVENT_ID.fullmatch(value) else f"sha256-{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
 
 
 def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResources) -> str | None:
@@ -392,6 +399,11 @@ def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
         return value[:MAX_FIELD_CHARS] + "..."
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value from an event, for a log line: a string cut and quoted, anything else its type."""
+    return repr(_cut(value)) if isinstance(value, str) else type(value).__name__
 
 
 def _cut_json(value: Any) -> str:
