@@ -5,7 +5,6 @@ table key it writes is one its role's LeadingKeys admit."""
 
 from __future__ import annotations
 
-import json
 
 import boto3
 import pytest
