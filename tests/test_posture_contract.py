@@ -5,7 +5,6 @@ table key it writes is one its role's LeadingKeys admit."""
 
 from __future__ import annotations
 
-
 import boto3
 import pytest
 from aws_cdk.assertions import Template
