@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import boto3
@@ -107,8 +107,8 @@ class PostureWatcher:
             logger.warning("auto-restart of logging", extra={"result": restart})
         for finding in changes.appeared:
             if restart and finding.kind == PostureKind.LOGGING_STOPPED:
-                finding = type(finding)(finding.kind, finding.severity, f"{finding.message} {restart}.",
-                                        finding.keys, {**finding.details, "auto_restart": restart})
+                finding = replace(finding, message=f"{finding.message} {restart}.",
+                                  details={**finding.details, "auto_restart": restart})
             self.alerts.publish(watched.trail_arn, finding.kind, [finding])
         for kind in changes.cleared:
             cleared = cleared_finding(kind, watched.trail_arn)
