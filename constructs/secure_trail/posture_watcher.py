@@ -75,7 +75,8 @@ class PostureWatcher(Construct):
                                            retention_period=Duration.days(14))
         acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
                     "This queue is the dead-letter queue of the posture watcher's function (events it "
-                    "failed to handle); an alarm fires on its first message.")
+                    "failed to handle)" + ("; an alarm fires on its first message." if alarm_topic else
+                                           "; its depth is a CloudWatch metric of this account."))
         trail_reads = [iam.PolicyStatement(
             actions=["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"],
             resources=[trail_arn])] if watch_trail else []
