@@ -212,6 +212,12 @@ def test_each_condition_is_its_finding(changes, kind):
     assert kinds(**changes) == {kind}
 
 
+def test_empty_operators_as_the_api_may_return_them_are_no_difference():
+    found = [{"Name": "x", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"], "StartsWith": [],
+                                               "NotEquals": None}]}]
+    assert kinds(selectors={"AdvancedEventSelectors": found}) == set()
+
+
 def test_selector_names_are_labels_only():
     renamed = [{**SELECTORS[0], "Name": "renamed"}]
     assert kinds(selectors={"AdvancedEventSelectors": renamed}) == set()

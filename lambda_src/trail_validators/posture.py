@@ -358,7 +358,8 @@ def normalized_selectors(selectors: Any) -> frozenset:
             result.add(("unreadable", json.dumps(selector, sort_keys=True, default=str)[:MAX_FIELD_CHARS]))
             continue
         result.add(frozenset(
-            (f.get("Field"), frozenset((op, frozenset(_as_list(values))) for op, values in f.items() if op != "Field"))
+            (str(f.get("Field")), frozenset((op, frozenset(map(str, _as_list(values))))
+                                       for op, values in f.items() if op != "Field" and _as_list(values)))
             if isinstance(f, Mapping) else ("unreadable", str(f)[:MAX_FIELD_CHARS]) for f in fields))
     return frozenset(result)
 
