@@ -11,7 +11,7 @@ from html import escape
 
 from .model import Evidence
 from .report import Report
-from .text import pretty
+from .text import pretty, visible
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:78em;padding:0 1em;color:#1b1b1b}
@@ -30,7 +30,7 @@ STATUS_TEXT = {"satisfied": "satisfied", "not_satisfied": "not satisfied", "not_
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return escape(visible(str(text)), quote=True)
 
 
 def _evidence(item: Evidence) -> str:

@@ -16,8 +16,13 @@ def pretty(value: Any) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + f"\n... ({len(text):,} characters)"
 
 
-def one_line(text: str) -> str:
-    """No control characters (a terminal or a Markdown table would act on them)."""
-    return "".join(character if character.isprintable() else
+def visible(text: str, *, keep: str = "\n") -> str:
+    """Every character that is not printable (controls, separators, noncharacters, which HTML
+    forbids and terminals act on) as an escape, but those in ``keep``."""
+    return "".join(character if character.isprintable() or character in keep else
                    f"\\x{ord(character):02x}" if ord(character) < 0x100 else f"\\u{ord(character):04x}"
                    for character in text)
+
+
+def one_line(text: str) -> str:
+    return visible(text, keep="")
