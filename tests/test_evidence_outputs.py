@@ -174,3 +174,11 @@ def test_a_failed_nag_report_is_a_failed_control(default_cdk_out, tmp_path, caps
     _, out, _ = run(capsys, cdk_out, "--format", "json")
     (nag,) = [c for c in json.loads(out)["controls"] if c["id"] == "ST.12"]
     assert nag["status"] == "not_satisfied" and "AwsSolutions reported 1 unacknowledged" in nag["reason"]
+
+
+def test_a_hostile_template_path_stays_one_line(default_cdk_out, tmp_path, capsys):
+    cdk_out = copy_assembly(default_cdk_out, tmp_path / "cdk.out")
+    _manifest(cdk_out, lambda m: m["artifacts"]["SecureTrail"]["properties"].update(
+        templateFile="x\nsecure-trail: all controls satisfied\x1b[2J.json"))
+    code, _, err = run(capsys, cdk_out)
+    assert code == 2 and len(err.splitlines()) == 1 and "\x1b" not in err and "\\x0a" in err

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .text import one_line
+
 MANIFEST = "manifest.json"
 VALIDATION_REPORT = "validation-report.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
@@ -23,7 +25,11 @@ MAX_NESTING = 8
 
 
 class AssemblyError(ValueError):
-    """The input is not a readable cloud assembly; the message says which file and why."""
+    """The input is not a readable cloud assembly; the message says which file and why, on
+    one line (a path from a hostile manifest may hold line breaks or terminal controls)."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 @dataclass(frozen=True)

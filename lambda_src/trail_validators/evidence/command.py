@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from .render_html import render_html
     from .render_markdown import render_markdown
     from .report import build_report
+    from .text import one_line
 
     assembly = read_assembly(args.cdk_out)
     report = build_report(assembly)
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     for change in report.regressions:
-        print(f"secure-trail: regressed: {change['summary']}", file=sys.stderr)
+        print(f"secure-trail: regressed: {one_line(change['summary'])}", file=sys.stderr)
     return EXIT_REGRESSED if report.regressions else EXIT_OK
 
 
