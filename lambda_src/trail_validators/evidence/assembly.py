@@ -9,7 +9,7 @@ should be is an :class:`AssemblyError` naming it, never a traceback.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class Assembly:
     stacks: tuple[Stack, ...]
     nag_report: tuple[NagPlugin, ...] | None
     """None when the assembly has no ``validation-report.json``."""
+    indexes: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Lookups built once per assembly (``resources.py``), so no check is quadratic in a
+    template's size."""
 
 
 def read_assembly(cdk_out: str | Path) -> Assembly:

@@ -10,7 +10,7 @@ not found rather than guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .assembly import Assembly, Stack
 
@@ -19,10 +19,20 @@ NAME_PROPERTY = {"AWS::S3::Bucket": "BucketName", "AWS::SNS::Topic": "TopicName"
                  "AWS::Lambda::Function": "FunctionName"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Resource:
     stack: Stack
     logical_id: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.stack.name, self.logical_id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resource) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -75,9 +85,38 @@ def _parts(path: str) -> Iterator[str | int]:
             rest = rest.lstrip("[")
 
 
+def cached(assembly: Assembly, key: Any, build: Callable[[], Any]) -> Any:
+    if key not in assembly.indexes:
+        assembly.indexes[key] = build()
+    return assembly.indexes[key]
+
+
+def _by_type(assembly: Assembly) -> dict[Any, list[Resource]]:
+    found: dict[Any, list[Resource]] = {}
+    for stack in assembly.stacks:
+        for logical_id, body in stack.resources.items():
+            found.setdefault(body.get("Type"), []).append(Resource(stack, logical_id))
+    return found
+
+
 def resources(assembly: Assembly, *types: str) -> list[Resource]:
-    return [Resource(stack, logical_id) for stack in assembly.stacks for logical_id in stack.resources
-            if not types or stack.resources[logical_id].get("Type") in types]
+    index = cached(assembly, "by_type", lambda: _by_type(assembly))
+    return [resource for kind in dict.fromkeys(types) for resource in index.get(kind, [])] if types else \
+        [resource for group in index.values() for resource in group]
+
+
+def _by_name(assembly: Assembly, resource_type: str) -> dict[str, Resource]:
+    found: dict[str, Resource] = {}
+    for resource in resources(assembly, resource_type):
+        if resource.name:
+            found.setdefault(resource.name, resource)
+    return found
+
+
+def _name_candidates(spelled: str) -> list[str]:
+    """The names an ARN or name may end in (none of these types' names holds a colon)."""
+    trimmed = spelled[:-2] if spelled.endswith(":*") else spelled
+    return [spelled, trimmed.rsplit(":", 1)[-1]]
 
 
 def flatten(value: Any) -> str | None:
@@ -110,25 +149,28 @@ def referenced(assembly: Assembly, origin: Stack, value: Any, *types: str) -> Re
     spelled = flatten(value)
     if not spelled:
         return None
-    for candidate in resources(assembly, *types):
-        name = candidate.name
-        if name and (spelled == name or spelled.endswith(":" + name) or spelled.endswith(":" + name + ":*")
-                     or spelled == "arn:${AWS::Partition}:s3:::" + name):
-            return candidate
+    for resource_type in types:
+        names = cached(assembly, ("by_name", resource_type), lambda: _by_name(assembly, resource_type))
+        for name in _name_candidates(spelled):
+            if name in names:
+                return names[name]
     return None
 
 
 def referring(assembly: Assembly, target: Resource, resource_type: str, path: str) -> list[Resource]:
     """Resources of ``resource_type`` whose property ``path`` (or any item of it, when it
     is a list) names ``target``."""
-    found = []
-    for candidate in resources(assembly, resource_type):
-        value = candidate.value(path)
-        for item in value if isinstance(value, list) else [value]:
-            if referenced(assembly, candidate.stack, item, target.type) == target:
-                found.append(candidate)
-                break
-    return found
+    def build() -> dict[tuple[str, str], list[Resource]]:
+        found: dict[tuple[str, str], list[Resource]] = {}
+        for candidate in resources(assembly, resource_type):
+            value = candidate.value(path)
+            named = {referenced(assembly, candidate.stack, item, target.type)
+                     for item in (value if isinstance(value, list) else [value])}
+            for resource in named - {None}:
+                found.setdefault(resource.key, []).append(candidate)  # type: ignore[union-attr]
+        return found
+    index = cached(assembly, ("referring", resource_type, path, target.type), build)
+    return index.get(target.key, [])
 
 
 def statements(document: Any) -> list[Any]:

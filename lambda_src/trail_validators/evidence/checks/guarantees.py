@@ -9,7 +9,8 @@ from typing import Any
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import Resource, actions, conditions, flatten, referenced, resources, service_principals, statements
+from ..resources import (Resource, actions, conditions, flatten, referenced, referring, resources, service_principals,
+                         statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, access_log_bucket, bucket_policies, buckets, is_true,
                     key_of, missing, prop, strings, trail_buckets, trails, TRAIL_BUCKET, ACCESS_LOG_BUCKET)
 from .trail import monitored_log_group
@@ -69,10 +70,7 @@ def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
 
 
 def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
-    for policy in resources(assembly, "AWS::SNS::TopicPolicy"):
-        if not any(referenced(assembly, policy.stack, item, TOPIC) == topic for item in
-                   (policy.value("Topics") if isinstance(policy.value("Topics"), list) else [])):
-            continue
+    for policy in referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics"):
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if isinstance(statement, dict) and statement.get("Effect") == "Deny" and \
                     any(operator == "Bool" and value in ("false", False)

@@ -9,7 +9,7 @@ from typing import Any
 from ...monitoring_controls import MONITORING_CONTROLS, MonitoringControl
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import Resource, referenced, referring, resources
+from ..resources import Resource, cached, referenced, referring, resources
 from .parts import TOPIC, missing, multi_region_trails, prop, trails
 from .trail import monitored_log_group
 
@@ -50,7 +50,8 @@ def _filter_chain(assembly: Assembly, metric_filter: Resource, control: Monitori
                      ok=f"the filter on the trail's log group has exactly the documented pattern for "
                         f"CIS {control.cis_section}", bad="")]
     metrics = _metrics(metric_filter)
-    alarms = [alarm for alarm in resources(assembly, ALARM) if _alarm_metric(alarm) in metrics]
+    by_metric = cached(assembly, "alarms_by_metric", lambda: _alarms_by_metric(assembly))
+    alarms = [alarm for metric in sorted(metrics, key=repr) for alarm in by_metric.get(metric, [])]
     if not alarms:
         return evidence + [Evidence(metric_filter.stack.name, metric_filter.logical_id, metric_filter.type,
                                     "MetricTransformations", metric_filter.value("MetricTransformations"), False,
@@ -68,12 +69,18 @@ def _filter_chain(assembly: Assembly, metric_filter: Resource, control: Monitori
 
 def _metrics(metric_filter: Resource) -> set[tuple[Any, Any]]:
     transformations = metric_filter.value("MetricTransformations")
-    return {(item.get("MetricNamespace"), item.get("MetricName"))
-            for item in transformations if isinstance(item, dict)} if isinstance(transformations, list) else set()
+    return {(item.get("MetricNamespace"), item.get("MetricName")) for item in transformations
+            if isinstance(item, dict) and isinstance(item.get("MetricNamespace"), str)
+            and isinstance(item.get("MetricName"), str)} if isinstance(transformations, list) else set()
 
 
-def _alarm_metric(alarm: Resource) -> tuple[Any, Any]:
-    return alarm.value("Namespace"), alarm.value("MetricName")
+def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource]]:
+    found: dict[tuple[Any, Any], list[Resource]] = {}
+    for alarm in resources(assembly, ALARM):
+        metric = (alarm.value("Namespace"), alarm.value("MetricName"))
+        if all(isinstance(part, str) for part in metric):
+            found.setdefault(metric, []).append(alarm)
+    return found
 
 
 def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
