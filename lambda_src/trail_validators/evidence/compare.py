@@ -51,7 +51,7 @@ def _change(kind: str, summary: str, *, stack: str | None = None, logical_id: st
 
 def _watched(assembly: Assembly) -> dict[tuple[str, str], dict[str, Any]]:
     return {(stack.name, logical_id): body for stack in assembly.stacks for logical_id, body in stack.resources.items()
-            if body.get("Type") in WATCHED}
+            if isinstance(body.get("Type"), str) and body["Type"] in WATCHED}
 
 
 def _canonical(value: Any) -> str:

@@ -95,7 +95,8 @@ def _by_type(assembly: Assembly) -> dict[Any, list[Resource]]:
     found: dict[Any, list[Resource]] = {}
     for stack in assembly.stacks:
         for logical_id, body in stack.resources.items():
-            found.setdefault(body.get("Type"), []).append(Resource(stack, logical_id))
+            kind = body.get("Type")
+            found.setdefault(kind if isinstance(kind, str) else "", []).append(Resource(stack, logical_id))
     return found
 
 

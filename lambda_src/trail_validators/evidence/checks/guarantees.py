@@ -9,9 +9,9 @@ from typing import Any
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import (Resource, actions, conditions, flatten, referenced, referring, resources, service_principals,
+from ..resources import (Resource, actions, as_list, conditions, flatten, referenced, referring, resources, service_principals,
                          statements)
-from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, access_log_bucket, bucket_policies, buckets, is_true,
+from .parts import (BUCKET, KEY, field_selectors, LOG_GROUP, TOPIC, access_log_bucket, bucket_policies, buckets, is_true,
                     key_of, missing, prop, strings, trail_buckets, trails, TRAIL_BUCKET, ACCESS_LOG_BUCKET)
 from .trail import monitored_log_group
 
@@ -148,7 +148,7 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
                                    why=f"no alarm fires on {metric.namespace}/{metric.name}")]
     for alarm in alarms:
         targets = [referenced(assembly, alarm.stack, action, TOPIC)
-                   for action in (alarm.value("AlarmActions") or [])]
+                   for action in as_list(alarm.value("AlarmActions"))]
         evidence.append(prop(alarm, "AlarmActions", lambda _: any(targets),
                              ok=f"an alarm on {metric.namespace}/{metric.name} notifies an SNS topic of the "
                                 "assembly", bad="the alarm notifies no SNS topic of the assembly",
@@ -215,11 +215,10 @@ def data_events_exclude_log_buckets(assembly: Assembly) -> list[Evidence] | NotA
     for trail, bucket in trail_buckets(assembly):
         selectors = trail.value("AdvancedEventSelectors")
         for number, selector in enumerate(selectors if isinstance(selectors, list) else []):
-            fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
-            named = {field.get("Field"): field for field in fields or [] if isinstance(field, dict)}
+            named = field_selectors(selector)
             if strings(named.get("resources.type", {}).get("Equals")) != ["AWS::S3::Object"]:
                 continue
-            excluded = {flatten(item) for item in named.get("resources.ARN", {}).get("NotStartsWith", [])}
+            excluded = {flatten(item) for item in as_list(named.get("resources.ARN", {}).get("NotStartsWith"))}
             log_buckets = [part for part in (bucket, access_log_bucket(assembly, bucket) if bucket else None) if part]
             holds = bool(log_buckets) and all(any(
                 spelled and (spelled.startswith("${%s.Arn}" % part.logical_id)

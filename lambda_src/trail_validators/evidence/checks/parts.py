@@ -105,3 +105,10 @@ def multi_region_trails(assembly: Assembly) -> list[Resource]:
 
 def strings(value: Any) -> list[str]:
     return [item for item in as_list(value) if isinstance(item, str)]
+
+
+def field_selectors(selector: Any) -> dict[str, dict[str, Any]]:
+    """An advanced event selector's field selectors by field name (malformed ones left out)."""
+    fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
+    return {field["Field"]: field for field in fields if isinstance(field, dict) and isinstance(field.get("Field"), str)} \
+        if isinstance(fields, list) else {}

@@ -7,7 +7,7 @@ from typing import Any
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import referenced, resources
-from .parts import (LOG_GROUP, is_true, key_of, missing, prop, strings, trails)
+from .parts import (LOG_GROUP, field_selectors, is_true, key_of, missing, prop, strings, trails)
 
 
 def _each_trail(assembly: Assembly, check) -> list[Evidence]:
@@ -22,9 +22,7 @@ def _management_read_write(trail) -> Evidence:
     basic_present, basic = trail.get("EventSelectors")
     if advanced_present:
         for number, selector in enumerate(advanced if isinstance(advanced, list) else []):
-            fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
-            fields = fields if isinstance(fields, list) else []
-            named = {field.get("Field"): field for field in fields if isinstance(field, dict)}
+            named = field_selectors(selector)
             category = named.get("eventCategory", {})
             if strings(category.get("Equals")) == ["Management"] and "readOnly" not in named \
                     and set(named) == {"eventCategory"}:
@@ -127,8 +125,7 @@ def s3_data_events(assembly: Assembly, *, read_only: bool) -> list[Evidence] | N
     for trail in trails(assembly):
         selectors = trail.value("AdvancedEventSelectors")
         for number, selector in enumerate(selectors if isinstance(selectors, list) else []):
-            fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
-            named = {field.get("Field"): field for field in fields or [] if isinstance(field, dict)}
+            named = field_selectors(selector)
             if strings(named.get("eventCategory", {}).get("Equals")) != ["Data"] or \
                     strings(named.get("resources.type", {}).get("Equals")) != ["AWS::S3::Object"]:
                 continue
