@@ -9,10 +9,10 @@ from typing import Any
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import (Resource, actions, as_list, conditions, flatten, referenced, referring, resources, service_principals,
-                         statements)
-from .parts import (BUCKET, KEY, field_selectors, LOG_GROUP, TOPIC, access_log_bucket, bucket_policies, buckets, is_true,
-                    key_of, missing, prop, strings, trail_buckets, trails, TRAIL_BUCKET, ACCESS_LOG_BUCKET)
+from ..resources import (Resource, actions, as_list, conditions, flatten, referenced, referring, resources,
+                         service_principals, statements)
+from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
+                    field_selectors, is_true, key_of, missing, prop, strings, trail_buckets, trails)
 from .trail import monitored_log_group
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"

@@ -3,7 +3,6 @@ the one way checks turn a template property into :class:`Evidence`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from ..assembly import Assembly
@@ -17,10 +16,6 @@ TRAIL_BUCKET, ACCESS_LOG_BUCKET = "trail", "access_log"
 
 def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def show(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def prop(resource: Resource, path: str, holds: Callable[[Any], bool], *, ok: str, bad: str,

@@ -23,9 +23,7 @@ def _management_read_write(trail) -> Evidence:
     if advanced_present:
         for number, selector in enumerate(advanced if isinstance(advanced, list) else []):
             named = field_selectors(selector)
-            category = named.get("eventCategory", {})
-            if strings(category.get("Equals")) == ["Management"] and "readOnly" not in named \
-                    and set(named) == {"eventCategory"}:
+            if set(named) == {"eventCategory"} and strings(named["eventCategory"].get("Equals")) == ["Management"]:
                 return prop(trail, f"AdvancedEventSelectors[{number}]", lambda _: True,
                             ok="an advanced selector logs every management event, read and write "
                                "(eventCategory = Management, no readOnly or other filter)", bad="")
