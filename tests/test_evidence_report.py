@@ -201,3 +201,15 @@ def test_cloudwatch_logs_off_makes_the_monitoring_controls_not_applicable(defaul
         assert "CloudWatch Logs delivery is off" in controls[control_id].reason
     assert controls["CloudTrail.5"].status == "not_satisfied"
     assert controls["ST.10"].status == "not_applicable"
+
+
+def test_a_decoy_bucket_with_the_trail_buckets_name_is_not_taken_for_it(organization_cdk_out, tmp_path):
+    """The Trail stack names its bucket by name; a second bucket claiming that name (a decoy
+    that satisfies everything) makes the reference ambiguous, so nothing is vouched for."""
+    def decoy(resources):
+        name = trail(resources)["S3BucketName"]
+        resources["Decoy"] = {"Type": "AWS::S3::Bucket", "Properties": {
+            "BucketName": name, "LoggingConfiguration": {"DestinationBucketName": "elsewhere"}}}
+    cdk_out = edit_template(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailTrail", decoy)
+    control = statuses(cdk_out)["CloudTrail.7"]
+    assert control.status == "not_satisfied" and "the trail's bucket is not in the assembly" in control.reason

@@ -106,11 +106,13 @@ def resources(assembly: Assembly, *types: str) -> list[Resource]:
         [resource for group in index.values() for resource in group]
 
 
-def _by_name(assembly: Assembly, resource_type: str) -> dict[str, Resource]:
-    found: dict[str, Resource] = {}
+def _by_name(assembly: Assembly, resource_type: str) -> dict[str, Resource | None]:
+    """Resources by physical name; a name two resources claim maps to None, so that a decoy
+    in another stack can never stand in for the resource a reference means."""
+    found: dict[str, Resource | None] = {}
     for resource in resources(assembly, resource_type):
         if resource.name:
-            found.setdefault(resource.name, resource)
+            found[resource.name] = None if resource.name in found else resource
     return found
 
 
