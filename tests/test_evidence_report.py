@@ -213,3 +213,14 @@ def test_a_decoy_bucket_with_the_trail_buckets_name_is_not_taken_for_it(organiza
     cdk_out = edit_template(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailTrail", decoy)
     control = statuses(cdk_out)["CloudTrail.7"]
     assert control.status == "not_satisfied" and "the trail's bucket is not in the assembly" in control.reason
+
+
+def test_the_control_table_is_data_over_known_checks_and_the_monitoring_table():
+    from pathlib import Path
+
+    from trail_validators.evidence import checks
+    ids = [control.id for control in CONTROLS]
+    assert len(ids) == len(set(ids)) and all(control.check in checks.CHECKS for control in CONTROLS)
+    assert MONITORING_IDS <= set(ids)
+    sources = "".join(path.read_text() for path in Path(checks.__file__).parent.parent.rglob("*.py"))
+    assert not [c.control_id for c in MONITORING_CONTROLS if c.filter_pattern in sources]  # imported, never copied

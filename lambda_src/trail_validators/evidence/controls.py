@@ -100,7 +100,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("ST.4", "SNS topics refuse publishing without TLS", PROJECT, "topics_tls_only"),
     Control("ST.5", "The access-log bucket receives the trail bucket's TLS evidence, and only it", PROJECT,
             "access_log_tls_evidence"),
-    Control("ST.6", "Digest validation is on, validated hourly, and tampering raises an alarm", PROJECT,
+    Control("ST.6", "Digest validation is on, a digest validator runs, and tampering raises an alarm", PROJECT,
             "digest_validation_alerts"),
     Control("ST.7", "A request that reached the trail bucket without TLS raises an alarm", PROJECT,
             "tls_audit_alerts"),
