@@ -224,3 +224,14 @@ def test_the_control_table_is_data_over_known_checks_and_the_monitoring_table():
     assert MONITORING_IDS <= set(ids)
     sources = "".join(path.read_text() for path in Path(checks.__file__).parent.parent.rglob("*.py"))
     assert not [c.control_id for c in MONITORING_CONTROLS if c.filter_pattern in sources]  # imported, never copied
+
+
+def test_the_readme_excerpt_is_what_the_report_says(default_cdk_out, capsys):
+    from conftest import REPO
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Evidence report"):readme.index("## Compliance in CI")]
+    excerpt = [line for line in section.splitlines() if line.startswith("| ") and " | FAILS: " in line
+               or line.startswith("| ") and " | ok: " in line]
+    assert main(["evidence", str(default_cdk_out), "--format", "markdown"]) == 0
+    generated = capsys.readouterr().out.splitlines()
+    assert excerpt and all(line in generated for line in excerpt)
