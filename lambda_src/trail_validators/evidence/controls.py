@@ -78,6 +78,8 @@ CONTROLS: tuple[Control, ...] = (
     Control("S3.9", "S3 bucket server access logging is enabled (the trail bucket; the access-log bucket is "
             "the logging target and cannot log into itself)", SECURITY_HUB, "access_logging",
             {"roles": TRAIL_BUCKET}),
+    Control("S3.10", "S3 buckets with versioning enabled have lifecycle configurations", SECURITY_HUB,
+            "noncurrent_versions_expire", {"roles": BOTH_BUCKETS}),
     Control("S3.12", "ACLs are not used to manage user access to S3 buckets", SECURITY_HUB, "no_acls",
             {"roles": BOTH_BUCKETS}),
     Control("S3.13", "S3 buckets have lifecycle configurations", SECURITY_HUB, "lifecycle", {"roles": BOTH_BUCKETS}),

@@ -21,7 +21,8 @@ CHECKS: dict[str, Callable] = {
         "cloudwatch_logs", "tagged", "event_data_stores_encrypted", "s3_data_events")},
     **{name: getattr(storage, name) for name in (
         "public_access_blocked", "not_public", "denies_non_tls", "denies_old_tls", "access_logging", "no_acls",
-        "lifecycle", "versioning", "object_lock", "kms_encrypted", "key_rotation", "topics_encrypted")},
+        "lifecycle", "noncurrent_versions_expire", "versioning", "object_lock", "kms_encrypted", "key_rotation",
+        "topics_encrypted")},
     "metric_filter_alarm": monitoring.metric_filter_alarm,
     **{name: getattr(guarantees, name) for name in (
         "source_arn_on_cloudtrail_grants", "encryption_context_on_cloudtrail_keys", "topics_tls_only",

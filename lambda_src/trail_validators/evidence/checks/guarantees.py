@@ -133,6 +133,11 @@ def _logging_grant(assembly: Assembly, target: Resource, source: Resource) -> Ev
                    why="no bucket policy lets S3 server access logging write the access-log bucket")
 
 
+def _dimensions(alarm: Resource) -> dict[Any, Any]:
+    return {item.get("Name"): item.get("Value") for item in as_list(alarm.value("Dimensions"))
+            if isinstance(item, dict) and isinstance(item.get("Name"), str)}
+
+
 def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: str,
                      option: str) -> list[Evidence] | NotApplicable:
     functions = [function for function in resources(assembly, "AWS::Lambda::Function")
@@ -142,10 +147,11 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
     evidence = [prop(function, "FunctionName", lambda _: True, ok=f"the {what} runs as this function", bad="")
                 for function in functions]
     alarms = [alarm for alarm in resources(assembly, "AWS::CloudWatch::Alarm")
-              if alarm.value("Namespace") == metric.namespace and alarm.value("MetricName") == metric.name]
+              if alarm.value("Namespace") == metric.namespace and alarm.value("MetricName") == metric.name
+              and _dimensions(alarm) == metric.dimensions]
     if not alarms:
         return evidence + [missing(f"{metric.namespace}/{metric.name} alarm",
-                                   why=f"no alarm fires on {metric.namespace}/{metric.name}")]
+                                   why=f"no alarm fires on {metric.namespace}/{metric.name} of {metric.service}")]
     for alarm in alarms:
         targets = [referenced(assembly, alarm.stack, action, TOPIC)
                    for action in as_list(alarm.value("AlarmActions"))]
@@ -161,7 +167,7 @@ def digest_validation_alerts(assembly: Assembly) -> list[Evidence] | NotApplicab
                            bad="log file validation is off: there are no digests to validate")
                       for trail in trails(assembly)] or [missing("AWS::CloudTrail::Trail")]
     alarm = _validator_alarm(assembly, service=DIGEST_VALIDATOR, metric=DigestMetrics.TAMPERING_FINDINGS,
-                             what="hourly digest-chain validation", option="validateDigests")
+                             what="digest-chain validation", option="validateDigests")
     if isinstance(alarm, NotApplicable):
         return NotApplicable(alarm.reason, tuple(trail_evidence))
     return trail_evidence + alarm

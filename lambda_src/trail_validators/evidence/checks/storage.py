@@ -122,6 +122,18 @@ def lifecycle(assembly: Assembly, roles: tuple[str, ...] = BOTH) -> list[Evidenc
         bad=f"{ROLE_NAME[role]} has no enabled lifecycle rule")])
 
 
+def noncurrent_versions_expire(assembly: Assembly, roles: tuple[str, ...] = BOTH) -> list[Evidence]:
+    """S3.10: a versioned bucket's lifecycle also ends noncurrent versions."""
+    return _per_bucket(assembly, roles, lambda role, bucket: [prop(
+        bucket, "LifecycleConfiguration.Rules",
+        lambda rules: isinstance(rules, list) and any(
+            isinstance(rule, dict) and rule.get("Status") == "Enabled"
+            and bool(rule.get("NoncurrentVersionExpiration") or rule.get("NoncurrentVersionTransitions"))
+            for rule in rules),
+        ok=f"an enabled lifecycle rule of {ROLE_NAME[role]} expires or moves noncurrent versions",
+        bad=f"no enabled lifecycle rule of {ROLE_NAME[role]} handles noncurrent versions")])
+
+
 def versioning(assembly: Assembly, roles: tuple[str, ...] = BOTH) -> list[Evidence]:
     return _per_bucket(assembly, roles, lambda role, bucket: [prop(
         bucket, "VersioningConfiguration.Status", lambda value: value == "Enabled",
