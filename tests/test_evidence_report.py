@@ -235,3 +235,5 @@ def test_the_readme_excerpt_is_what_the_report_says(default_cdk_out, capsys):
     assert main(["evidence", str(default_cdk_out), "--format", "markdown"]) == 0
     generated = capsys.readouterr().out.splitlines()
     assert excerpt and all(line in generated for line in excerpt)
+    summary = next(line for line in generated if line.startswith("Stacks: "))
+    assert f"> {summary}" in section
