@@ -51,7 +51,8 @@ def test_malformed_template_values_never_crash_the_report(shape, tmp_path_factor
     context = ORGANIZATION_CONTEXT if shape == "organization" else {}
     cdk_out = synthesize(tmp_path_factory.mktemp(shape) / "cdk.out", **context)
     manifest = json.loads((cdk_out / "manifest.json").read_text())
-    stacks = [name for name, artifact in manifest["artifacts"].items() if artifact["type"] == "aws:cloudformation:stack"]
+    stacks = [name for name, artifact in manifest["artifacts"].items()
+              if artifact["type"] == "aws:cloudformation:stack"]
     originals = {name: json.loads((cdk_out / f"{name}.template.json").read_text())["Resources"] for name in stacks}
     original = Assembly("old", tuple(Stack(name, "", "", originals[name]) for name in stacks), None)
     old_report = build_report(original)

@@ -37,7 +37,8 @@ def add_monitoring(resources: dict, control=CONTROL, *, pattern: str | None = No
     if alarm:
         resources[f"Alarm{number}"] = {"Type": "AWS::CloudWatch::Alarm", "Properties": {
             "Namespace": NAMESPACE, "MetricName": alarm_metric or control.metric_name, "Statistic": "Sum",
-            "Period": 300, "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Period": 300, "EvaluationPeriods": 1, "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             **({"AlarmActions": [{"Ref": "CisTopic"}]} if action else {})}}
 
 

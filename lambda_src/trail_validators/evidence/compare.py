@@ -91,7 +91,8 @@ def _resource_changes(was: dict[str, Any], now: dict[str, Any], where: dict[str,
                                    old=old_props.get(name), new=new_props.get(name), **where))
     for name in RETENTION_ATTRIBUTES:
         if was.get(name) != now.get(name):
-            changes.append(_change("property_changed", f"{where['logical_id']} {name} changed", property_path=f"@{name}",
+            changes.append(_change("property_changed", f"{where['logical_id']} {name} changed",
+                                   property_path=f"@{name}",
                                    old=was.get(name), new=now.get(name), **where))
     policy = POLICY.get(where["resource_type"])
     if policy:

@@ -14,13 +14,16 @@ from .report import Report
 from .text import pretty, visible
 
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:78em;padding:0 1em;color:#1b1b1b}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:78em;padding:0 1em;
+color:#1b1b1b}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:2px solid #ccc}
-table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top}
 th{background:#f2f2f2}.summary td,.summary th{width:auto}
 .satisfied{color:#0a5d1e;font-weight:600}.not_satisfied{color:#a10c0c;font-weight:700}.not_applicable{color:#595959}
 .fails{background:#fdecec}.control{background:#fafafa}
-pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;max-height:24em;overflow:auto}
+pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;
+max-height:24em;overflow:auto}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}.why{margin:.25em 0 0}
 .evidence td:last-child{width:48%}.evidence td:first-child{width:3em}
 @media print{body{margin:0;max-width:none;font-size:10pt}pre{max-height:none;overflow:visible}
@@ -44,8 +47,9 @@ def _evidence(item: Evidence) -> str:
 
 def _control(control) -> str:
     rows = "".join(_evidence(item) for item in control.evidence)
-    evidence = ("<table class=\"evidence\"><thead><tr><th></th><th>stack</th><th>logical id</th><th>type</th><th>property</th>"
-                f"<th>value in the template, and why</th></tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+    evidence = ("<table class=\"evidence\"><thead><tr><th></th><th>stack</th><th>logical id</th><th>type</th>"
+                "<th>property</th><th>value in the template, and why</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>") if rows else ""
     return (f'<tr class="control" id="{_e("control-" + control.id)}"><td><strong>{_e(control.id)}</strong></td>'
             f"<td>{_e(control.title)}</td><td class=\"{_e(control.status)}\">{STATUS_TEXT[control.status]}</td>"
             f"<td>{_e(control.reason)}</td></tr>"

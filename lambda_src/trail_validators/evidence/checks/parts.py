@@ -105,5 +105,6 @@ def strings(value: Any) -> list[str]:
 def field_selectors(selector: Any) -> dict[str, dict[str, Any]]:
     """An advanced event selector's field selectors by field name (malformed ones left out)."""
     fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
-    return {field["Field"]: field for field in fields if isinstance(field, dict) and isinstance(field.get("Field"), str)} \
-        if isinstance(fields, list) else {}
+    if not isinstance(fields, list):
+        return {}
+    return {field["Field"]: field for field in fields if isinstance(field, dict) and isinstance(field.get("Field"), str)}

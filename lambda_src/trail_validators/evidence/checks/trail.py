@@ -32,7 +32,8 @@ def _management_read_write(trail) -> Evidence:
     if basic_present:
         for number, selector in enumerate(basic if isinstance(basic, list) else []):
             if isinstance(selector, dict) and selector.get("IncludeManagementEvents", True) is not False \
-                    and selector.get("ReadWriteType", "All") == "All" and not selector.get("ExcludeManagementEventSources"):
+                    and selector.get("ReadWriteType", "All") == "All" \
+                    and not selector.get("ExcludeManagementEventSources"):
                 return prop(trail, f"EventSelectors[{number}]", lambda _: True,
                             ok="an event selector logs all read and write management events", bad="")
         return prop(trail, "EventSelectors", lambda _: False, ok="",
