@@ -48,8 +48,11 @@ $(WHEEL_STAMP): lambda_src/requirements.txt $(PY_STAMP)
 # CDK_ARGS: extra context, e.g. the organization shape:
 #   make synth CDK_ARGS="-c logArchiveAccountId=222222222222 -c managementAccountId=111111111111"
 CDK_ARGS ?=
+# Then the evidence report of what was synthesized (secure-trail evidence), only if synth passed.
 synth: setup
 	npx cdk synth --quiet $(CDK_ARGS)
+	$(VENV)/bin/secure-trail evidence cdk.out --output cdk.out/evidence.html
+	$(VENV)/bin/secure-trail evidence cdk.out --output cdk.out/evidence.json
 
 test: setup
 	$(PYTHON) -m pytest

@@ -60,6 +60,7 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     for bundled in ("trail_validators/handlers/access_log_auditor.py", "aws_lambda_powertools/__init__.py"):
         assert (asset / bundled).is_file(), bundled
     assert not (asset / "bin").exists()
+    assert (REPO / "lambda_src/trail_validators/evidence").is_dir() and not (asset / "trail_validators/evidence").exists()
     assert not [p for p in asset.rglob("*") if p.suffix == ".pyc" or p.stem in ("trail_simulation", "access_log_samples")]
     bad = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                          env=_env(tmp_path / "bad", context='{"orgId": "o-BAD"}'))

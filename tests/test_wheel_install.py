@@ -131,6 +131,7 @@ def test_the_command_line_tool_installs_without_cdk(wheels, tmp_path):
     assert not NOTHING_OF_CDK & set(closure)
     with zipfile.ZipFile(wheels["cli"]) as wheel:
         assert not [n for n in wheel.namelist() if any(helper in n for helper in TEST_HELPERS)]
+        assert "trail_validators/evidence/schema.json" in wheel.namelist()  # the JSON report's documented shape
 
 
 # Every distribution that installing the one named pulls in, read from installed metadata

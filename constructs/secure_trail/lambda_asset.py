@@ -27,6 +27,8 @@ WHEELS_ENV = "SECURE_TRAIL_LAMBDA_WHEELS"
 """A folder of the asset's wheels (``make setup`` fills ``.bundle-cache/``): installed
 from there with ``--no-index``. Without it, pip downloads them from the index."""
 _NOT_IN_ASSET = shutil.ignore_patterns("__pycache__", "*.pyc")
+CLI_ONLY = ("evidence",)
+"""Subpackages of ``trail_validators`` that only the command line runs: not in the asset."""
 # A zip entry's date must be 1980 or later; a fixed one keeps the asset's hash stable.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -50,6 +52,8 @@ def install_tree(out_dir: Path, *, lambda_src: Path, wheels: Path | None) -> Non
     # Console scripts of the dependencies: nothing in Lambda runs them.
     shutil.rmtree(out_dir / "bin", ignore_errors=True)
     shutil.copytree(lambda_src / "trail_validators", out_dir / "trail_validators", ignore=_NOT_IN_ASSET)
+    for package in CLI_ONLY:
+        shutil.rmtree(out_dir / "trail_validators" / package)
 
 
 def build_zip(zip_path: Path, *, lambda_src: Path, wheels: Path | None) -> None:

@@ -16,6 +16,7 @@ from typing import Sequence
 from . import __version__, aws_cli_options, cli_check_posture
 from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
                                tls_order)
+from .evidence import command as evidence_command
 from .log_sources import SourceError, objects
 from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
 from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
@@ -45,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secure-trail", description="Validators of an organization CloudTrail: the digest chain "
                                          "(validate-logs) and the TLS evidence of the trail bucket's access logs "
-                                         "(audit-access-logs).")
+                                         "(audit-access-logs), and the evidence report of a synthesized "
+                                         "cloud assembly (evidence).")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     audit = commands.add_parser(
         "audit-access-logs", help="audit S3 server access logs for requests without TLS or below the minimum",
@@ -90,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     aws_cli_options.add_arguments(validate)
     validate.set_defaults(run=_validate_logs)
     cli_check_posture.add_parser(commands)
+    evidence_command.add_parser(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 

@@ -1,0 +1,251 @@
+"""The project's own guarantees beyond the benchmarks: confused-deputy protection on every
+CloudTrail grant, TLS 1.2, the access-log TLS evidence, alerts on tampering and plain HTTP,
+retention, the organization trail, and a clean cdk-nag run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
+from ..assembly import Assembly
+from ..model import Evidence, NotApplicable
+from ..resources import (Resource, actions, as_list, conditions, flatten, referenced, referring, resources,
+                         service_principals, statements)
+from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
+                    field_selectors, is_true, key_of, missing, prop, strings, trail_buckets, trails)
+from .trail import monitored_log_group
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+SOURCE_ARN_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
+"""Not the ...IfExists forms: those let a request without the key through."""
+POLICY_PATHS = {"AWS::KMS::Key": "KeyPolicy", "AWS::S3::BucketPolicy": "PolicyDocument",
+                "AWS::SNS::TopicPolicy": "PolicyDocument", "AWS::IAM::Role": "AssumeRolePolicyDocument"}
+
+
+def _policy_statements(assembly: Assembly):
+    for resource in resources(assembly, *POLICY_PATHS):
+        path = POLICY_PATHS[resource.type]
+        for number, statement in enumerate(statements(resource.value(path))):
+            if isinstance(statement, dict):
+                yield resource, f"{path}.Statement[{number}]", statement
+
+
+def _trail_arn(value: Any) -> bool:
+    spelled = flatten(value)
+    return bool(spelled) and ":cloudtrail:" in spelled and ":trail/" in spelled  # type: ignore[operator]
+
+
+def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
+    evidence = []
+    for resource, path, statement in _policy_statements(assembly):
+        if statement.get("Effect") != "Allow" or CLOUDTRAIL not in service_principals(statement):
+            continue
+        scoped = [value for operator, value in conditions(statement, "aws:SourceArn")
+                  if operator in SOURCE_ARN_OPERATORS and all(_trail_arn(item) for item in
+                                                               (value if isinstance(value, list) else [value]))]
+        evidence.append(Evidence(
+            resource.stack.name, resource.logical_id, resource.type, path, statement, bool(scoped),
+            "CloudTrail gets this only when acting for the trail named in aws:SourceArn (no confused deputy)"
+            if scoped else "this CloudTrail grant has no aws:SourceArn condition naming a trail: any trail, of "
+                           "any account, could use it"))
+    return evidence or [missing("CloudTrail grant", why="no policy in the assembly grants CloudTrail anything")]
+
+
+def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
+    evidence = []
+    for resource, path, statement in _policy_statements(assembly):
+        if resource.type != KEY or statement.get("Effect") != "Allow" \
+                or CLOUDTRAIL not in service_principals(statement) \
+                or not any(action.lower().startswith("kms:generatedatakey") for action in actions(statement)):
+            continue
+        if conditions(statement, "kms:EncryptionContext:aws:sns:topicArn"):
+            continue  # publishing to an encrypted topic: scoped by the topic's context instead
+        scoped = conditions(statement, "kms:EncryptionContext:aws:cloudtrail:arn")
+        evidence.append(Evidence(
+            resource.stack.name, resource.logical_id, resource.type, path, statement, bool(scoped),
+            "CloudTrail may encrypt with the key only under its own encryption context (aws:cloudtrail:arn)"
+            if scoped else "CloudTrail may generate data keys without the aws:cloudtrail:arn encryption context"))
+    return evidence or [missing("CloudTrail kms:GenerateDataKey grant",
+                                why="no key policy lets CloudTrail encrypt logs")]
+
+
+def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
+    for policy in referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics"):
+        for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
+            if isinstance(statement, dict) and statement.get("Effect") == "Deny" and \
+                    any(operator == "Bool" and value in ("false", False)
+                        for operator, value in conditions(statement, "aws:SecureTransport")) and \
+                    {"sns:Publish", "sns:*", "*"} & set(actions(statement)):
+                return Evidence(policy.stack.name, policy.logical_id, policy.type,
+                                f"PolicyDocument.Statement[{number}]", statement, True,
+                                f"publishing to {topic.logical_id} without TLS is denied")
+    return missing("a TLS-only topic policy", where=topic,
+                   why=f"no topic policy denies publishing to {topic.logical_id} without TLS")
+
+
+def topics_tls_only(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    topics = resources(assembly, TOPIC)
+    if not topics:
+        return NotApplicable("the assembly has no SNS topic")
+    return [_topic_denies_plain_http(assembly, topic) for topic in topics]
+
+
+def access_log_tls_evidence(assembly: Assembly) -> list[Evidence]:
+    found, absent = buckets(assembly, (TRAIL_BUCKET,))
+    evidence = list(absent)
+    for _, bucket in found:
+        target = access_log_bucket(assembly, bucket)
+        evidence.append(prop(bucket, "LoggingConfiguration.DestinationBucketName", lambda _: target is not None,
+                             ok="the trail bucket's server access logs (TLS version and cipher of every request) "
+                                "go to this bucket of the assembly",
+                             bad="the trail bucket's access logs do not go to a bucket of the assembly"))
+        if target is None:
+            continue
+        evidence.append(prop(target, "BucketEncryption.ServerSideEncryptionConfiguration[0]."
+                                     "ServerSideEncryptionByDefault.SSEAlgorithm",
+                             lambda value: value == "AES256",
+                             ok="SSE-S3: the only encryption S3 server access logging can deliver to",
+                             bad="server access logging delivers only to SSE-S3 buckets: logs would be lost"))
+        evidence.append(prop(target, "ObjectLockConfiguration.Rule.DefaultRetention",
+                             lambda _: False, ok="", bad="a default Object Lock retention stops log delivery",
+                             absent_holds=True,
+                             absent="no Object Lock default retention, which would stop log delivery"))
+        evidence.append(_logging_grant(assembly, target, bucket))
+    return evidence
+
+
+def _logging_grant(assembly: Assembly, target: Resource, source: Resource) -> Evidence:
+    for policy in bucket_policies(assembly, target):
+        for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow" \
+                    or "logging.s3.amazonaws.com" not in service_principals(statement):
+                continue
+            by_source = any(referenced(assembly, policy.stack, value, BUCKET) == source
+                            for _, value in conditions(statement, "aws:SourceArn"))
+            by_account = bool(conditions(statement, "aws:SourceAccount"))
+            return Evidence(policy.stack.name, policy.logical_id, policy.type, f"PolicyDocument.Statement[{number}]",
+                            statement, by_source and by_account,
+                            "S3 logging may write here only for the trail bucket (aws:SourceArn) of this account "
+                            "(aws:SourceAccount)" if by_source and by_account else
+                            "the logging grant lacks aws:SourceArn of the trail bucket or aws:SourceAccount: "
+                            "another bucket's logs could be mixed into the evidence")
+    return missing("a logging.s3.amazonaws.com grant", where=target,
+                   why="no bucket policy lets S3 server access logging write the access-log bucket")
+
+
+def _dimensions(alarm: Resource) -> dict[Any, Any]:
+    return {item.get("Name"): item.get("Value") for item in as_list(alarm.value("Dimensions"))
+            if isinstance(item, dict) and isinstance(item.get("Name"), str)}
+
+
+def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: str,
+                     option: str) -> list[Evidence] | NotApplicable:
+    functions = [function for function in resources(assembly, "AWS::Lambda::Function")
+                 if (function.name or "").endswith("-" + service)]
+    if not functions:
+        return NotApplicable(f"the assembly has no {service} function ({option}=false)")
+    evidence = [prop(function, "FunctionName", lambda _: True, ok=f"the {what} runs as this function", bad="")
+                for function in functions]
+    alarms = [alarm for alarm in resources(assembly, "AWS::CloudWatch::Alarm")
+              if alarm.value("Namespace") == metric.namespace and alarm.value("MetricName") == metric.name
+              and _dimensions(alarm) == metric.dimensions]
+    if not alarms:
+        return evidence + [missing(f"{metric.namespace}/{metric.name} alarm",
+                                   why=f"no alarm fires on {metric.namespace}/{metric.name} of {metric.service}")]
+    for alarm in alarms:
+        targets = [referenced(assembly, alarm.stack, action, TOPIC)
+                   for action in as_list(alarm.value("AlarmActions"))]
+        evidence.append(prop(alarm, "AlarmActions", lambda _: any(targets),
+                             ok=f"an alarm on {metric.namespace}/{metric.name} notifies an SNS topic of the "
+                                "assembly", bad="the alarm notifies no SNS topic of the assembly",
+                             absent="the alarm has no actions"))
+    return evidence
+
+
+def digest_validation_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    trail_evidence = [prop(trail, "EnableLogFileValidation", is_true, ok="CloudTrail writes signed digests",
+                           bad="log file validation is off: there are no digests to validate")
+                      for trail in trails(assembly)] or [missing("AWS::CloudTrail::Trail")]
+    alarm = _validator_alarm(assembly, service=DIGEST_VALIDATOR, metric=DigestMetrics.TAMPERING_FINDINGS,
+                             what="digest-chain validation", option="validateDigests")
+    if isinstance(alarm, NotApplicable):
+        return NotApplicable(alarm.reason, tuple(trail_evidence))
+    return trail_evidence + alarm
+
+
+def tls_audit_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    return _validator_alarm(assembly, service=ACCESS_LOG_AUDITOR, metric=AccessLogMetrics.NON_TLS_SUCCESS,
+                            what="access-log TLS audit", option="auditAccessLogs")
+
+
+def organization_trail(assembly: Assembly) -> list[Evidence]:
+    found = trails(assembly)
+    return [item for trail in found for item in (
+        prop(trail, "IsOrganizationTrail", is_true, ok="one trail logs every account of the organization",
+             bad="not an organization trail: member accounts are not logged"),
+        prop(trail, "IncludeGlobalServiceEvents", is_true, ok="events of global services (IAM, STS, ...) are logged",
+             bad="events of global services (IAM, STS, ...) are not logged"))] or [missing("AWS::CloudTrail::Trail")]
+
+
+def retained(assembly: Assembly) -> list[Evidence]:
+    parts: list[Resource] = []
+    for trail, bucket in trail_buckets(assembly):
+        key = key_of(assembly, trail, "KMSKeyId")
+        group = referenced(assembly, trail.stack, trail.value("CloudWatchLogsLogGroupArn"), LOG_GROUP)
+        target = access_log_bucket(assembly, bucket) if bucket else None
+        parts += [part for part in (bucket, target, key, group) if part is not None and part not in parts]
+    if not parts:
+        return [missing("AWS::CloudTrail::Trail")]
+    return [prop(part, "@DeletionPolicy", lambda value: value == "Retain",
+                 ok="deleting the stack keeps this resource (logs, evidence or the key that decrypts them)",
+                 bad="deleting the stack deletes this resource", absent="no DeletionPolicy: deleting the stack "
+                 "deletes this resource") for part in parts]
+
+
+def log_group_protected(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    trail, group = monitored_log_group(assembly)
+    if trail is None:
+        return NotApplicable("CloudWatch Logs delivery is off (cloudWatchLogs=false)")
+    if group is None:
+        return [missing("the trail's log group", where=trail, path="CloudWatchLogsLogGroupArn")]
+    return [prop(group, "KmsKeyId", lambda value: value not in (None, ""),
+                 ok="the log group is encrypted with a customer managed KMS key",
+                 bad="the log group is not encrypted with a customer managed key"),
+            prop(group, "RetentionInDays", lambda value: isinstance(value, int) and value >= 365,
+                 ok="events are kept at least a year", bad="events are kept less than a year",
+                 absent="no retention set: events are kept forever (and paid for)")]
+
+
+def data_events_exclude_log_buckets(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    evidence = []
+    for trail, bucket in trail_buckets(assembly):
+        selectors = trail.value("AdvancedEventSelectors")
+        for number, selector in enumerate(selectors if isinstance(selectors, list) else []):
+            named = field_selectors(selector)
+            if strings(named.get("resources.type", {}).get("Equals")) != ["AWS::S3::Object"]:
+                continue
+            excluded = {flatten(item) for item in as_list(named.get("resources.ARN", {}).get("NotStartsWith"))}
+            log_buckets = [part for part in (bucket, access_log_bucket(assembly, bucket) if bucket else None) if part]
+            holds = bool(log_buckets) and all(any(
+                spelled and (spelled.startswith("${%s.Arn}" % part.logical_id)
+                             or (part.name and part.name in spelled)) for spelled in excluded)
+                for part in log_buckets)
+            evidence.append(prop(trail, f"AdvancedEventSelectors[{number}]", lambda _: holds,
+                                 ok="S3 data events exclude both log buckets, so the trail never logs its own "
+                                    "deliveries", bad="S3 data events include a log bucket: the trail would log "
+                                                      "its own deliveries forever"))
+    return evidence or NotApplicable("no S3 data-event selector (s3DataEvents=false)")
+
+
+def cdk_nag_clean(assembly: Assembly) -> list[Evidence] | NotApplicable:
+    if assembly.nag_report is None:
+        return NotApplicable("the assembly has no validation-report.json (synthesized without validation plugins)")
+    evidence = [Evidence("(assembly)", None, None, f"validation-report.json: {plugin.name}",
+                         {"conclusion": plugin.conclusion, "violations": len(plugin.violations)},
+                         plugin.conclusion == "success",
+                         f"{plugin.name} passed" + (f" ({len(plugin.violations)} warnings)" if plugin.violations
+                                                    else "") if plugin.conclusion == "success"
+                         else f"{plugin.name} reported {len(plugin.violations)} unacknowledged findings")
+                for plugin in assembly.nag_report]
+    return evidence or [Evidence("(assembly)", None, None, "validation-report.json", [], True,
+                                 "no validation plugin reported a finding")]

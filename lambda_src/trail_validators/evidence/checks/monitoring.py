@@ -1,0 +1,103 @@
+"""CIS section 4 / Security Hub CloudWatch.1-14: on the log group of the multi-region
+trail, a metric filter with exactly the documented pattern, an alarm on its metric, and
+an SNS topic with a subscriber as the alarm's action (Security Hub's own logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...monitoring_controls import MONITORING_CONTROLS, MonitoringControl
+from ..assembly import Assembly
+from ..model import Evidence, NotApplicable
+from ..resources import Resource, cached, referenced, referring, resources
+from .parts import TOPIC, missing, multi_region_trails, prop, trails
+from .trail import monitored_log_group
+
+FILTER, ALARM, SUBSCRIPTION = "AWS::Logs::MetricFilter", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"
+CONTROLS = {control.control_id: control for control in MONITORING_CONTROLS}
+
+
+def metric_filter_alarm(assembly: Assembly, *, control_id: str) -> list[Evidence] | NotApplicable:
+    control = CONTROLS[control_id]
+    if not trails(assembly):
+        return [missing("AWS::CloudTrail::Trail")]
+    if not multi_region_trails(assembly):
+        return [missing("multi-region trail", why="no trail is multi-region, so no log group sees every "
+                                                  "region's events")]
+    trail, group = monitored_log_group(assembly)
+    if trail is None:
+        return NotApplicable("CloudWatch Logs delivery is off (cloudWatchLogs=false): the multi-region trail "
+                             "has no log group to put metric filters on")
+    if group is None:
+        return [missing("the trail's log group", where=trail, path="CloudWatchLogsLogGroupArn")]
+    filters = [candidate for candidate in referring(assembly, group, FILTER, "LogGroupName")
+               if candidate.value("FilterPattern") == control.filter_pattern]
+    if not filters:
+        return [Evidence(group.stack.name, group.logical_id, group.type, "(metric filters)", None, False,
+                         f"no metric filter on the trail's log group has exactly the pattern {control.title!r} "
+                         f"requires: {control.filter_pattern}", present=False)]
+    best: list[Evidence] = []
+    for metric_filter in filters:
+        chain = _filter_chain(assembly, metric_filter, control)
+        if all(item.holds for item in chain):
+            return chain
+        best = best or chain
+    return best
+
+
+def _filter_chain(assembly: Assembly, metric_filter: Resource, control: MonitoringControl) -> list[Evidence]:
+    evidence = [prop(metric_filter, "FilterPattern", lambda _: True,
+                     ok=f"the filter on the trail's log group has exactly the documented pattern for "
+                        f"CIS {control.cis_section}", bad="")]
+    metrics = _metrics(metric_filter)
+    by_metric = cached(assembly, "alarms_by_metric", lambda: _alarms_by_metric(assembly))
+    alarms = [alarm for metric in sorted(metrics, key=repr) for alarm in by_metric.get(metric, [])]
+    if not alarms:
+        return evidence + [Evidence(metric_filter.stack.name, metric_filter.logical_id, metric_filter.type,
+                                    "MetricTransformations", metric_filter.value("MetricTransformations"), False,
+                                    "no alarm watches the filter's metric (namespace and name)")]
+    best: list[Evidence] = []
+    for alarm in alarms:
+        chain = [prop(alarm, "MetricName", lambda _: True,
+                      ok="the alarm watches the filter's metric (same namespace and name)", bad=""),
+                 _subscribed_action(assembly, alarm)]
+        if all(item.holds for item in chain):
+            return evidence + chain
+        best = best or chain
+    return evidence + best
+
+
+def _metrics(metric_filter: Resource) -> set[tuple[Any, Any]]:
+    transformations = metric_filter.value("MetricTransformations")
+    return {(item.get("MetricNamespace"), item.get("MetricName")) for item in transformations
+            if isinstance(item, dict) and isinstance(item.get("MetricNamespace"), str)
+            and isinstance(item.get("MetricName"), str)} if isinstance(transformations, list) else set()
+
+
+def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource]]:
+    found: dict[tuple[Any, Any], list[Resource]] = {}
+    for alarm in resources(assembly, ALARM):
+        metric = (alarm.value("Namespace"), alarm.value("MetricName"))
+        if all(isinstance(part, str) for part in metric):
+            found.setdefault(metric, []).append(alarm)
+    return found
+
+
+def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
+    actions = alarm.value("AlarmActions")
+    for action in actions if isinstance(actions, list) else []:
+        topic = referenced(assembly, alarm.stack, action, TOPIC)
+        if topic is not None and _has_subscriber(assembly, topic):
+            return prop(alarm, "AlarmActions", lambda _: True,
+                        ok=f"the alarm notifies SNS topic {topic.logical_id} ({topic.stack.name}), which has a "
+                           "subscriber in the assembly", bad="")
+    return prop(alarm, "AlarmActions", lambda _: False, ok="",
+                bad="no alarm action is an SNS topic of the assembly with at least one subscription",
+                absent="the alarm has no actions")
+
+
+def _has_subscriber(assembly: Assembly, topic: Resource) -> bool:
+    inline = topic.value("Subscription")
+    return (isinstance(inline, list) and len(inline) > 0) or bool(
+        referring(assembly, topic, SUBSCRIPTION, "TopicArn"))
+

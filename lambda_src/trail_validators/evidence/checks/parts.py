@@ -1,0 +1,110 @@
+"""The parts every check starts from (the trails, their buckets, keys, log groups) and
+the one way checks turn a template property into :class:`Evidence`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..assembly import Assembly
+from ..model import Evidence
+from ..resources import Resource, as_list, referenced, referring, resources
+
+TRAIL, BUCKET, BUCKET_POLICY = "AWS::CloudTrail::Trail", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"
+KEY, ALIAS, TOPIC, LOG_GROUP = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::Topic", "AWS::Logs::LogGroup"
+TRAIL_BUCKET, ACCESS_LOG_BUCKET = "trail", "access_log"
+
+
+def is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def prop(resource: Resource, path: str, holds: Callable[[Any], bool], *, ok: str, bad: str,
+         absent: str | None = None, absent_holds: bool = False) -> Evidence:
+    """Evidence of one property: ``ok`` when ``holds(value)``, else ``bad``; ``absent``
+    (holding when ``absent_holds``) when the property is not in the template."""
+    present, value = resource.get(path)
+    passed = holds(value) if present else absent_holds
+    why = (absent or bad) if not present else ok if passed else bad
+    return Evidence(resource.stack.name, resource.logical_id, resource.type, path, value, passed, why, present)
+
+
+def missing(what: str, *, where: Resource | None = None, path: str = "", why: str | None = None) -> Evidence:
+    """Failing evidence that something the control needs is not in the assembly."""
+    if where is None:
+        return Evidence("(assembly)", None, None, path, None, False, why or f"the assembly has no {what}", False)
+    present, value = where.get(path) if path else (False, None)
+    return Evidence(where.stack.name, where.logical_id, where.type, path, value, False,
+                    why or f"{what} is not in the assembly", present)
+
+
+def trails(assembly: Assembly) -> list[Resource]:
+    return resources(assembly, TRAIL)
+
+
+def trail_buckets(assembly: Assembly) -> list[tuple[Resource, Resource | None]]:
+    """``(trail, its bucket or None when the bucket is not in the assembly)``."""
+    return [(trail, referenced(assembly, trail.stack, trail.value("S3BucketName"), BUCKET))
+            for trail in trails(assembly)]
+
+
+def access_log_bucket(assembly: Assembly, trail_bucket: Resource) -> Resource | None:
+    return referenced(assembly, trail_bucket.stack,
+                      trail_bucket.value("LoggingConfiguration.DestinationBucketName"), BUCKET)
+
+
+def buckets(assembly: Assembly, roles: tuple[str, ...]) -> tuple[list[tuple[str, Resource]], list[Evidence]]:
+    """The buckets playing ``roles`` (trail bucket, access-log bucket), each once, and
+    failing evidence for each one the assembly lacks."""
+    found: list[tuple[str, Resource]] = []
+    absent: list[Evidence] = []
+    if not trails(assembly):
+        return [], [missing("AWS::CloudTrail::Trail")]
+    for trail, bucket in trail_buckets(assembly):
+        if bucket is None:
+            absent.append(missing("the trail's bucket", where=trail, path="S3BucketName"))
+            continue
+        if TRAIL_BUCKET in roles:
+            found.append((TRAIL_BUCKET, bucket))
+        if ACCESS_LOG_BUCKET in roles:
+            target = access_log_bucket(assembly, bucket)
+            if target is None:
+                absent.append(missing("the trail bucket's access-log bucket", where=bucket,
+                                      path="LoggingConfiguration.DestinationBucketName"))
+            else:
+                found.append((ACCESS_LOG_BUCKET, target))
+    unique, seen = [], set()
+    for role, bucket in found:
+        if (bucket.stack.name, bucket.logical_id) not in seen:
+            seen.add((bucket.stack.name, bucket.logical_id))
+            unique.append((role, bucket))
+    return unique, absent
+
+
+def bucket_policies(assembly: Assembly, bucket: Resource) -> list[Resource]:
+    return referring(assembly, bucket, BUCKET_POLICY, "Bucket")
+
+
+def key_of(assembly: Assembly, owner: Resource, path: str) -> Resource | None:
+    """The KMS key that ``owner``'s property names: by reference, key ARN, or alias (ARN)."""
+    value = owner.value(path)
+    key = referenced(assembly, owner.stack, value, KEY)
+    if key is not None:
+        return key
+    alias = referenced(assembly, owner.stack, value, ALIAS)
+    return referenced(assembly, alias.stack, alias.value("TargetKeyId"), KEY) if alias else None
+
+
+def multi_region_trails(assembly: Assembly) -> list[Resource]:
+    return [trail for trail in trails(assembly) if is_true(trail.value("IsMultiRegionTrail"))]
+
+
+def strings(value: Any) -> list[str]:
+    return [item for item in as_list(value) if isinstance(item, str)]
+
+
+def field_selectors(selector: Any) -> dict[str, dict[str, Any]]:
+    """An advanced event selector's field selectors by field name (malformed ones left out)."""
+    fields = selector.get("FieldSelectors") if isinstance(selector, dict) else None
+    if not isinstance(fields, list):
+        return {}
+    return {field["Field"]: field for field in fields if isinstance(field, dict) and isinstance(field.get("Field"), str)}

@@ -1,0 +1,79 @@
+"""``secure-trail evidence CDK_OUT [--format html|markdown|json] [--output FILE]
+[--compare OLD_CDK_OUT]``: the subcommand, registered by ``cli.py``.
+
+Exit status: 0 the report was written; 1 a control regressed against ``--compare``;
+2 bad input (not a cloud assembly, unreadable or malformed JSON: one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+EXIT_OK, EXIT_REGRESSED = 0, 1
+FORMATS = ("html", "markdown", "json")
+
+
+def add_parser(commands) -> None:
+    evidence = commands.add_parser(
+        "evidence", help="report every control the synthesized templates satisfy (from cdk.out, offline)",
+        description="Reads every stack of a cloud assembly (cdk.out) and cdk-nag's validation-report.json and "
+                    "reports, for each control (CIS AWS Foundations Benchmark sections 3 and 4, Security Hub "
+                    "CloudTrail.*, CloudWatch.*, S3.*, KMS.4, SNS.1 and secure-trail's own guarantees), the "
+                    "resource and property that satisfy it. No AWS access.")
+    evidence.add_argument("cdk_out", metavar="CDK_OUT", help="the cloud assembly folder (cdk.out)")
+    evidence.add_argument("--format", choices=FORMATS, default=None,
+                          help="report format (default: from --output's extension, else markdown)")
+    evidence.add_argument("--output", metavar="FILE", help="write the report here (default: standard output)")
+    evidence.add_argument("--compare", metavar="OLD_CDK_OUT",
+                          help="an earlier cloud assembly: list security-relevant changes, exit 1 if a control "
+                               "regressed")
+    evidence.set_defaults(run=run)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    return {".html": "html", ".htm": "html", ".json": "json"}.get(suffix, "markdown")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .assembly import read_assembly
+    from .compare import property_changes, status_changes
+    from .render_html import render_html
+    from .render_markdown import render_markdown
+    from .report import build_report
+    from .text import one_line
+
+    assembly = read_assembly(args.cdk_out)
+    report = build_report(assembly)
+    if args.compare:
+        old_assembly = read_assembly(args.compare)
+        old_report = build_report(old_assembly)
+        report = replace(report, compared_with=old_assembly.directory,
+                         changes=tuple(status_changes(old_report, report) + property_changes(old_assembly, assembly)))
+    kind = _format(args)
+    text = (json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n" if kind == "json"
+            else render_html(report) if kind == "html" else render_markdown(report))
+    if args.output:
+        _write(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    for change in report.regressions:
+        print(f"secure-trail: regressed: {one_line(change['summary'])}", file=sys.stderr)
+    return EXIT_REGRESSED if report.regressions else EXIT_OK
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` whole (a reader never sees half a report)."""
+    try:
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        raise ValueError(f"cannot write {path}: {error.strerror or error}") from None
