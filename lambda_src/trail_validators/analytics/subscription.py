@@ -55,8 +55,9 @@ class SubscriptionBatch:
 
 def decode(event: Any) -> SubscriptionBatch:
     """The Lambda event as a batch; ``PayloadError`` when it is not a readable payload."""
-    data = event.get("awslogs", {}).get("data") if isinstance(event, dict) else None
-    if not isinstance(data, str) or not isinstance(event.get("awslogs"), dict):
+    awslogs = event.get("awslogs") if isinstance(event, dict) else None
+    data = awslogs.get("data") if isinstance(awslogs, dict) else None
+    if not isinstance(data, str):
         raise PayloadError("not a CloudWatch Logs subscription event (no awslogs.data string)")
     if len(data) > MAX_ENCODED_CHARS:
         raise PayloadError(f"payload of {len(data)} base64 characters is over {MAX_ENCODED_CHARS}")
