@@ -28,6 +28,7 @@ from .access_log_bucket import AccessLogBucket
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
+from .analytics import TrailAnalytics
 from .log_group import TrailLogGroup
 from .org_trail import OrgTrail
 from .props import SecureTrailConfigError, SecureTrailProps
@@ -163,6 +164,10 @@ class SecureTrailOrgTrail(Construct):
         for policy in (self.delivery_topic.node.find_child("Policy"), log_group.policy if log_group else None):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
+        # Analytics subscribes to the log group, so it lives beside it (with its own alarms topic).
+        self.analytics: TrailAnalytics | None = (
+            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
+            if props.analytics and self.log_group else None)
 
     @property
     def trail_arn(self) -> str:

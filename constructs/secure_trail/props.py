@@ -13,6 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from .analytics_props import AnalyticsProps
+
 
 class SecureTrailConfigError(ValueError):
     """A prop or context value that would synthesize an insecure or undeployable trail."""
@@ -153,6 +155,11 @@ class SecureTrailProps:
     """Requesters (glob patterns) expected to delete log objects or change the trail
     bucket's policy, ACL or logging; anyone else doing so is a finding. @default none."""
 
+    analytics: Optional[AnalyticsProps] = None
+    """Stream the trail's CloudWatch Logs events through an enrichment Lambda into
+    OpenSearch (your endpoint, or a provisioned Serverless collection): see
+    ``AnalyticsProps``. Needs ``cloud_watch_logs``. @default None: off, nothing created."""
+
     def validate(self) -> None:
         """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
         _check(_full(ORG_ID, self.org_id), "org_id", self.org_id,
@@ -208,6 +215,12 @@ class SecureTrailProps:
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
+        if self.analytics is not None:
+            _check(isinstance(self.analytics, AnalyticsProps), "analytics", self.analytics,
+                   "an AnalyticsProps, or None")
+            _check(self.cloud_watch_logs, "cloud_watch_logs", self.cloud_watch_logs,
+                   "True with analytics: the enrichment subscribes to the trail's CloudWatch Logs group")
+            self.analytics.validate()
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
