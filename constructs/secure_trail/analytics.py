@@ -87,12 +87,13 @@ class TrailAnalytics(Construct):
                                    identity.log_group_arn(function_log_group_name)}})
 
         if alerts_topic is None:
-            alerts_topic = sns.Topic(self, "Alerts", topic_name=f"{identity.trail_name}-analytics-alerts"[:256],
-                                     master_key=self.key, enforce_ssl=True)
+            topic_name = f"{identity.trail_name}-analytics-alerts"
+            alerts_topic = sns.Topic(self, "Alerts", topic_name=topic_name, master_key=self.key, enforce_ssl=True)
             self._allow("CloudWatchAlarmsPublishToAlerts", iam.ServicePrincipal("cloudwatch.amazonaws.com"),
                         ["kms:GenerateDataKey*", "kms:Decrypt"], {"StringEquals": {
                             "aws:SourceAccount": identity.account,
-                            "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})
+                            # by name: the topic's own token would make the key depend on it
+                            "kms:EncryptionContext:aws:sns:topicArn": identity.topic_arn(topic_name)}})
         self.alerts_topic = alerts_topic
 
         self.failure_queue = sqs.Queue(self, "Failures", encryption=sqs.QueueEncryption.KMS,
