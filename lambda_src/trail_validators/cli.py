@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from typing import Sequence
 
 from . import __version__, aws_cli_options
+from .analytics import setup as analytics_setup
 from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
                                tls_order)
 from .log_sources import SourceError, objects
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
     aws_cli_options.add_arguments(validate)
     validate.set_defaults(run=_validate_logs)
+    analytics_setup.register(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
