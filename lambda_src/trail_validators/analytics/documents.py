@@ -134,13 +134,15 @@ def _targets(parameters: Any) -> list[str]:
 
 
 def _fit(source: dict[str, Any], truncated: list[str]) -> None:
-    sizes = {name: len(json.dumps(value, ensure_ascii=False)) for name, value in source.items()
+    total = len(json.dumps(source))
+    if total <= MAX_DOCUMENT_BYTES:
+        return
+    sizes = {name: len(json.dumps(value)) for name, value in source.items()
              if name not in CLOUDTRAIL_FIELDS and name not in DERIVED_ROOTS}
-    total = len(json.dumps(source, ensure_ascii=False))
     for name in sorted(sizes, key=sizes.get, reverse=True):
         if total <= MAX_DOCUMENT_BYTES:
             return
-        preview = {"truncatedJson": json.dumps(source[name], ensure_ascii=False)[:1024]}
+        preview = {"truncatedJson": json.dumps(source[name])[:1024]}
         total -= sizes[name] - len(json.dumps(preview))
         source[name] = preview
         truncated.append(name)

@@ -66,7 +66,29 @@ class Either:
         return self.left(event) or self.right(event)
 
 
-Condition = Union[Comparison, Both, Either]
+@dataclass(frozen=True)
+class OneOf:
+    """``($.p = a) || ($.p = b) || ...`` without wildcards: one set lookup."""
+
+    path: tuple[str, ...]
+    values: frozenset[str]
+
+    def __call__(self, event: Any) -> bool:
+        found = _lookup(event, self.path)
+        if found is _MISSING or isinstance(found, (dict, list)):
+            return False
+        return (found if isinstance(found, str) else json.dumps(found)) in self.values
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    conditions: tuple["Condition", ...]
+
+    def __call__(self, event: Any) -> bool:
+        return any(condition(event) for condition in self.conditions)
+
+
+Condition = Union[Comparison, Both, Either, OneOf, AnyOf]
 
 
 def compile_pattern(pattern: str) -> Callable[[Any], bool]:
@@ -78,7 +100,33 @@ def compile_pattern(pattern: str) -> Callable[[Any], bool]:
     condition = parser.expression()
     if parser.position != len(parser.tokens):
         raise PatternError(f"{pattern!r}: unexpected {parser.tokens[parser.position][1]!r}")
-    return condition
+    return _simplified(condition)
+
+
+def _simplified(condition: Condition) -> Condition:
+    """The same predicate, faster: a disjunction of exact matches on one field becomes a
+    set lookup (the CIS patterns are mostly lists of event names)."""
+    if isinstance(condition, Both):
+        return Both(_simplified(condition.left), _simplified(condition.right))
+    if not isinstance(condition, Either):
+        return condition
+    alternatives: list[Condition] = []
+    pending = [condition]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Either):
+            pending.extend((node.right, node.left))
+        else:
+            alternatives.append(_simplified(node))
+    exact: dict[tuple[str, ...], set[str]] = {}
+    rest: list[Condition] = []
+    for alternative in alternatives:
+        if isinstance(alternative, Comparison) and alternative.operator == "=" and "*" not in alternative.value:
+            exact.setdefault(alternative.path, set()).add(alternative.value)
+        else:
+            rest.append(alternative)
+    merged = [OneOf(path, frozenset(values)) for path, values in exact.items()] + rest
+    return merged[0] if len(merged) == 1 else AnyOf(tuple(merged))
 
 
 def _tokenize(pattern: str) -> list[tuple[str, str]]:
