@@ -317,3 +317,43 @@ def test_a_gzip_bomb_is_refused_with_bounded_memory():
 def test_an_unreadable_payload_is_a_payload_error(event, message):
     with pytest.raises(PayloadError, match=message):
         decode(event)
+
+
+def test_lone_surrogates_are_replaced_so_the_document_encodes_as_utf8():
+    record = samples.record("CreateVpc", "ec2.amazonaws.com", userAgent="agent\ud800",
+                            requestParameters={"\udfff key": ["\ud83d\ude00 pair", "lone \udc00"]})
+    raw = json.dumps(record)  # escaped: "\ud800" in the message text
+    body = {"messageType": "DATA_MESSAGE", "owner": "1\ud800", "logGroup": "g", "logStream": "s",
+            "logEvents": [{"id": "e1", "timestamp": int(samples.BASE_TIME.timestamp() * 1000), "message": raw}]}
+    enrichment = run(samples.encode(json.dumps(body).encode()))
+    source = enrichment.documents[0].source
+    json.dumps(source, ensure_ascii=False).encode("utf-8")  # what the bulk request sends
+    assert source["userAgent"].startswith("agent\ufffd") and "\U0001F600 pair" in source["targets"]
+    assert source["cloudwatch"]["owner"].startswith("1\ufffd")
+
+
+def test_random_wrong_types_never_crash_and_never_break_the_mapping():
+    import copy
+    import random
+
+    rng = random.Random(15)
+    values = [None, True, 0, -1, 2**70, 1.5, "", "x", "\x00", [], {}, [1, {}], {"a": {"b": []}}, "9" * 5000,
+              "2026-11-25T04:00:00Z", "999999999999"]
+    paths = [("eventTime",), ("eventID",), ("userIdentity",), ("userIdentity", "type"),
+             ("userIdentity", "sessionContext"), ("userIdentity", "sessionContext", "sessionIssuer"),
+             ("userIdentity", "sessionContext", "attributes", "mfaAuthenticated"), ("recipientAccountId",),
+             ("sourceIPAddress",), ("awsRegion",), ("additionalEventData",), ("additionalEventData", "MFAUsed"),
+             ("requestParameters",), ("errorCode",), ("readOnly",), ("eventName",), ("eventSource",)]
+    for _ in range(500):
+        record = samples.root_console_login("111111111111")
+        for _ in range(rng.randint(1, 4)):
+            *parents, leaf = rng.choice(paths)
+            node = record
+            for parent in parents:
+                node = node.setdefault(parent, {}) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node[leaf] = copy.deepcopy(rng.choice(values))
+        enrichment = run(samples.payload([record]))
+        assert len(enrichment.documents) + len(enrichment.rejections) == 1
+        for document in enrichment.documents:
+            _assert_conforms_to_schema(document.source)

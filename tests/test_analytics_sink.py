@@ -135,3 +135,34 @@ def test_client_refuses_an_endpoint_that_is_not_a_bare_url(endpoint):
 def test_client_refuses_an_unknown_signing_service():
     with pytest.raises(ValueError, match="service"):
         client_for("https://search.example.com", service="s3", region="eu-west-1", credentials=object())
+
+
+class AnswersForOthers(BulkServer):
+    """Drops the last item of every answer and confirms a document nobody sent instead."""
+
+    def bulk(self, body):
+        status, reply = super().bulk(body)
+        if "items" in reply:
+            reply["items"] = reply["items"][:-1] + [{"index": {"_index": "x", "_id": "forged", "status": 201}}]
+        return status, reply
+
+
+class AnswersNonsense(BulkServer):
+    def bulk(self, body):
+        return 200, "not a bulk response"
+
+
+def test_a_document_the_answer_does_not_confirm_is_never_counted_as_indexed():
+    docs = documents(5)
+    with AnswersForOthers() as server:
+        delivery, _ = send(server.url, docs, max_rounds=3)
+    assert delivery.indexed == 4
+    assert [(f.id, f.status) for f in delivery.failures] == [(docs[-1].id, "unanswered")]
+
+
+def test_an_answer_that_is_not_a_bulk_response_is_retried_then_a_failure():
+    docs = documents(5)
+    with AnswersNonsense() as server:
+        delivery, sleeps = send(server.url, docs, max_rounds=2)
+    assert delivery.indexed == 0 and delivery.retried == 5 and len(sleeps) == 1
+    assert {f.status for f in delivery.failures} == {"unreadable response"} and len(delivery.failures) == 5

@@ -23,8 +23,8 @@ def bound(value: Any, *, max_bytes: int = MAX_FIELD_BYTES) -> tuple[Any, bool]:
     pruned = _prune(value, MAX_DEPTH, cut)
     if not isinstance(pruned, (dict, list)):
         return pruned, cut[0]  # a string is already cut to MAX_STRING_CHARS, far below max_bytes
-    text = json.dumps(pruned, separators=(",", ":"), ensure_ascii=False)
-    if len(text.encode()) > max_bytes:
+    text = json.dumps(pruned, separators=(",", ":"))  # escaped: at least as long as its UTF-8
+    if len(text) > max_bytes:
         return {"truncatedJson": text[: max_bytes // 4]}, True
     return pruned, cut[0]
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .subscription import LogEvent, Rejection
+from .text import may_hold_surrogates, without_lone_surrogates
 
 MAX_MESSAGE_CHARS = 1024 * 1024
 """CloudWatch Logs events are at most 1 MiB; anything longer was not written by CloudTrail."""
@@ -36,6 +37,8 @@ def parse_record(event: LogEvent) -> dict[str, Any] | Rejection:
         return reject("message is not JSON")
     if not isinstance(record, dict):
         return reject("message is not a JSON object")
+    if may_hold_surrogates(event.message):
+        record = without_lone_surrogates(record)
     for name in ("eventName", "eventSource"):
         if not isinstance(record.get(name), str) or not record[name]:
             return reject(f"not a CloudTrail record: {name} is not a string")

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection, helpers
+from opensearchpy.exceptions import SerializationError
 
 from .documents import Document
 
@@ -66,18 +67,24 @@ def deliver(client: OpenSearch, documents: Iterable[Document], *, max_rounds: in
             delivery.retried += len(pending)
             sleep(jitter(0, min(max_backoff, initial_backoff * 2 ** (round_number - 1))))
         failed: dict[tuple[str, str], Failure] = {}
-        for ok, item in helpers.streaming_bulk(
-                client, _actions(list(pending.values())), chunk_size=max_bulk_documents, max_chunk_bytes=max_bulk_bytes,
-                raise_on_error=False, raise_on_exception=False, max_retries=0, yield_ok=True):
-            result = next(iter(item.values()))
-            key = (result.get("_index"), result.get("_id"))
-            if key not in pending:
-                continue  # not one of ours: never counted as indexed
-            if ok:
-                delivery.indexed += 1
-                del pending[key]
-            else:
-                failed[key] = Failure(key[0], key[1], result.get("status"), _reason(result.get("error")))
+        try:
+            for ok, item in helpers.streaming_bulk(
+                    client, _actions(list(pending.values())), chunk_size=max_bulk_documents,
+                    max_chunk_bytes=max_bulk_bytes, raise_on_error=False, raise_on_exception=False, max_retries=0,
+                    yield_ok=True):
+                result = next(iter(item.values())) if isinstance(item, dict) and item else {}
+                key = (result.get("_index"), result.get("_id")) if isinstance(result, dict) else None
+                if key not in pending:
+                    continue  # not one of ours: never counted as indexed
+                if ok:
+                    delivery.indexed += 1
+                    del pending[key]
+                else:
+                    failed[key] = Failure(key[0], key[1], result.get("status"), _reason(result.get("error")))
+        except (TypeError, KeyError, AttributeError, ValueError, SerializationError) as error:
+            # A response that is not a bulk response: what it did not confirm is sent again.
+            for key in pending:
+                failed.setdefault(key, Failure(*key, "unreadable response", f"{type(error).__name__}: {error}"[:500]))
         final = {key: failure for key, failure in failed.items() if not retryable(failure.status)}
         delivery.failures.extend(final.values())
         for key in final:

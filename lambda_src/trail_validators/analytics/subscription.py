@@ -12,6 +12,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import may_hold_surrogates, without_lone_surrogates
+
 MAX_ENCODED_CHARS = 8 * 1024 * 1024
 """Base64 text of one payload (a Lambda asynchronous event is at most 1 MiB)."""
 MAX_DECODED_BYTES = 32 * 1024 * 1024
@@ -90,6 +92,8 @@ def parse_envelope(text: bytes) -> SubscriptionBatch:
         raise PayloadError(f"payload is not JSON: {str(error)[:200]}") from None
     if not isinstance(envelope, dict):
         raise PayloadError("payload is not a JSON object")
+    if may_hold_surrogates(text):
+        envelope = without_lone_surrogates(envelope)
     message_type = envelope.get("messageType")
     if message_type not in (DATA_MESSAGE, CONTROL_MESSAGE):
         raise PayloadError(f"messageType {str(message_type)[:64]!r} is neither {DATA_MESSAGE} nor {CONTROL_MESSAGE}")
