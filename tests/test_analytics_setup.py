@@ -167,3 +167,10 @@ def test_the_template_maps_what_documents_hold_under_the_prefix():
                       account_names={}).documents[0]
     assert document.index.startswith("cloudtrail-")
     assert {"account", "principal", "detection", "source", "cloudwatch"} <= set(mappings) & set(document.source)
+
+
+def test_without_opensearch_py_the_command_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "opensearchpy", None)
+    assert main(["analytics", "setup", "--endpoint", "https://x.eu-west-1.aoss.amazonaws.com", "--service", "aoss"]) == 2
+    err = capsys.readouterr().err
+    assert "opensearch-py" in err and "[analytics]" in err and err.count("\n") == 1

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from .contract import ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX
 
 INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-IAM_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)")
 # Where a standard endpoint's hostname names its domain or collection.
 DOMAIN_ENDPOINT = re.compile(r"(?:search|vpc)-(?P<name>[a-z][a-z0-9-]{2,27})-[a-z0-9]{26}\."
                              r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.es\.amazonaws\.com")
@@ -73,6 +72,8 @@ class AnalyticsProps:
         return "aoss" if self.collection else self.service
 
     def validate(self) -> None:
+        from .props import IAM_PRINCIPAL_ARN  # props imports this module: not at import time
+
         _check(isinstance(self.collection, bool), "collection", self.collection, "True or False")
         if self.collection:
             _check(self.endpoint is None, "endpoint", self.endpoint,

@@ -58,10 +58,11 @@ def saved_objects(index_prefix: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        import opensearchpy  # noqa: F401 - the package itself, before any of its modules
         import requests
         from opensearchpy.exceptions import OpenSearchException
     except ImportError as missing:
-        raise LookupError(f"analytics setup needs {missing.name}: {INSTALL}") from None
+        raise LookupError(f"analytics setup needs opensearch-py ({missing.name} is missing): {INSTALL}") from None
     try:
         return _setup(args)
     except (OpenSearchException, requests.RequestException) as error:
