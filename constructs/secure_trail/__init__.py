@@ -3,6 +3,7 @@
 from importlib.metadata import version as _version
 
 from .compliance import NAG_PACKS, register_nag_packs
+from .analytics_props import AnalyticsProps
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
 from .organization import (LogArchiveStack, SecureTrailLogArchive, SecureTrailOrgTrail, TrailStack,
                            organization_stacks)
@@ -13,6 +14,7 @@ from .stack import SecureTrailStack
 __version__ = _version("secure-trail")
 
 __all__ = [
+    "AnalyticsProps",
     "DeploymentNames",
     "LogArchiveStack",
     "NAG_PACKS",

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from .analytics_props import analytics_from_context
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
 
 
@@ -134,4 +135,7 @@ def props_from_context(node: Node) -> SecureTrailProps:
         days = get("objectLockDays", _positive_int)
         kwargs["object_lock"] = ObjectLock(_enum(ObjectLockMode, "objectLockMode", lock_mode),
                                            DEFAULT_OBJECT_LOCK_DAYS if days is None else days)
+    analytics = analytics_from_context(get, _bool)
+    if analytics is not None:
+        kwargs["analytics"] = analytics
     return SecureTrailProps(**kwargs)

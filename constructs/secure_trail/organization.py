@@ -28,6 +28,7 @@ from .access_log_bucket import AccessLogBucket
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
+from .analytics import TrailAnalytics
 from .log_group import TrailLogGroup
 from .contract import POSTURE_WATCHER
 from .org_trail import OrgTrail, event_selectors
@@ -209,6 +210,10 @@ class SecureTrailOrgTrail(Construct):
             expected_selectors=api_selectors(event_selectors(props, [self.trail_bucket, self.access_log_bucket])),
             log_group_name=identity.log_group_name if self.log_group else None,
             role_name=posture_role_name(identity.trail_name))
+        # Analytics subscribes to the log group, so it lives beside it (with its own alarms topic).
+        self.analytics: TrailAnalytics | None = (
+            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
+            if props.analytics and self.log_group else None)
 
     @property
     def trail_arn(self) -> str:

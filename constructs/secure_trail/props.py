@@ -13,6 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from .analytics_props import AnalyticsProps
+
 
 class SecureTrailConfigError(ValueError):
     """A prop or context value that would synthesize an insecure or undeployable trail."""
@@ -170,6 +172,11 @@ class SecureTrailProps:
     this trail's ARN only. @default off: restarting on its own can hide a deliberate stop
     from whoever must approve it; turn it on where nobody may stop the trail."""
 
+    analytics: Optional[AnalyticsProps] = None
+    """Stream the trail's CloudWatch Logs events through an enrichment Lambda into
+    OpenSearch (your endpoint, or a provisioned Serverless collection): see
+    ``AnalyticsProps``. Needs ``cloud_watch_logs``. @default None: off, nothing created."""
+
     @property
     def posture_check_minutes(self) -> int:
         interval = self.posture_check_interval
@@ -231,6 +238,12 @@ class SecureTrailProps:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
         _check_posture_interval(self.posture_check_interval)
+        if self.analytics is not None:
+            _check(isinstance(self.analytics, AnalyticsProps), "analytics", self.analytics,
+                   "an AnalyticsProps, or None")
+            _check(self.cloud_watch_logs, "cloud_watch_logs", self.cloud_watch_logs,
+                   "True with analytics: the enrichment subscribes to the trail's CloudWatch Logs group")
+            self.analytics.validate()
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")

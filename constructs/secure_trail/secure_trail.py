@@ -18,6 +18,8 @@ from constructs import Construct
 from .contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
 
 from .access_log_auditor import AccessLogAuditor
+from .analytics import TrailAnalytics
+from .analytics_props import AnalyticsProps
 from .access_log_bucket import AccessLogBucket
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
@@ -65,6 +67,8 @@ class SecureTrail(Construct):
     """None with ``validate_digests=False``."""
     access_log_auditor: AccessLogAuditor | None
     """None with ``audit_access_logs=False``."""
+    analytics: TrailAnalytics | None
+    """The CloudWatch Logs -> OpenSearch enrichment; None unless ``analytics`` is set."""
 
     def __init__(
         self, scope: Construct, construct_id: str, props: SecureTrailProps | None = None, *,
@@ -83,6 +87,7 @@ class SecureTrail(Construct):
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
         watch_posture: bool | None = None, posture_check_interval: Duration | int | None = None,
         auto_restart_logging: bool | None = None,
+        analytics: AnalyticsProps | None = None,
     ) -> None:
         props = _props(props, {name: value for name, value in locals().items() if name in _PROP_NAMES})
         super().__init__(scope, construct_id)
@@ -111,7 +116,7 @@ class SecureTrail(Construct):
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if roles else None,
+                       alarm_topic_name=identity.alerts_topic_name if roles or props.analytics else None,
                        trail_bucket_arn=names.trail_bucket_arn)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
@@ -155,6 +160,9 @@ class SecureTrail(Construct):
         self.digest_validator: DigestValidator | None = validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
         self.posture_watcher: PostureWatcher | None = validators.posture_watcher
+        self.analytics: TrailAnalytics | None = (
+            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group,
+                           alerts_topic=self.alerts_topic) if props.analytics and self.log_group else None)
 
     @property
     def trail_arn(self) -> str:

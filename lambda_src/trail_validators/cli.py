@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from typing import Sequence
 
 from . import __version__, aws_cli_options, cli_check_posture
+from .analytics import setup as analytics_setup
 from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
                                tls_order)
 from .evidence import command as evidence_command
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate_logs)
     cli_check_posture.add_parser(commands)
     evidence_command.add_parser(commands)
+    analytics_setup.register(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 

@@ -260,3 +260,37 @@ def posture_event_marker(event_id: str) -> str:
 TABLE_ACCESS[POSTURE_WATCHER] = (
     ItemAccess(POSTURE_PREFIX, ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")),
 )
+# -- analytics (issue 15): CloudWatch Logs -> enrichment Lambda -> OpenSearch ---------------
+ANALYTICS_ENRICHMENT = "analytics-enrichment"
+"""The enrichment function's role name and Powertools ``service``."""
+
+
+class AnalyticsEnv:
+    """Environment of the enrichment function."""
+
+    ENDPOINT = "ANALYTICS_ENDPOINT"
+    """``https://host``: an OpenSearch Service domain or Serverless collection endpoint."""
+    SERVICE = "ANALYTICS_SERVICE"
+    """What requests are signed for: ``es`` (a domain) or ``aoss`` (Serverless)."""
+    INDEX_PREFIX = "ANALYTICS_INDEX_PREFIX"
+    """Daily indices are ``<prefix>-YYYY.MM.DD``."""
+    ACCOUNT_NAMES = "ANALYTICS_ACCOUNT_NAMES"
+    """``true``: name accounts from AWS Organizations (ListAccounts); ``false``: ids only."""
+
+
+ANALYTICS_SERVICES = ("es", "aoss")
+DEFAULT_ANALYTICS_INDEX_PREFIX = "cloudtrail"
+
+
+class AnalyticsMetrics:
+    """Emitted by ``handlers.analytics_enrichment``."""
+
+    RECEIVED = Metric(ANALYTICS_ENRICHMENT, "EventsReceived")
+    INDEXED = Metric(ANALYTICS_ENRICHMENT, "EventsIndexed")
+    REJECTED = Metric(ANALYTICS_ENRICHMENT, "EventsRejected")
+    """Log events that are not CloudTrail records (or a payload that cannot be read); the
+    rejection alarm fires on the first."""
+    RETRIED = Metric(ANALYTICS_ENRICHMENT, "EventsRetried")
+    FAILED = Metric(ANALYTICS_ENRICHMENT, "EventsFailed")
+    """Documents still not indexed after the retries: the invocation fails and the
+    on-failure destination keeps the payload."""
