@@ -192,6 +192,10 @@ class SecureTrailOrgTrail(Construct):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
         self.posture_watcher: PostureWatcher | None = self._posture_watcher() if props.watch_posture else None
+        # Analytics subscribes to the log group, so it lives beside it (with its own alarms topic).
+        self.analytics: TrailAnalytics | None = (
+            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
+            if props.analytics and self.log_group else None)
 
     def _posture_watcher(self) -> PostureWatcher:
         """The trail's and the log group's calls and the trail's status, watched here; its
@@ -210,10 +214,6 @@ class SecureTrailOrgTrail(Construct):
             expected_selectors=api_selectors(event_selectors(props, [self.trail_bucket, self.access_log_bucket])),
             log_group_name=identity.log_group_name if self.log_group else None,
             role_name=posture_role_name(identity.trail_name))
-        # Analytics subscribes to the log group, so it lives beside it (with its own alarms topic).
-        self.analytics: TrailAnalytics | None = (
-            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
-            if props.analytics and self.log_group else None)
 
     @property
     def trail_arn(self) -> str:
