@@ -29,6 +29,7 @@ from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
 from .log_group import TrailLogGroup
+from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail
 from .props import SecureTrailConfigError, SecureTrailProps
 from .secure_trail import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
@@ -103,6 +104,8 @@ class SecureTrailLogArchive(Construct):
         self.validators_table: dynamodb.Table | None = validators.table
         self.digest_validator: DigestValidator | None = validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
+        self.monitoring: Monitoring = add_monitoring(self, props=props, identity=identity, alerts_topic=self.alerts_topic,
+                                                     validators=validators, dashboard_suffix="-log-archive")
 
     def grant_read_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """As ``SecureTrail.grant_read_logs``: list and read ``[prefix/]AWSLogs/`` and decrypt
@@ -134,15 +137,20 @@ class SecureTrailOrgTrail(Construct):
 
         # A log group's key must live in the log group's account: this one encrypts the
         # delivery topic and the log group, never a log file.
+        # CloudWatch alarms notify only topics of their own account: the CIS alarms get an
+        # alerts topic here, with the same subscribers as the Log Archive's.
+        cis_alarms = cis_alarms_wanted(props)
         key = TrailKey(self, "Key", identity=identity, encrypts_logs=False,
                        topic_names=[identity.delivery_topic_name],
                        log_group_names=[identity.log_group_name] if props.cloud_watch_logs else [],
+                       alarm_topic_name=identity.alerts_topic_name if cis_alarms else None,
                        alias_name=f"alias/{identity.trail_name}-delivery",
                        description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
         self.key: kms.IKey = key.key
-        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=False)
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=cis_alarms)
         assert topics.delivery is not None
         self.delivery_topic: sns.Topic = topics.delivery
+        self.alerts_topic: sns.Topic | None = topics.alerts
         log_group = (TrailLogGroup(self, "CloudWatchLogs", identity=identity, key=self.key,
                                    retention=props.cloud_watch_logs_retention)
                      if props.cloud_watch_logs else None)
@@ -163,6 +171,8 @@ class SecureTrailOrgTrail(Construct):
         for policy in (self.delivery_topic.node.find_child("Policy"), log_group.policy if log_group else None):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
+        self.monitoring: Monitoring = add_monitoring(self, props=props, identity=identity, alerts_topic=self.alerts_topic,
+                                                     log_group=self.log_group, delivery_topic=self.delivery_topic)
 
     @property
     def trail_arn(self) -> str:

@@ -13,6 +13,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from .alert_subscriptions import parse_alert_subscriptions
+from .monitoring_controls import MONITORING_CONTROLS
+
 
 class SecureTrailConfigError(ValueError):
     """A prop or context value that would synthesize an insecure or undeployable trail."""
@@ -153,6 +156,22 @@ class SecureTrailProps:
     """Requesters (glob patterns) expected to delete log objects or change the trail
     bucket's policy, ACL or logging; anyone else doing so is a finding. @default none."""
 
+    alert_subscriptions: Sequence[str] = ()
+    """Subscribers of the alerts topic (in the organization shape: of both accounts' alerts
+    topics): e-mail addresses, ``https://`` URLs, SQS queue ARNs and Lambda function ARNs.
+    Security Hub's CloudWatch.1-14 also require the alarms' topic to have a subscriber. An
+    e-mail subscription delivers nothing until its recipient confirms it; a queue or function
+    must allow the topic on its own side (README, "Alert subscriptions"). @default none."""
+
+    disabled_monitoring_controls: Sequence[str] = ()
+    """Control ids (``CloudWatch.1`` ... ``CloudWatch.14``, ``CIS.4.15``) whose metric filter
+    and alarm are not created, for an organization that handles them elsewhere. @default
+    none: every CIS monitoring alarm is on (when ``cloud_watch_logs`` is)."""
+
+    dashboard: bool = True
+    """A CloudWatch dashboard of the trail (delivery, digests, TLS audit, alarms, DLQs).
+    @default on."""
+
     def validate(self) -> None:
         """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
         _check(_full(ORG_ID, self.org_id), "org_id", self.org_id,
@@ -208,6 +227,7 @@ class SecureTrailProps:
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
+        _validate_monitoring(self)
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
@@ -233,3 +253,22 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _validate_monitoring(props: SecureTrailProps) -> None:
+    """alert_subscriptions, disabled_monitoring_controls, dashboard."""
+    try:
+        parse_alert_subscriptions(props.alert_subscriptions)
+    except ValueError as err:
+        raise SecureTrailConfigError(f"alert_subscriptions: {err}") from None
+    valid = [control.control_id for control in MONITORING_CONTROLS]
+    disabled = props.disabled_monitoring_controls
+    _check(not isinstance(disabled, str) and all(isinstance(c, str) for c in disabled),
+           "disabled_monitoring_controls", disabled, f"a list of control ids out of {', '.join(valid)}")
+    for control_id in disabled:
+        _check(control_id in valid, "disabled_monitoring_controls", control_id,
+               f"one of {', '.join(valid)} (exactly as written)")
+    _check(len(set(disabled)) == len(disabled), "disabled_monitoring_controls", disabled,
+           "each control id once")
+    _check(isinstance(props.dashboard, bool), "dashboard", props.dashboard,
+           "True or False (a number or a string is not a boolean)")

@@ -24,6 +24,7 @@ from .identity import TrailIdentity
 from .key import TrailKey, reader_decrypt_conditions
 from .shared_names import deployment_names
 from .log_group import TrailLogGroup
+from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
 from .topics import TrailTopics
@@ -80,6 +81,8 @@ class SecureTrail(Construct):
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
+        alert_subscriptions: Sequence[str] | None = None, disabled_monitoring_controls: Sequence[str] | None = None,
+        dashboard: bool | None = None,
     ) -> None:
         props = _props(props, {name: value for name, value in locals().items() if name in _PROP_NAMES})
         super().__init__(scope, construct_id)
@@ -108,7 +111,7 @@ class SecureTrail(Construct):
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if roles else None,
+                       alarm_topic_name=identity.alerts_topic_name if roles or cis_alarms_wanted(props) else None,
                        trail_bucket_arn=names.trail_bucket_arn)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
@@ -148,6 +151,9 @@ class SecureTrail(Construct):
         self.validators_table: dynamodb.Table | None = validators.table
         self.digest_validator: DigestValidator | None = validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
+        self.monitoring: Monitoring = add_monitoring(
+            self, props=props, identity=identity, alerts_topic=self.alerts_topic, log_group=self.log_group,
+            delivery_topic=self.delivery_topic, validators=validators)
 
     @property
     def trail_arn(self) -> str:
