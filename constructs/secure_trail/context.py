@@ -117,6 +117,9 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "auditAccessLogs": ("audit_access_logs", _bool),
     "minTlsVersion": ("min_tls_version", str),
     "expectedPrincipals": ("expected_principals", lambda raw: tuple(_string_list(raw))),
+    "alertSubscriptions": ("alert_subscriptions", lambda raw: tuple(_string_list(raw))),
+    "disabledMonitoringControls": ("disabled_monitoring_controls", lambda raw: tuple(_string_list(raw))),
+    "dashboard": ("dashboard", _bool),
 }
 
 
