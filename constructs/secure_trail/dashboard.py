@@ -58,14 +58,22 @@ def delivery_section(*, log_group: logs.ILogGroup | None, delivery_topic: sns.IT
     if log_group is not None:
         widgets.append(cloudwatch.GraphWidget(
             title="CloudTrail events delivered to CloudWatch Logs", width=12,
-            left=[log_group.metric_incoming_log_events(period=PERIOD, label="IncomingLogEvents")],
-            right=[log_group.metric_incoming_bytes(period=PERIOD, label="IncomingBytes")]))
+            left=[_log_group_metric(log_group, "IncomingLogEvents")],
+            right=[_log_group_metric(log_group, "IncomingBytes")]))
     if delivery_topic is not None:
         widgets.append(cloudwatch.GraphWidget(
             title="Log files delivered to S3 (delivery topic notifications)", width=12,
             left=[delivery_topic.metric_number_of_messages_published(period=PERIOD, label="published")],
             right=[delivery_topic.metric_number_of_notifications_failed(period=PERIOD, label="failed")]))
     return DashboardSection("Delivery health", widgets)
+
+
+def _log_group_metric(log_group: logs.ILogGroup, name: str) -> cloudwatch.Metric:
+    """As AWS publishes it, per log group (``LogGroup.metric_incoming_log_events`` names no
+    group and a metric AWS does not publish)."""
+    return cloudwatch.Metric(namespace="AWS/Logs", metric_name=name,
+                             dimensions_map={"LogGroupName": log_group.log_group_name},
+                             statistic="Sum", period=PERIOD, label=name)
 
 
 def digest_section() -> DashboardSection:
