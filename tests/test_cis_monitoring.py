@@ -141,3 +141,13 @@ def test_alarms_publish_even_with_both_validators_off():
     statements = [s for r in resources.values() if r["Type"] == "AWS::KMS::Key"
                   for s in r["Properties"]["KeyPolicy"]["Statement"]]
     assert any(s.get("Sid") == "CloudWatchAlarmsPublishToAlerts" for s in statements)
+
+
+def test_the_readme_documents_every_alarm_with_its_exact_pattern():
+    from conftest import REPO
+    readme = (REPO / "README.md").read_text()
+    for control_id, pattern in DOCUMENTED_PATTERNS.items():
+        row = f"| {control_id} | "
+        assert row in readme, control_id
+        line = next(line for line in readme.splitlines() if line.startswith(row))
+        assert f"`{pattern.replace('||', chr(92) + '|' + chr(92) + '|')}`" in line, control_id
