@@ -42,6 +42,7 @@ def test_reordering_the_list_replaces_no_subscription():
     ("HTTP://hooks.corp.example/alerts", "plain HTTP"),
     ("https://user:secret@hooks.corp.example/", "credentials.*drop the user:password@"),
     ("https:///no-host", "no valid host"),
+    ("https://hooks.corp.example/a b", "contains a space"),
     ("https://hooks.corp.example:99999/", "invalid port"),
     ("ftp://files.corp.example/", "only https://"),
     ("arn:aws:sqs:eu-west-1:3333:q", "not a valid SQS queue ARN"),

@@ -86,7 +86,9 @@ def _https(value: str) -> str:
         raise ValueError(f"{value!r} carries credentials: they would be stored in the CloudFormation template "
                          "for anyone who can read it. Authenticate the endpoint another way (a secret path "
                          "checked against SNS's message signature), and drop the user:password@ part.")
-    if not parts.hostname or not HOST.fullmatch(parts.hostname) or " " in value:
+    if " " in value:
+        raise ValueError(f"{value!r} contains a space; percent-encode it (%20).")
+    if not parts.hostname or not HOST.fullmatch(parts.hostname):
         raise ValueError(f"{value!r} has no valid host name; expected https://host[:port]/path.")
     try:
         parts.port  # noqa: B018 (a bad port raises)

@@ -44,8 +44,8 @@ def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: Trail
                      if alerts_topic is not None else [])
     validators = validators or Validators()
     parts = [part for part in (validators.digest_validator, validators.access_log_auditor) if part is not None]
-    dashboard = trail_dashboard(scope, "Dashboard", dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix),
-                                sections=[
+    # One line per part of the stack; a new part (the posture watcher, ...) adds its own.
+    sections = [
         delivery_section(log_group=log_group, delivery_topic=delivery_topic),
         digest_section() if validators.digest_validator else None,
         tls_section() if validators.access_log_auditor else None,
@@ -53,5 +53,8 @@ def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: Trail
         alarms_section("Validator alarms", [alarm for part in parts for alarm in part.node.find_all()
                                             if isinstance(alarm, cloudwatch.Alarm)]),
         dead_letter_section({f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}),
-    ]) if props.dashboard else None
+    ]
+    dashboard = (trail_dashboard(scope, "Dashboard", sections=sections,
+                                 dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))
+                 if props.dashboard else None)
     return Monitoring(cis, subscriptions, dashboard)
