@@ -12,6 +12,7 @@ from secure_trail.compliance import nag_summary
 from secure_trail.context import props_from_context
 
 EXAMPLE_ORG_ID = "o-exampleorg1"
+EXAMPLE_ALERT_SUBSCRIPTION = "security-alerts@example.com"
 
 app = cdk.App()
 props = props_from_context(app.node)
@@ -36,6 +37,13 @@ if props.org_id == EXAMPLE_ORG_ID:
         cdk.Annotations.of(stack).add_warning_v2(
             "secure-trail:example-org-id",
             f"orgId is the example value {EXAMPLE_ORG_ID}: deploy with -c orgId=<your o-... id>.")
+if EXAMPLE_ALERT_SUBSCRIPTION in props.alert_subscriptions:
+    for stack in stacks:
+        cdk.Annotations.of(stack).add_warning_v2(
+            "secure-trail:example-alert-subscription",
+            f"alertSubscriptions holds the example address {EXAMPLE_ALERT_SUBSCRIPTION}: deploy with "
+            "-c alertSubscriptions=<your address, https:// URL, SQS or Lambda ARN> (comma-separated), "
+            "or nobody hears the alarms.")
 packs = register_nag_packs(app)
 app.synth()  # raises, and so exits non-zero, on any unacknowledged finding
 print(nag_summary(app, packs), file=sys.stderr)

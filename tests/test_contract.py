@@ -20,7 +20,7 @@ from template_tokens import Deployment, as_list, string_like
 from trail_validators.access_log_audit import AuditPolicy
 from access_log_samples import access_log_line, plain_http_line
 from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
-from trail_validators.contract import PARTITION_KEY, ConfigurationError
+from trail_validators.contract import CIS_METRIC_NAMESPACE, PARTITION_KEY, ConfigurationError
 from trail_validators.handlers import access_log_auditor, digest_validation
 from trail_validators.trail_layout import ChainId, TrailLocation
 from trail_simulation import SimulatedTrail
@@ -186,7 +186,7 @@ def custom_alarms(d: Deployment) -> dict[str, tuple]:
     alarms = {}
     for logical_id, alarm in d.of_type("AWS::CloudWatch::Alarm").items():
         p = alarm["Properties"]
-        if not p["Namespace"].startswith("AWS/"):
+        if not p["Namespace"].startswith("AWS/") and p["Namespace"] != CIS_METRIC_NAMESPACE:  # those: the log group's
             dimensions = frozenset((x["Name"], x["Value"]) for x in p.get("Dimensions", []))
             alarms[logical_id] = ((p["Namespace"], p["MetricName"], dimensions), p["Threshold"])
     return alarms

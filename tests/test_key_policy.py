@@ -116,7 +116,12 @@ def test_in_the_organization_shape_cloudtrail_never_publishes_with_the_log_key(f
 def test_the_trail_accounts_key_never_encrypts_logs_or_lets_anyone_read(full_trail_template):
     found = policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "SecureTrailKey")
     assert {s.get("Sid") for s in found} == {None, "CloudTrailPublishToEncryptedTopics",
-                                              "CloudWatchLogsEncryptOwnLogGroups"}
+                                              "CloudWatchLogsEncryptOwnLogGroups", "CloudWatchAlarmsPublishToAlerts"}
+    # the CIS alarms notify this account's alerts topic, and only it
+    alarms = statement(found, "CloudWatchAlarmsPublishToAlerts")
+    assert alarms["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": MANAGEMENT_ACCOUNT,
+        "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:org-trail-alerts"}
     (admin,) = [s for s in found if s.get("Sid") is None]
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"}
     assert CONTEXT_KEY not in str(found)

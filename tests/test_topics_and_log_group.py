@@ -15,9 +15,10 @@ def topics(template) -> dict:
 
 
 def test_delivery_and_alerts_topics_are_kms_encrypted(template, trail_template, log_archive_template):
-    # The organization shape: delivery with the trail, alerts with the validators.
+    # The organization shape: delivery with the trail, alerts with the validators, and an
+    # alerts topic with the trail too for the CIS alarms (an alarm notifies its own account).
     homes = [(template, {"org-trail-delivery", "org-trail-alerts"})] if template is not trail_template else [
-        (trail_template, {"org-trail-delivery"}), (log_archive_template, {"org-trail-alerts"})]
+        (trail_template, {"org-trail-delivery", "org-trail-alerts"}), (log_archive_template, {"org-trail-alerts"})]
     for home, names in homes:
         key_id = trail_key_id(home)
         found = topics(home)

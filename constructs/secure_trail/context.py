@@ -121,6 +121,9 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "watchPosture": ("watch_posture", _bool),
     "postureCheckMinutes": ("posture_check_interval", _int),
     "autoRestartLogging": ("auto_restart_logging", _bool),
+    "alertSubscriptions": ("alert_subscriptions", lambda raw: tuple(_string_list(raw))),
+    "disabledMonitoringControls": ("disabled_monitoring_controls", lambda raw: tuple(_string_list(raw))),
+    "dashboard": ("dashboard", _bool),
 }
 
 

@@ -31,6 +31,7 @@ from .key import TrailKey
 from .analytics import TrailAnalytics
 from .log_group import TrailLogGroup
 from .contract import POSTURE_WATCHER
+from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail, event_selectors
 from .posture_watcher import PostureWatcher, api_selectors
 from .props import SecureTrailConfigError, SecureTrailProps
@@ -116,6 +117,8 @@ class SecureTrailLogArchive(Construct):
         self.posture_watcher = validators.posture_watcher
         """Bucket and key calls, key state and bucket policies (the trail's own are watched
         in the trail's account)."""
+        self.monitoring: Monitoring = add_monitoring(self, props=props, identity=identity, alerts_topic=self.alerts_topic,
+                                                     validators=validators, dashboard_suffix="-log-archive")
 
     def _admit_trail_account_posture_alerts(self, trail_account_id: str) -> None:
         """The trail account's posture watcher (its role named by a derived ARN: no role of
@@ -161,16 +164,21 @@ class SecureTrailOrgTrail(Construct):
 
         # A log group's key must live in the log group's account: this one encrypts the
         # delivery topic and the log group, never a log file.
+        # CloudWatch alarms notify only topics of their own account: the CIS alarms get an
+        # alerts topic here, with the same subscribers as the Log Archive's.
+        cis_alarms = cis_alarms_wanted(props)
         key = TrailKey(self, "Key", identity=identity, encrypts_logs=False,
                        topic_names=[identity.delivery_topic_name],
                        log_group_names=([identity.log_group_name] if props.cloud_watch_logs else [])
                        + ([identity.function_log_group_name(POSTURE_WATCHER)] if props.watch_posture else []),
+                       alarm_topic_name=identity.alerts_topic_name if cis_alarms else None,
                        alias_name=f"alias/{identity.trail_name}-delivery",
                        description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
         self.key: kms.IKey = key.key
-        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=False)
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=cis_alarms)
         assert topics.delivery is not None
         self.delivery_topic: sns.Topic = topics.delivery
+        self.alerts_topic: sns.Topic | None = topics.alerts
         log_group = (TrailLogGroup(self, "CloudWatchLogs", identity=identity, key=self.key,
                                    retention=props.cloud_watch_logs_retention)
                      if props.cloud_watch_logs else None)
@@ -196,6 +204,8 @@ class SecureTrailOrgTrail(Construct):
         self.analytics: TrailAnalytics | None = (
             TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
             if props.analytics and self.log_group else None)
+        self.monitoring: Monitoring = add_monitoring(self, props=props, identity=identity, alerts_topic=self.alerts_topic,
+                                                     log_group=self.log_group, delivery_topic=self.delivery_topic)
 
     def _posture_watcher(self) -> PostureWatcher:
         """The trail's and the log group's calls and the trail's status, watched here; its

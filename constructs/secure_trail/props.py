@@ -14,6 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
 from .analytics_props import AnalyticsProps
+from .alert_subscriptions import parse_alert_subscriptions
+from .monitoring_controls import MONITORING_CONTROLS
 
 
 class SecureTrailConfigError(ValueError):
@@ -177,6 +179,21 @@ class SecureTrailProps:
     OpenSearch (your endpoint, or a provisioned Serverless collection): see
     ``AnalyticsProps``. Needs ``cloud_watch_logs``. @default None: off, nothing created."""
 
+    alert_subscriptions: Sequence[str] = ()
+    """Subscribers of the alerts topic (in the organization shape: of both accounts' alerts
+    topics): e-mail addresses, ``https://`` URLs, SQS queue ARNs and Lambda function ARNs.
+    Security Hub's CloudWatch.1-14 also require the alarms' topic to have a subscriber. An
+    e-mail subscription delivers nothing until its recipient confirms it; a queue or function
+    must allow the topic on its own side (README, "Alert subscriptions"). @default none."""
+
+    disabled_monitoring_controls: Sequence[str] = ()
+    """Control ids (``CloudWatch.1`` ... ``CloudWatch.14``, ``CIS.4.15``) whose metric filter
+    and alarm are not created, for an organization that handles them elsewhere. @default
+    none: every CIS monitoring alarm is on (when ``cloud_watch_logs`` is)."""
+
+    dashboard: bool = True
+    """A CloudWatch dashboard of the trail (delivery, digests, TLS audit, alarms, DLQs).
+    @default on."""
     @property
     def posture_check_minutes(self) -> int:
         interval = self.posture_check_interval
@@ -244,6 +261,7 @@ class SecureTrailProps:
             _check(self.cloud_watch_logs, "cloud_watch_logs", self.cloud_watch_logs,
                    "True with analytics: the enrichment subscribes to the trail's CloudWatch Logs group")
             self.analytics.validate()
+        _validate_monitoring(self)
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
@@ -283,3 +301,22 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _validate_monitoring(props: SecureTrailProps) -> None:
+    """alert_subscriptions, disabled_monitoring_controls, dashboard."""
+    try:
+        parse_alert_subscriptions(props.alert_subscriptions)
+    except ValueError as err:
+        raise SecureTrailConfigError(f"alert_subscriptions: {err}") from None
+    valid = [control.control_id for control in MONITORING_CONTROLS]
+    disabled = props.disabled_monitoring_controls
+    _check(not isinstance(disabled, str) and all(isinstance(c, str) for c in disabled),
+           "disabled_monitoring_controls", disabled, f"a list of control ids out of {', '.join(valid)}")
+    for control_id in disabled:
+        _check(control_id in valid, "disabled_monitoring_controls", control_id,
+               f"one of {', '.join(valid)} (exactly as written)")
+    _check(len(set(disabled)) == len(disabled), "disabled_monitoring_controls", disabled,
+           "each control id once")
+    _check(isinstance(props.dashboard, bool), "dashboard", props.dashboard,
+           "True or False (a number or a string is not a boolean)")

@@ -26,6 +26,7 @@ from .identity import TrailIdentity
 from .key import TrailKey, reader_decrypt_conditions
 from .shared_names import deployment_names
 from .log_group import TrailLogGroup
+from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail, event_selectors
 from .posture_watcher import PostureWatcher, api_selectors
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
@@ -88,6 +89,8 @@ class SecureTrail(Construct):
         watch_posture: bool | None = None, posture_check_interval: Duration | int | None = None,
         auto_restart_logging: bool | None = None,
         analytics: AnalyticsProps | None = None,
+        alert_subscriptions: Sequence[str] | None = None, disabled_monitoring_controls: Sequence[str] | None = None,
+        dashboard: bool | None = None,
     ) -> None:
         props = _props(props, {name: value for name, value in locals().items() if name in _PROP_NAMES})
         super().__init__(scope, construct_id)
@@ -116,7 +119,7 @@ class SecureTrail(Construct):
                        log_reader_arns=props.log_reader_arns,
                        topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
                        log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if roles or props.analytics else None,
+                       alarm_topic_name=identity.alerts_topic_name if roles or props.analytics or cis_alarms_wanted(props) else None,
                        trail_bucket_arn=names.trail_bucket_arn)
         self.key = key.key
         self.access_log_bucket = AccessLogBucket(
@@ -163,6 +166,9 @@ class SecureTrail(Construct):
         self.analytics: TrailAnalytics | None = (
             TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group,
                            alerts_topic=self.alerts_topic) if props.analytics and self.log_group else None)
+        self.monitoring: Monitoring = add_monitoring(
+            self, props=props, identity=identity, alerts_topic=self.alerts_topic, log_group=self.log_group,
+            delivery_topic=self.delivery_topic, validators=validators)
 
     @property
     def trail_arn(self) -> str:

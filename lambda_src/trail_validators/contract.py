@@ -294,3 +294,9 @@ class AnalyticsMetrics:
     FAILED = Metric(ANALYTICS_ENRICHMENT, "EventsFailed")
     """Documents still not indexed after the retries: the invocation fails and the
     on-failure destination keeps the payload."""
+# -- CIS monitoring (Security Hub CloudWatch.1-14, CIS 4.15) ------------------------------
+CIS_METRIC_NAMESPACE = "SecureTrail/CIS"
+"""Namespace of the metric filters on the trail's CloudWatch Logs group: one metric per
+control of ``monitoring_controls.MONITORING_CONTROLS``, named by its ``metric_name``, no
+dimensions, value 1 per matching event. The alarms, the dashboard and the evidence report
+read it from here."""

@@ -35,8 +35,10 @@ class MonitoringControl:
         return frozenset(re.findall(r'\$\.eventName\s*=\s*"?([A-Za-z0-9]+)"?', self.filter_pattern))
 
 
-# TODO(issue 14): every pattern below must be checked character for character against
-# https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html
+# CloudWatch.1-14: the remediation patterns of
+# https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html (AWS now
+# scopes CloudWatch.4 to iam.amazonaws.com and CloudWatch.13 to ec2.amazonaws.com, unlike
+# CIS v1.4.0). CIS.4.15: the CIS AWS Foundations Benchmark v1.4.0, section 4.15.
 MONITORING_CONTROLS: tuple[MonitoringControl, ...] = (
     MonitoringControl(
         "CloudWatch.1", "4.3", 'Usage of the "root" user', "RootUserUsage",
@@ -46,15 +48,16 @@ MONITORING_CONTROLS: tuple[MonitoringControl, ...] = (
         '{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}'),
     MonitoringControl(
         "CloudWatch.3", "4.2", "Management Console sign-in without MFA", "ConsoleSignInWithoutMfa",
-        '{ $.eventName = "ConsoleLogin" && $.additionalEventData.MFAUsed != "Yes" }'),
+        '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") '
+        '&& ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }'),
     MonitoringControl(
         "CloudWatch.4", "4.4", "IAM policy changes", "IamPolicyChanges",
-        "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)"
-        "||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)"
-        "||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)"
-        "||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)"
-        "||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)"
-        "||($.eventName=DetachGroupPolicy)}"),
+        "{($.eventSource=iam.amazonaws.com) && (($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) "
+        "|| ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) "
+        "|| ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) "
+        "|| ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) "
+        "|| ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) "
+        "|| ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy))}"),
     MonitoringControl(
         "CloudWatch.5", "4.5", "CloudTrail configuration changes", "CloudTrailConfigurationChanges",
         "{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) "
@@ -64,7 +67,7 @@ MONITORING_CONTROLS: tuple[MonitoringControl, ...] = (
         '{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}'),
     MonitoringControl(
         "CloudWatch.7", "4.7", "Disabling or scheduled deletion of customer managed keys", "KmsKeyDisableOrDeletion",
-        "{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion))}"),
+        "{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}"),
     MonitoringControl(
         "CloudWatch.8", "4.8", "S3 bucket policy changes", "S3BucketPolicyChanges",
         "{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) "
@@ -73,9 +76,9 @@ MONITORING_CONTROLS: tuple[MonitoringControl, ...] = (
         "|| ($.eventName=DeleteBucketReplication))}"),
     MonitoringControl(
         "CloudWatch.9", "4.9", "AWS Config configuration changes", "ConfigConfigurationChanges",
-        "{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)"
-        "||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)"
-        "||($.eventName=PutConfigurationRecorder))}"),
+        "{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) "
+        "|| ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) "
+        "|| ($.eventName=PutConfigurationRecorder))}"),
     MonitoringControl(
         "CloudWatch.10", "4.10", "Security group changes", "SecurityGroupChanges",
         "{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) "

@@ -1,0 +1,60 @@
+"""What watches the trail, in either deployment shape: the CIS monitoring alarms on its log
+group, the alerts topic's subscribers, and its dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .alert_subscriptions import parse_alert_subscriptions, subscribe
+from .cis_alarms import CisAlarms, enabled_controls
+from .dashboard import (alarms_section, dashboard_name, dead_letter_section, delivery_section, digest_section,
+                        tls_section, trail_dashboard)
+from .identity import TrailIdentity
+from .props import SecureTrailProps
+from .validators import Validators
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    cis_alarms: CisAlarms | None
+    subscriptions: list[sns.Subscription]
+    dashboard: cloudwatch.Dashboard | None
+
+
+def cis_alarms_wanted(props: SecureTrailProps) -> bool:
+    """The alarms need the log group, and at least one control left on."""
+    return props.cloud_watch_logs and bool(enabled_controls(props.disabled_monitoring_controls))
+
+
+def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentity,
+                   alerts_topic: sns.ITopic | None, log_group: logs.ILogGroup | None = None,
+                   delivery_topic: sns.ITopic | None = None, validators: Validators | None = None,
+                   dashboard_suffix: str = "") -> Monitoring:
+    """The parts this stack holds: CIS alarms where the log group is, subscribers on this
+    stack's alerts topic, and a dashboard of what this stack's account can see."""
+    cis = (CisAlarms(scope, "CisAlarms", log_group=log_group, alerts_topic=alerts_topic,
+                     controls=enabled_controls(props.disabled_monitoring_controls))
+           if log_group is not None and alerts_topic is not None and cis_alarms_wanted(props) else None)
+    subscriptions = (subscribe(alerts_topic, parse_alert_subscriptions(props.alert_subscriptions))
+                     if alerts_topic is not None else [])
+    validators = validators or Validators()
+    parts = [part for part in (validators.digest_validator, validators.access_log_auditor) if part is not None]
+    # One line per part of the stack; a new part (the posture watcher, ...) adds its own.
+    sections = [
+        delivery_section(log_group=log_group, delivery_topic=delivery_topic),
+        digest_section() if validators.digest_validator else None,
+        tls_section() if validators.access_log_auditor else None,
+        alarms_section("CIS monitoring alarms", list(cis.alarms.values()) if cis else []),
+        alarms_section("Validator alarms", [alarm for part in parts for alarm in part.node.find_all()
+                                            if isinstance(alarm, cloudwatch.Alarm)]),
+        dead_letter_section({f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}),
+    ]
+    dashboard = (trail_dashboard(scope, "Dashboard", sections=sections,
+                                 dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))
+                 if props.dashboard else None)
+    return Monitoring(cis, subscriptions, dashboard)
