@@ -123,11 +123,12 @@ def test_unknown_or_malformed_control_ids_are_refused_naming_the_valid_ones(bad)
         default_props(disabled_monitoring_controls=bad).validate()
 
 
-def test_without_cloudwatch_logs_there_are_no_filters_no_alarms_and_no_trail_account_alerts_topic():
+def test_without_cloudwatch_logs_or_posture_watcher_there_are_no_filters_no_alarms_and_no_trail_account_alerts_topic():
     single = Template.from_stack(build_stack(default_props(cloud_watch_logs=False)))
     assert not single.find_resources("AWS::Logs::MetricFilter")
     assert not by_control(single.to_json()["Resources"], "Alarm")
-    _, trail = build_organization(organization_props(cloud_watch_logs=False, alert_subscriptions=("a@corp.example",)))
+    _, trail = build_organization(organization_props(cloud_watch_logs=False, watch_posture=False,
+                                                    alert_subscriptions=("a@corp.example",)))
     trail_template = Template.from_stack(trail)
     assert not trail_template.find_resources("AWS::Logs::MetricFilter")
     assert [t["Properties"]["TopicName"] for t in trail_template.find_resources("AWS::SNS::Topic").values()] == [

@@ -1,6 +1,6 @@
-"""The CloudWatch.1-14 / CIS 4.x checks, proven on a copy of the default template with a
-metric filter (exact pattern), an alarm on its metric and a subscribed SNS topic added,
-and with each piece missing or wrong."""
+"""The CloudWatch.1-14 / CIS 4.x checks, proven on a template synthesized with every CIS
+alarm switched off, with a metric filter (exact pattern), an alarm on its metric and a
+subscribed SNS topic added by hand, and with each piece missing or wrong."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ NAMESPACE = "CISBenchmark"
 
 @pytest.fixture(scope="module")
 def default_cdk_out(tmp_path_factory):
-    return synthesize(tmp_path_factory.mktemp("default") / "cdk.out")
+    return synthesize(tmp_path_factory.mktemp("unmonitored") / "cdk.out",
+                      disabledMonitoringControls=[control.control_id for control in MONITORING_CONTROLS])
+
+
+def test_with_every_cis_alarm_off_no_monitoring_control_is_satisfied(default_cdk_out):
+    for control in MONITORING_CONTROLS:
+        assert control_status(default_cdk_out, control.control_id).status == "not_satisfied"
 
 
 def add_monitoring(resources: dict, control=CONTROL, *, pattern: str | None = None, alarm: bool = True,

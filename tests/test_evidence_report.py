@@ -16,9 +16,6 @@ from trail_validators.evidence.controls import CONTROLS
 from trail_validators.evidence.report import build_report
 from trail_validators.monitoring_controls import MONITORING_CONTROLS
 
-NEEDS_ISSUE_14 = pytest.mark.xfail(strict=True, reason="needs issue 14's metric filters (merge)")
-UNTAGGED_TRAIL = pytest.mark.xfail(strict=True, reason="the trail carries no tags: Security Hub CloudTrail.9 fails "
-                                                       "until the construct tags it")
 MONITORING_IDS = {control.control_id for control in MONITORING_CONTROLS} | {
     f"CIS.{control.cis_section}" for control in MONITORING_CONTROLS}
 
@@ -37,14 +34,8 @@ def statuses(cdk_out) -> dict[str, object]:
     return {control.id: control for control in build_report(read_assembly(cdk_out)).controls}
 
 
-def _expectation(control_id: str):
-    marks = [NEEDS_ISSUE_14] if control_id in MONITORING_IDS else [UNTAGGED_TRAIL] if control_id == "CloudTrail.9" \
-        else []
-    return pytest.param(control_id, marks=marks, id=control_id)
-
-
 @pytest.mark.parametrize("shape", ["default", "organization"])
-@pytest.mark.parametrize("control_id", [_expectation(control.id) for control in CONTROLS])
+@pytest.mark.parametrize("control_id", [control.id for control in CONTROLS])
 def test_default_synth_every_control_satisfied_or_not_applicable(control_id, shape, request):
     cdk_out = request.getfixturevalue(f"{shape}_cdk_out")
     control = statuses(cdk_out)[control_id]

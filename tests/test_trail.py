@@ -1,11 +1,10 @@
 """The organization trail's own settings."""
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
+from aws_cdk.assertions import Match, Template
 
-from conftest import trail_key_id
-
-from conftest import (LOG_ARCHIVE_ACCOUNT, ORG_ACCESS_LOG_BUCKET, ORG_TRAIL_BUCKET, REGION,
-                      resolve_arn_join)
+from conftest import (LOG_ARCHIVE_ACCOUNT, ORG_ACCESS_LOG_BUCKET, ORG_TRAIL_BUCKET, REGION, build_stack,
+                      default_props, resolve_arn_join, trail_key_id)
 
 from shapes import single_or_trail_full_template, single_or_trail_template  # noqa: F401
 
@@ -109,3 +108,11 @@ def test_cloudwatch_logs_can_be_turned_off():
     groups = template.find_resources("AWS::Logs::LogGroup").values()
     assert all(g["Properties"]["LogGroupName"].startswith("/aws/lambda/org-trail-") for g in groups)
     template.has_resource_properties(TRAIL, {"CloudWatchLogsLogGroupArn": Match.absent()})
+
+
+def test_the_trail_is_tagged_for_security_hub_cloudtrail_9_and_keeps_the_users_tags():
+    stack = build_stack(default_props())
+    cdk.Tags.of(stack).add("cost-center", "security")
+    tags = next(iter(Template.from_stack(stack).find_resources("AWS::CloudTrail::Trail").values()))["Properties"]["Tags"]
+    assert {"Key": "managed-by", "Value": "secure-trail"} in tags
+    assert {"Key": "cost-center", "Value": "security"} in tags

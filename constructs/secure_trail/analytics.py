@@ -63,7 +63,7 @@ class TrailAnalytics(Construct):
     ``endpoint`` (what the function writes to)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, props: AnalyticsProps,
-                 log_group: logs.ILogGroup, alerts_topic: sns.ITopic | None = None) -> None:
+                 log_group: logs.ILogGroup, alerts_topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self._identity = identity
@@ -86,14 +86,6 @@ class TrailAnalytics(Construct):
                     {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn":
                                    identity.log_group_arn(function_log_group_name)}})
 
-        if alerts_topic is None:
-            topic_name = f"{identity.trail_name}-analytics-alerts"
-            alerts_topic = sns.Topic(self, "Alerts", topic_name=topic_name, master_key=self.key, enforce_ssl=True)
-            self._allow("CloudWatchAlarmsPublishToAlerts", iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                        ["kms:GenerateDataKey*", "kms:Decrypt"], {"StringEquals": {
-                            "aws:SourceAccount": identity.account,
-                            # by name: the topic's own token would make the key depend on it
-                            "kms:EncryptionContext:aws:sns:topicArn": identity.topic_arn(topic_name)}})
         self.alerts_topic = alerts_topic
 
         self.failure_queue = sqs.Queue(self, "Failures", encryption=sqs.QueueEncryption.KMS,

@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .contract import AccessLogMetrics, DigestMetrics, Metric
+from .contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, Metric, PostureMetrics
 from .props import TLS_VERSIONS
 
 PERIOD = Duration.hours(1)
@@ -96,6 +96,28 @@ def tls_section() -> DashboardSection:
         cloudwatch.GraphWidget(title="Non-TLS successes and unparseable lines", width=12, left=[
             contract_metric(AccessLogMetrics.NON_TLS_SUCCESS, "non-TLS successes"),
             contract_metric(AccessLogMetrics.UNPARSEABLE_LINES, "unparseable lines")]),
+    ])
+
+
+def posture_section() -> DashboardSection:
+    return DashboardSection("Trail posture", [
+        cloudwatch.GraphWidget(title="Posture findings and open conditions", width=12, left=[
+            contract_metric(PostureMetrics.FINDINGS, "findings (weakening calls, new conditions)")],
+            right=[contract_metric(PostureMetrics.OPEN_CONDITIONS, "open conditions").with_(statistic="Maximum")]),
+        cloudwatch.GraphWidget(title="Rejected events (malformed, another account or region)", width=12, left=[
+            contract_metric(PostureMetrics.REJECTED_EVENTS, "rejected events")]),
+    ])
+
+
+def analytics_section() -> DashboardSection:
+    return DashboardSection("Security analytics (OpenSearch)", [
+        cloudwatch.GraphWidget(title="Events enriched", width=12, left=[
+            contract_metric(AnalyticsMetrics.RECEIVED, "received"),
+            contract_metric(AnalyticsMetrics.INDEXED, "indexed")]),
+        cloudwatch.GraphWidget(title="Events not indexed at once", width=12, left=[
+            contract_metric(AnalyticsMetrics.REJECTED, "rejected (not CloudTrail records)"),
+            contract_metric(AnalyticsMetrics.RETRIED, "retried"),
+            contract_metric(AnalyticsMetrics.FAILED, "failed (kept by the failure queue)")]),
     ])
 
 

@@ -12,8 +12,9 @@ from constructs import Construct
 
 from .alert_subscriptions import parse_alert_subscriptions, subscribe
 from .cis_alarms import CisAlarms, enabled_controls
-from .dashboard import (alarms_section, dashboard_name, dead_letter_section, delivery_section, digest_section,
-                        tls_section, trail_dashboard)
+from .analytics import TrailAnalytics
+from .dashboard import (alarms_section, analytics_section, dashboard_name, dead_letter_section, delivery_section,
+                        digest_section, posture_section, tls_section, trail_dashboard)
 from .identity import TrailIdentity
 from .props import SecureTrailProps
 from .validators import Validators
@@ -34,7 +35,7 @@ def cis_alarms_wanted(props: SecureTrailProps) -> bool:
 def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentity,
                    alerts_topic: sns.ITopic | None, log_group: logs.ILogGroup | None = None,
                    delivery_topic: sns.ITopic | None = None, validators: Validators | None = None,
-                   dashboard_suffix: str = "") -> Monitoring:
+                   analytics: TrailAnalytics | None = None, dashboard_suffix: str = "") -> Monitoring:
     """The parts this stack holds: CIS alarms where the log group is, subscribers on this
     stack's alerts topic, and a dashboard of what this stack's account can see."""
     cis = (CisAlarms(scope, "CisAlarms", log_group=log_group, alerts_topic=alerts_topic,
@@ -43,16 +44,22 @@ def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: Trail
     subscriptions = (subscribe(alerts_topic, parse_alert_subscriptions(props.alert_subscriptions))
                      if alerts_topic is not None else [])
     validators = validators or Validators()
-    parts = [part for part in (validators.digest_validator, validators.access_log_auditor) if part is not None]
-    # One line per part of the stack; a new part (the posture watcher, ...) adds its own.
+    parts = [part for part in (validators.digest_validator, validators.access_log_auditor,
+                               validators.posture_watcher) if part is not None]
+    queues = {f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}
+    if analytics is not None:
+        queues["Analytics failures"] = analytics.failure_queue
+    # One line per part of the stack; a new part adds its own.
     sections = [
         delivery_section(log_group=log_group, delivery_topic=delivery_topic),
         digest_section() if validators.digest_validator else None,
         tls_section() if validators.access_log_auditor else None,
+        posture_section() if validators.posture_watcher else None,
+        analytics_section() if analytics else None,
         alarms_section("CIS monitoring alarms", list(cis.alarms.values()) if cis else []),
-        alarms_section("Validator alarms", [alarm for part in parts for alarm in part.node.find_all()
-                                            if isinstance(alarm, cloudwatch.Alarm)]),
-        dead_letter_section({f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}),
+        alarms_section("Validator alarms", [alarm for part in [*parts, analytics] if part is not None
+                                            for alarm in part.node.find_all() if isinstance(alarm, cloudwatch.Alarm)]),
+        dead_letter_section(queues),
     ]
     dashboard = (trail_dashboard(scope, "Dashboard", sections=sections,
                                  dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))

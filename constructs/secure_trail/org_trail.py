@@ -6,6 +6,7 @@ statements (no ``aws:SourceArn`` on two of them) that would sit beside ours.
 
 from __future__ import annotations
 
+from aws_cdk import CfnTag
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -15,6 +16,7 @@ from .props import SecureTrailProps
 
 Selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
 Field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
+MANAGED_BY_TAG = "managed-by"
 
 
 class OrgTrail(Construct):
@@ -41,6 +43,8 @@ class OrgTrail(Construct):
             insight_selectors=[cloudtrail.CfnTrail.InsightSelectorProperty(insight_type=kind)
                                for kind in ("ApiCallRateInsight", "ApiErrorRateInsight")]
             if props.insights else None,
+            # Security Hub CloudTrail.9 wants a tag on the trail; yours (Tags.of) join this one.
+            tags=[CfnTag(key=MANAGED_BY_TAG, value="secure-trail")],
         )
 
 

@@ -40,7 +40,7 @@ from .shared_names import DeploymentNames, deployment_names, posture_role_name
 from .state_key import ValidatorStateKey
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
-from .validators import add_validators, validator_roles
+from .validators import Validators, add_validators, validator_roles
 from .validators_table import ValidatorsTable
 
 
@@ -164,18 +164,18 @@ class SecureTrailOrgTrail(Construct):
 
         # A log group's key must live in the log group's account: this one encrypts the
         # delivery topic and the log group, never a log file.
-        # CloudWatch alarms notify only topics of their own account: the CIS alarms get an
-        # alerts topic here, with the same subscribers as the Log Archive's.
-        cis_alarms = cis_alarms_wanted(props)
+        # CloudWatch alarms notify only topics of their own account: this account's alarms (CIS,
+        # posture watcher, analytics) get an alerts topic here, with the Log Archive's subscribers.
+        local_alarms = cis_alarms_wanted(props) or props.watch_posture or bool(props.analytics and props.cloud_watch_logs)
         key = TrailKey(self, "Key", identity=identity, encrypts_logs=False,
                        topic_names=[identity.delivery_topic_name],
                        log_group_names=([identity.log_group_name] if props.cloud_watch_logs else [])
                        + ([identity.function_log_group_name(POSTURE_WATCHER)] if props.watch_posture else []),
-                       alarm_topic_name=identity.alerts_topic_name if cis_alarms else None,
+                       alarm_topic_name=identity.alerts_topic_name if local_alarms else None,
                        alias_name=f"alias/{identity.trail_name}-delivery",
                        description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
         self.key: kms.IKey = key.key
-        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=cis_alarms)
+        topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=local_alarms)
         assert topics.delivery is not None
         self.delivery_topic: sns.Topic = topics.delivery
         self.alerts_topic: sns.Topic | None = topics.alerts
@@ -200,18 +200,21 @@ class SecureTrailOrgTrail(Construct):
             if policy is not None:
                 self.trail.node.add_dependency(policy)
         self.posture_watcher: PostureWatcher | None = self._posture_watcher() if props.watch_posture else None
-        # Analytics subscribes to the log group, so it lives beside it (with its own alarms topic).
+        # Analytics subscribes to the log group, so it lives beside it.
         self.analytics: TrailAnalytics | None = (
-            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group)
+            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group,
+                           alerts_topic=self.alerts_topic)
             if props.analytics and self.log_group else None)
-        self.monitoring: Monitoring = add_monitoring(self, props=props, identity=identity, alerts_topic=self.alerts_topic,
-                                                     log_group=self.log_group, delivery_topic=self.delivery_topic)
+        self.monitoring: Monitoring = add_monitoring(
+            self, props=props, identity=identity, alerts_topic=self.alerts_topic, log_group=self.log_group,
+            delivery_topic=self.delivery_topic, validators=Validators(posture_watcher=self.posture_watcher),
+            analytics=self.analytics)
 
     def _posture_watcher(self) -> PostureWatcher:
         """The trail's and the log group's calls and the trail's status, watched here; its
         state in a table of this account; its alerts to the Log Archive's alerts topic (the
-        one the subscribers hear), whose policies admit this role by its derived ARN. No
-        alarm here: each finding is published by the function itself."""
+        one the subscribers hear), whose policies admit this role by its derived ARN; its
+        alarms (findings, DLQ) to this account's alerts topic, as alarms must."""
         props, identity, names = self.props, self.identity, self.names
         state_key = ValidatorStateKey(self, "ValidatorState", identity=identity)
         table = ValidatorsTable(self, "ValidatorsTable", key=state_key.key).table
@@ -223,7 +226,7 @@ class SecureTrailOrgTrail(Construct):
             auto_restart_logging=props.auto_restart_logging, watch_trail=True,
             expected_selectors=api_selectors(event_selectors(props, [self.trail_bucket, self.access_log_bucket])),
             log_group_name=identity.log_group_name if self.log_group else None,
-            role_name=posture_role_name(identity.trail_name))
+            role_name=posture_role_name(identity.trail_name), alarm_topic=self.alerts_topic)
 
     @property
     def trail_arn(self) -> str:

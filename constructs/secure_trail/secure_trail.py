@@ -168,7 +168,7 @@ class SecureTrail(Construct):
                            alerts_topic=self.alerts_topic) if props.analytics and self.log_group else None)
         self.monitoring: Monitoring = add_monitoring(
             self, props=props, identity=identity, alerts_topic=self.alerts_topic, log_group=self.log_group,
-            delivery_topic=self.delivery_topic, validators=validators)
+            delivery_topic=self.delivery_topic, validators=validators, analytics=self.analytics)
 
     @property
     def trail_arn(self) -> str:
