@@ -22,6 +22,24 @@ class Faults:
     """_id -> status it gets every time (a mapping error: 400)."""
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler that reads request bodies and answers JSON."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+    def _reply(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class BulkServer:
     def __init__(self, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
@@ -33,26 +51,15 @@ class BulkServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self._body()
                 if not self.path.split("?")[0].endswith("/_bulk"):
                     return self._reply(404, {"error": "not found"})
                 status, reply = server.bulk(body)
                 self._reply(status, reply)
 
             do_PUT = do_POST
-
-            def _reply(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -7,11 +7,12 @@ import json
 import re
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 import analytics_samples as samples
+from opensearch_bulk_server import JsonHandler
 from trail_validators.analytics.enrich import enrich
 from trail_validators.analytics.index_template import index_template, template_name
 from trail_validators.analytics.schema import all_fields
@@ -28,13 +29,7 @@ class FakeOpenSearch:
         self.imports: list[tuple[dict, bytes]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _body(self) -> bytes:
-                return self.rfile.read(int(self.headers.get("Content-Length", 0)))
-
+        class Handler(JsonHandler):
             def do_PUT(self) -> None:
                 body = self._body()
                 match = re.fullmatch(r"/_index_template/([\w.-]+)", self.path)
@@ -50,14 +45,6 @@ class FakeOpenSearch:
                 fake.imports.append((dict(self.headers), body))
                 count = body.count(b'{"attributes":')
                 self._reply(import_status, {"success": import_status == 200, "successCount": count})
-
-            def _reply(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
