@@ -340,8 +340,10 @@ def _is_tls_deny(statement: Mapping[str, Any], bucket: str) -> bool:
         "arn:aws-us-gov:", "arn:aws:") for r in resources if isinstance(r, str)}
     condition = statement.get("Condition")
     secure_transport = None
-    if isinstance(condition, Mapping) and isinstance(condition.get("Bool"), Mapping):
-        secure_transport = condition["Bool"].get("aws:SecureTransport")
+    # Any other condition narrows the deny (to one account, one address...): not a TLS deny.
+    if isinstance(condition, Mapping) and list(condition) == ["Bool"] and isinstance(condition["Bool"], Mapping) \
+            and list(condition["Bool"]) == ["aws:SecureTransport"]:
+        secure_transport = condition["Bool"]["aws:SecureTransport"]
     return (statement.get("Effect") == "Deny" and everyone and bool(actions & {"s3:*", "*"}) and covers
             and _as_list(secure_transport) in (["false"], [False]) and "NotAction" not in statement
             and "NotResource" not in statement and "NotPrincipal" not in statement)
@@ -383,7 +385,10 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
     for finding in findings:
         by_kind.setdefault(finding.kind, finding)
     appeared = [f for kind, f in sorted(by_kind.items()) if kind not in before]
-    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys()), open_kinds=sorted(by_kind))
+    # A part that could not be read says nothing of its conditions: they stay open, uncleared.
+    kept = before - by_kind.keys() - {PostureKind.CHECK_FAILED} if PostureKind.CHECK_FAILED in by_kind else set()
+    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys() - kept),
+                        open_kinds=sorted(by_kind.keys() | kept))
 
 
 def cleared_finding(kind: str, trail_arn: str) -> Finding:
