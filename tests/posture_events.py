@@ -107,5 +107,10 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (logs, "PutRetentionPolicy", {"logGroupName": log_group, "retentionInDays": 1}, None),
             (logs, "DisassociateKmsKey", {"logGroupName": log_group}, None),
             (logs, "DeleteSubscriptionFilter", {"logGroupName": log_group, "filterName": "siem"}, None),
+            (logs, "PutSubscriptionFilter", {"logGroupName": log_group, "filterName": "siem",
+                                             "destinationArn": "arn:aws:kinesis:us-east-1:999999999999:stream/x"}, None),
+            (logs, "DeleteMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage"}, None),
+            (logs, "PutMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage",
+                                       "filterPattern": "{$.nothing = 1}"}, None),
         ]
     return calls

@@ -1,6 +1,6 @@
 """Red-team regressions on the merge of issues 14-16: each test is one crafted input that
-made a control look satisfied, a weakened bucket look healthy, or a posture condition
-look cleared when it was not."""
+made a control look satisfied, a weakened bucket look healthy, a posture condition look
+cleared when it was not, or a weakening call go unalerted."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import json
 import pytest
 
 from evidence_assemblies import bucket_policy, copy_assembly, edit_template, of_type, synthesize
+from posture_events import api_call_event
 from trail_validators.contract import PostureKind
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
 from trail_validators.monitoring_controls import MONITORING_CONTROLS
-from trail_validators.posture import PostureObservation, has_tls_deny, judge_status, state_changes
+from trail_validators.posture import (PostureObservation, WatchedResources, has_tls_deny, judge_api_call,
+                                      judge_status, state_changes)
 
 TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail"
 ONLY_ONE_ACCOUNT = {"StringEquals": {"aws:PrincipalAccount": "999999999999"}}
@@ -108,3 +110,20 @@ def test_a_status_that_cannot_be_read_does_not_clear_an_open_condition():
     third = state_changes(second.open_kinds, stopped)
     assert PostureKind.LOGGING_STOPPED not in [f.kind for f in third.appeared]
     assert PostureKind.CHECK_FAILED in third.cleared
+
+
+def test_deleting_or_rewriting_a_cis_metric_filter_on_the_trails_log_group_alerts():
+    """Without its filter a CIS alarm sees nothing: the quietest way to blind the monitoring."""
+    group = "/aws/cloudtrail/org-trail"
+    watched = WatchedResources(trail_arn=TRAIL_ARN, account="111111111111", region="us-east-1",
+                               log_group_name=group)
+    for name, parameters in (("DeleteMetricFilter", {"filterName": "RootUserUsage"}),
+                             ("PutMetricFilter", {"filterName": "RootUserUsage", "filterPattern": "{$.x = 1}"}),
+                             ("PutSubscriptionFilter", {"filterName": "analytics", "destinationArn": "arn:x"})):
+        event = api_call_event("logs.amazonaws.com", name, {"logGroupName": group, **parameters},
+                               account="111111111111", region="us-east-1")
+        finding = judge_api_call(event, watched)
+        assert finding is not None and finding.kind == PostureKind.WEAKENING_API_CALL, name
+        other = api_call_event("logs.amazonaws.com", name, {"logGroupName": "/other", **parameters},
+                               account="111111111111", region="us-east-1")
+        assert judge_api_call(other, watched) is None

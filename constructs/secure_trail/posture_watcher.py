@@ -48,7 +48,8 @@ BUCKET_CALLS = ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "Pu
                 "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket"]
 KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant", "UpdateAlias",
              "DeleteAlias"]
-LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter"]
+LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter",
+                   "PutSubscriptionFilter", "DeleteMetricFilter", "PutMetricFilter"]
 
 
 class PostureWatcher(Construct):

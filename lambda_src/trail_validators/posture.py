@@ -73,6 +73,9 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
         "PutRetentionPolicy": "the log group may keep events for a shorter time",
         "DisassociateKmsKey": "new events in the log group are no longer encrypted with the key",
         "DeleteSubscriptionFilter": "a consumer of the trail's events (analytics, SIEM) stops receiving them",
+        "PutSubscriptionFilter": "the trail's events may now also go elsewhere, or no longer reach analytics",
+        "DeleteMetricFilter": "a CIS monitoring alarm's metric filter is gone: the alarm no longer sees its calls",
+        "PutMetricFilter": "a CIS monitoring alarm's metric filter may now count nothing",
     },
 }
 
