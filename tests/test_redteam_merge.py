@@ -8,8 +8,11 @@ import json
 
 import pytest
 
+import analytics_samples as samples
 from evidence_assemblies import bucket_policy, copy_assembly, edit_template, of_type, synthesize
 from posture_events import api_call_event
+from trail_validators.analytics.enrich import enrich
+from trail_validators.analytics.subscription import decode
 from trail_validators.contract import PostureKind
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
@@ -127,3 +130,17 @@ def test_deleting_or_rewriting_a_cis_metric_filter_on_the_trails_log_group_alert
         other = api_call_event("logs.amazonaws.com", name, {"logGroupName": "/other", **parameters},
                                account="111111111111", region="us-east-1")
         assert judge_api_call(other, watched) is None
+
+
+@pytest.mark.parametrize("name, value", [("principal.arn", "arn:aws:iam::111111111111:role/Innocent"),
+                                         ("detection.tags", "nothing to see"), ("source.ip", "not an address"),
+                                         ("", "blank"), ("   ", "blank"), ("a..b", 1), (".hidden", 1)])
+def test_a_record_field_named_as_a_path_or_blank_is_dropped_not_indexed(name, value):
+    """A written log event with such a top-level name would add a value to an enrichment
+    field (a forged principal) or make OpenSearch refuse the document (the batch fails)."""
+    record = {**samples.access_denied("111111111111"), name: value}
+    source = enrich(decode(samples.payload([record])), index_prefix="cloudtrail",
+                    account_names={}).documents[0].source
+    assert name not in source
+    assert source["malformedFields"] == [name]
+    assert source["principal"]["arn"] != value and source["detection"]["tags"] == ["UnauthorizedApiCalls"]
