@@ -84,6 +84,8 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (s3, "PutBucketOwnershipControls", {"bucketName": bucket, "ownershipControls": ""}, None),
             (s3, "PutObjectLockConfiguration", {"bucketName": bucket, "object-lock": ""}, None),
             (s3, "DeleteBucket", {"bucketName": bucket}, None),
+            (s3, "PutBucketNotification", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
+            (s3, "PutBucketNotificationConfiguration", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
         ]
     calls += [
         (kms, "DisableKey", {"keyId": key_arn}, key_resources),

@@ -144,3 +144,17 @@ def test_a_record_field_named_as_a_path_or_blank_is_dropped_not_indexed(name, va
     assert name not in source
     assert source["malformedFields"] == [name]
     assert source["principal"]["arn"] != value and source["detection"]["tags"] == ["UnauthorizedApiCalls"]
+
+
+@pytest.mark.parametrize("name", ["PutBucketNotification", "PutBucketNotificationConfiguration"])
+def test_turning_off_the_access_log_buckets_eventbridge_feed_alerts(name):
+    """The access-log audit runs on the bucket's EventBridge notifications: removing them
+    stopped it with no alert."""
+    watched = WatchedResources(trail_arn=TRAIL_ARN, account="222222222222", region="us-east-1", watch_trail=False,
+                               buckets=("trail-logs", "access-logs"))
+    event = api_call_event("s3.amazonaws.com", name, {"bucketName": "access-logs", "NotificationConfiguration": {}},
+                           account="222222222222", region="us-east-1")
+    finding = judge_api_call(event, watched)
+    assert finding is not None and finding.kind == PostureKind.WEAKENING_API_CALL
+    assert judge_api_call(api_call_event("s3.amazonaws.com", name, {"bucketName": "other"}, account="222222222222",
+                                         region="us-east-1"), watched) is None

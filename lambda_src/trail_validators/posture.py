@@ -57,6 +57,9 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
         "PutBucketOwnershipControls": "ACLs may be enabled again",
         "PutObjectLockConfiguration": "the Object Lock default retention may be shortened or removed",
         "DeleteBucket": "the bucket that holds the logs is being deleted",
+        "PutBucketNotification": "the bucket's events may no longer reach EventBridge: the access-log audit stops",
+        "PutBucketNotificationConfiguration": "the bucket's events may no longer reach EventBridge: the access-log "
+                                              "audit stops",
     },
     KMS: {
         "DisableKey": "CloudTrail cannot encrypt new logs and readers cannot decrypt old ones",
