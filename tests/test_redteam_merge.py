@@ -158,3 +158,33 @@ def test_turning_off_the_access_log_buckets_eventbridge_feed_alerts(name):
     assert finding is not None and finding.kind == PostureKind.WEAKENING_API_CALL
     assert judge_api_call(api_call_event("s3.amazonaws.com", name, {"bucketName": "other"}, account="222222222222",
                                          region="us-east-1"), watched) is None
+
+
+def _wildcard_source_arn(resources):
+    """The bucket's CloudTrail grants admit any trail of any account, still "naming a trail"."""
+    for statement in bucket_policy(resources, "trail")["Statement"]:
+        for operator in list(statement.get("Condition", {})):
+            if "aws:SourceArn" in statement["Condition"][operator]:
+                del statement["Condition"][operator]["aws:SourceArn"]
+                statement["Condition"].setdefault("StringLike", {})["aws:SourceArn"] = "arn:aws:cloudtrail:*:*:trail/*"
+
+
+def _topic_tls_deny(change):
+    def edit(resources):
+        for policy in of_type(resources, "AWS::SNS::TopicPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(statement):
+                    change(statement)
+    return edit
+
+
+@pytest.mark.parametrize("control_id, weakening", [
+    ("ST.1", _wildcard_source_arn),
+    ("ST.4", _topic_tls_deny(lambda s: s["Condition"].update(ONLY_ONE_ACCOUNT))),
+    ("ST.4", _topic_tls_deny(lambda s: s.update(Principal={"AWS": "arn:aws:iam::999999999999:root"}))),
+], ids=["wildcard aws:SourceArn", "topic TLS deny for one account", "topic TLS deny for one principal"])
+def test_a_guarantee_weakened_into_a_toothless_statement_is_not_satisfied(control_id, weakening, default_cdk_out,
+                                                                          tmp_path):
+    assert status(default_cdk_out, control_id).status == "satisfied"
+    cdk_out = edit_template(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", weakening)
+    assert status(cdk_out, control_id).status == "not_satisfied"
