@@ -188,3 +188,20 @@ def test_a_guarantee_weakened_into_a_toothless_statement_is_not_satisfied(contro
     assert status(default_cdk_out, control_id).status == "satisfied"
     cdk_out = edit_template(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", weakening)
     assert status(cdk_out, control_id).status == "not_satisfied"
+
+
+def _alarm_change(**properties):
+    def change(resources):
+        for alarm in _cis_alarms(resources):
+            alarm["Properties"].update(properties)
+    return change
+
+
+@pytest.mark.parametrize("toothless", [
+    _alarm_change(ComparisonOperator="LessThanThreshold"),
+    _alarm_change(Threshold=1000),
+    _alarm_change(Dimensions=[{"Name": "Account", "Value": "999999999999"}]),
+], ids=["below the threshold", "a thousand root uses", "a dimension the filter's metric never has"])
+def test_a_cis_alarm_that_never_goes_off_on_the_first_match_does_not_satisfy(toothless, default_cdk_out, tmp_path):
+    cdk_out = edit_template(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", toothless)
+    assert status(cdk_out, "CloudWatch.1").status == "not_satisfied"

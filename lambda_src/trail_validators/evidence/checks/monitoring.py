@@ -108,6 +108,10 @@ def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
     if str(alarm.value("ActionsEnabled")).lower() == "false":
         return prop(alarm, "ActionsEnabled", lambda _: False, ok="",
                     bad="the alarm's actions are disabled: it changes state but notifies no one")
+    if not _fires_on_first_match(alarm):
+        return prop(alarm, "ComparisonOperator", lambda _: False, ok="",
+                    bad="the alarm does not go off on the first matching event (it needs GreaterThanOrEqualTo"
+                        "Threshold 1 and no dimensions: the filter's metric has none)")
     actions = alarm.value("AlarmActions")
     for action in actions if isinstance(actions, list) else []:
         topic = referenced(assembly, alarm.stack, action, TOPIC)
@@ -118,6 +122,17 @@ def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
     return prop(alarm, "AlarmActions", lambda _: False, ok="",
                 bad="no alarm action is an SNS topic of the assembly with at least one subscription",
                 absent="the alarm has no actions")
+
+
+def _fires_on_first_match(alarm: Resource) -> bool:
+    try:
+        threshold = float(alarm.value("Threshold"))
+    except (TypeError, ValueError):
+        return False
+    operator = alarm.value("ComparisonOperator")
+    return not alarm.value("Dimensions") and (
+        (operator == "GreaterThanOrEqualToThreshold" and threshold <= 1)
+        or (operator == "GreaterThanThreshold" and threshold < 1))
 
 
 def _has_subscriber(assembly: Assembly, topic: Resource) -> bool:
