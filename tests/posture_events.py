@@ -84,6 +84,8 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (s3, "PutBucketOwnershipControls", {"bucketName": bucket, "ownershipControls": ""}, None),
             (s3, "PutObjectLockConfiguration", {"bucketName": bucket, "object-lock": ""}, None),
             (s3, "DeleteBucket", {"bucketName": bucket}, None),
+            (s3, "PutBucketNotification", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
+            (s3, "PutBucketNotificationConfiguration", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
         ]
     calls += [
         (kms, "DisableKey", {"keyId": key_arn}, key_resources),
@@ -107,5 +109,10 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (logs, "PutRetentionPolicy", {"logGroupName": log_group, "retentionInDays": 1}, None),
             (logs, "DisassociateKmsKey", {"logGroupName": log_group}, None),
             (logs, "DeleteSubscriptionFilter", {"logGroupName": log_group, "filterName": "siem"}, None),
+            (logs, "PutSubscriptionFilter", {"logGroupName": log_group, "filterName": "siem",
+                                             "destinationArn": "arn:aws:kinesis:us-east-1:999999999999:stream/x"}, None),
+            (logs, "DeleteMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage"}, None),
+            (logs, "PutMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage",
+                                       "filterPattern": "{$.nothing = 1}"}, None),
         ]
     return calls

@@ -35,7 +35,7 @@ def event(source, name, parameters, resources=None, **overrides):
 def test_the_samples_cover_every_call_the_issue_names():
     covered = {(source, name) for source, name, _, _ in CALLS}
     assert covered == {(source, name) for source, calls in WEAKENING_CALLS.items() for name in calls}
-    assert len(covered) == 6 + 13 + (5 + 2) + 4  # the issue's calls, and the key alias's
+    assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3  # the issue's, bucket notifications, key alias, log group filters
 
 
 @pytest.mark.parametrize("source,name,parameters,resources", CALLS,

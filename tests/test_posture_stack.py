@@ -89,7 +89,7 @@ def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(sin
         assert len(single.matching(sample)) == 1, (source, name)
         caught += 1
     assert names["key_alias"] == f"alias/{TRAIL_NAME}"
-    assert caught == 6 + 2 * 13 + 5 + 2 + 4
+    assert caught == 6 + 2 * (13 + 2) + 5 + 2 + 4 + 3  # and bucket notifications, the log group's filters
 
 
 def test_in_two_accounts_each_call_is_caught_in_the_account_where_it_happens(org):

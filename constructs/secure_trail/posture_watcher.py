@@ -45,10 +45,12 @@ TRAIL_CALLS = ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors",
 BUCKET_CALLS = ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "PutBucketVersioning",
                 "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutBucketEncryption",
                 "DeleteBucketEncryption", "PutBucketPublicAccessBlock", "DeletePublicAccessBlock",
-                "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket"]
+                "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket",
+                "PutBucketNotification", "PutBucketNotificationConfiguration"]
 KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant", "UpdateAlias",
              "DeleteAlias"]
-LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter"]
+LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter",
+                   "PutSubscriptionFilter", "DeleteMetricFilter", "PutMetricFilter"]
 
 
 class PostureWatcher(Construct):

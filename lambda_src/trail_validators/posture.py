@@ -57,6 +57,9 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
         "PutBucketOwnershipControls": "ACLs may be enabled again",
         "PutObjectLockConfiguration": "the Object Lock default retention may be shortened or removed",
         "DeleteBucket": "the bucket that holds the logs is being deleted",
+        "PutBucketNotification": "the bucket's events may no longer reach EventBridge: the access-log audit stops",
+        "PutBucketNotificationConfiguration": "the bucket's events may no longer reach EventBridge: the access-log "
+                                              "audit stops",
     },
     KMS: {
         "DisableKey": "CloudTrail cannot encrypt new logs and readers cannot decrypt old ones",
@@ -73,6 +76,9 @@ WEAKENING_CALLS: dict[str, dict[str, str]] = {
         "PutRetentionPolicy": "the log group may keep events for a shorter time",
         "DisassociateKmsKey": "new events in the log group are no longer encrypted with the key",
         "DeleteSubscriptionFilter": "a consumer of the trail's events (analytics, SIEM) stops receiving them",
+        "PutSubscriptionFilter": "the trail's events may now also go elsewhere, or no longer reach analytics",
+        "DeleteMetricFilter": "a CIS monitoring alarm's metric filter is gone: the alarm no longer sees its calls",
+        "PutMetricFilter": "a CIS monitoring alarm's metric filter may now count nothing",
     },
 }
 
@@ -340,8 +346,10 @@ def _is_tls_deny(statement: Mapping[str, Any], bucket: str) -> bool:
         "arn:aws-us-gov:", "arn:aws:") for r in resources if isinstance(r, str)}
     condition = statement.get("Condition")
     secure_transport = None
-    if isinstance(condition, Mapping) and isinstance(condition.get("Bool"), Mapping):
-        secure_transport = condition["Bool"].get("aws:SecureTransport")
+    # Any other condition narrows the deny (to one account, one address...): not a TLS deny.
+    if isinstance(condition, Mapping) and list(condition) == ["Bool"] and isinstance(condition["Bool"], Mapping) \
+            and list(condition["Bool"]) == ["aws:SecureTransport"]:
+        secure_transport = condition["Bool"]["aws:SecureTransport"]
     return (statement.get("Effect") == "Deny" and everyone and bool(actions & {"s3:*", "*"}) and covers
             and _as_list(secure_transport) in (["false"], [False]) and "NotAction" not in statement
             and "NotResource" not in statement and "NotPrincipal" not in statement)
@@ -383,7 +391,10 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
     for finding in findings:
         by_kind.setdefault(finding.kind, finding)
     appeared = [f for kind, f in sorted(by_kind.items()) if kind not in before]
-    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys()), open_kinds=sorted(by_kind))
+    # A part that could not be read says nothing of its conditions: they stay open, uncleared.
+    kept = before - by_kind.keys() - {PostureKind.CHECK_FAILED} if PostureKind.CHECK_FAILED in by_kind else set()
+    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys() - kept),
+                        open_kinds=sorted(by_kind.keys() | kept))
 
 
 def cleared_finding(kind: str, trail_arn: str) -> Finding:

@@ -43,8 +43,8 @@ def build_document(record: dict[str, Any], log_event: LogEvent, batch: Subscript
     truncated: list[str] = []
     malformed: list[str] = []
     for name, value in record.items():
-        if name in DERIVED_ROOTS:
-            malformed.append(name)
+        if name in DERIVED_ROOTS or not _plain_name(name):
+            malformed.append(name[:MAX_KEYWORD_CHARS])
         elif name in CLOUDTRAIL_FIELDS:
             coerced = _coerce(value, CLOUDTRAIL_FIELDS[name])
             if coerced is None and value is not None:
@@ -81,6 +81,12 @@ def build_document(record: dict[str, Any], log_event: LogEvent, batch: Subscript
     if malformed:
         source["malformedFields"] = sorted(set(malformed))
     return Document(index_name(index_prefix, record), record["eventID"], _compact(source))
+
+
+def _plain_name(name: str) -> bool:
+    """OpenSearch reads a dot in a field name as a path (``principal.arn`` would add a value
+    to the enrichment's field) and refuses a blank one or ``a..b`` (the whole document)."""
+    return bool(name.strip()) and "." not in name
 
 
 def _coerce(value: Any, kind: str) -> Any:

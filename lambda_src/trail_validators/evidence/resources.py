@@ -209,5 +209,14 @@ def conditions(statement: dict[str, Any], key: str) -> list[tuple[str, Any]]:
     return found
 
 
+def conditions_only_on(statement: dict[str, Any], key: str) -> bool:
+    """The statement's only condition key is ``key``: any other narrows a deny (to one
+    account, one address...) below everyone."""
+    block = statement.get("Condition")
+    return isinstance(block, dict) and all(
+        isinstance(entries, dict) and all(isinstance(name, str) and name.lower() == key.lower() for name in entries)
+        for entries in block.values())
+
+
 def actions(statement: dict[str, Any]) -> list[str]:
     return [item for item in as_list(statement.get("Action")) if isinstance(item, str)]

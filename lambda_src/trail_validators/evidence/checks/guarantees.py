@@ -9,8 +9,8 @@ from typing import Any
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import (Resource, actions, as_list, conditions, flatten, referenced, referring, resources,
-                         service_principals, statements)
+from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
+                         referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
                     field_selectors, is_true, key_of, missing, prop, strings, trail_buckets, trails)
 from .trail import monitored_log_group
@@ -32,7 +32,8 @@ def _policy_statements(assembly: Assembly):
 
 def _trail_arn(value: Any) -> bool:
     spelled = flatten(value)
-    return bool(spelled) and ":cloudtrail:" in spelled and ":trail/" in spelled  # type: ignore[operator]
+    return bool(spelled) and ":cloudtrail:" in spelled and ":trail/" in spelled \
+        and not {"*", "?"} & set(spelled)  # type: ignore[arg-type] # a wildcard admits other accounts' trails
 
 
 def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
@@ -72,7 +73,8 @@ def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
 def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
     for policy in referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics"):
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
-            if isinstance(statement, dict) and statement.get("Effect") == "Deny" and \
+            if isinstance(statement, dict) and statement.get("Effect") == "Deny" and is_everyone(statement) and \
+                    conditions_only_on(statement, "aws:SecureTransport") and \
                     any(operator == "Bool" and value in ("false", False)
                         for operator, value in conditions(statement, "aws:SecureTransport")) and \
                     {"sns:Publish", "sns:*", "*"} & set(actions(statement)):

@@ -49,6 +49,11 @@ def _filter_chain(assembly: Assembly, metric_filter: Resource, control: Monitori
     evidence = [prop(metric_filter, "FilterPattern", lambda _: True,
                      ok=f"the filter on the trail's log group has exactly the documented pattern for "
                         f"CIS {control.cis_section}", bad="")]
+    if not _counts(metric_filter):
+        return evidence + [Evidence(metric_filter.stack.name, metric_filter.logical_id, metric_filter.type,
+                                    "MetricTransformations", metric_filter.value("MetricTransformations"), False,
+                                    "the filter's metric value is not a positive count: its metric never reaches "
+                                    "an alarm's threshold")]
     metrics = _metrics(metric_filter)
     by_metric = cached(assembly, "alarms_by_metric", lambda: _alarms_by_metric(assembly))
     alarms = [alarm for metric in sorted(metrics, key=repr) for alarm in by_metric.get(metric, [])]
@@ -74,6 +79,22 @@ def _metrics(metric_filter: Resource) -> set[tuple[Any, Any]]:
             and isinstance(item.get("MetricName"), str)} if isinstance(transformations, list) else set()
 
 
+def _counts(metric_filter: Resource) -> bool:
+    """Every transformation adds a positive number per match (a field reference may)."""
+    transformations = metric_filter.value("MetricTransformations")
+    if not isinstance(transformations, list) or not transformations:
+        return False
+    for item in transformations:
+        value = item.get("MetricValue") if isinstance(item, dict) else None
+        try:
+            if float(value) <= 0:
+                return False
+        except (TypeError, ValueError):
+            if not (isinstance(value, str) and value.startswith("$.")):
+                return False
+    return True
+
+
 def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource]]:
     found: dict[tuple[Any, Any], list[Resource]] = {}
     for alarm in resources(assembly, ALARM):
@@ -84,6 +105,13 @@ def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource
 
 
 def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
+    if str(alarm.value("ActionsEnabled")).lower() == "false":
+        return prop(alarm, "ActionsEnabled", lambda _: False, ok="",
+                    bad="the alarm's actions are disabled: it changes state but notifies no one")
+    if not _fires_on_first_match(alarm):
+        return prop(alarm, "ComparisonOperator", lambda _: False, ok="",
+                    bad="the alarm does not go off on the first matching event (it needs GreaterThanOrEqualTo"
+                        "Threshold 1 and no dimensions: the filter's metric has none)")
     actions = alarm.value("AlarmActions")
     for action in actions if isinstance(actions, list) else []:
         topic = referenced(assembly, alarm.stack, action, TOPIC)
@@ -94,6 +122,17 @@ def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
     return prop(alarm, "AlarmActions", lambda _: False, ok="",
                 bad="no alarm action is an SNS topic of the assembly with at least one subscription",
                 absent="the alarm has no actions")
+
+
+def _fires_on_first_match(alarm: Resource) -> bool:
+    try:
+        threshold = float(alarm.value("Threshold"))
+    except (TypeError, ValueError):
+        return False
+    operator = alarm.value("ComparisonOperator")
+    return not alarm.value("Dimensions") and (
+        (operator == "GreaterThanOrEqualToThreshold" and threshold <= 1)
+        or (operator == "GreaterThanThreshold" and threshold < 1))
 
 
 def _has_subscriber(assembly: Assembly, topic: Resource) -> bool:

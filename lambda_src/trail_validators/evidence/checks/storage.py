@@ -7,7 +7,8 @@ from typing import Any
 
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import Resource, actions, conditions, flatten, is_everyone, resources, statements
+from ..resources import (Resource, actions, conditions, conditions_only_on, flatten, is_everyone, resources,
+                         statements)
 from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, bucket_policies, buckets, is_true, missing,
                     prop)
 
@@ -65,7 +66,8 @@ def _denies_all(statement: Any, bucket: Resource, key: str, operators: tuple[str
         return False
     if not ({"s3:*", "*"} & set(actions(statement))) or not _covers_bucket_and_objects(statement, bucket):
         return False
-    return any(operator in operators and value in values for operator, value in conditions(statement, key))
+    return conditions_only_on(statement, key) and any(
+        operator in operators and value in values for operator, value in conditions(statement, key))
 
 
 def denying_statement(assembly: Assembly, bucket: Resource, role: str, *, key: str, operators: tuple[str, ...],
