@@ -94,6 +94,10 @@ class BulkServer:
                                        "error": {"type": "simulated_exception", "reason": f"item {status}"}}})
                     continue
                 created = (index, doc_id) not in self.documents
+                if op == "create" and not created:  # as OpenSearch: the document stays as it was
+                    items.append({op: {"_index": index, "_id": doc_id, "status": 409, "error": {
+                        "type": "version_conflict_engine_exception", "reason": "document already exists"}}})
+                    continue
                 self.documents[(index, doc_id)] = json.loads(source_line)
                 self.writes[(index, doc_id)] += 1
                 items.append({op: {"_index": index, "_id": doc_id, "status": 201 if created else 200,

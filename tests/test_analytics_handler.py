@@ -91,14 +91,14 @@ def test_documents_still_failing_after_the_retries_fail_the_invocation(capsys):
     assert emitted(capsys)["EventsFailed"] == 1
 
 
-def test_a_redelivered_payload_overwrites_instead_of_duplicating():
+def test_a_redelivered_payload_is_indexed_once_never_duplicated():
     records = [samples.root_console_login("111111111111", n) for n in range(4)]
     with BulkServer(Faults(request_statuses=[503] * 5)) as server:
         with pytest.raises(DeliveryFailed):
             run(samples.payload(records), server, max_rounds=2)  # the first attempt: the endpoint is down
         run(samples.payload(records), server)  # Lambda's retry of the same payload
         run(samples.payload(records), server)
-    assert len(server.documents) == 4 and set(server.writes.values()) == {2}
+    assert len(server.documents) == 4 and set(server.writes.values()) == {1}
 
 
 def test_an_unreadable_payload_fails_the_invocation_and_is_counted(capsys):

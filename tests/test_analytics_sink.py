@@ -113,11 +113,19 @@ def test_a_dead_endpoint_fails_every_document_after_the_retries():
     assert sorted(f.id for f in delivery.failures) == [d.id for d in docs]
 
 
-def test_documents_sharing_an_event_id_are_sent_once():
+def test_documents_sharing_an_event_id_are_sent_once_the_first_kept():
     first, second = Document("i", "same", {"v": 1}), Document("i", "same", {"v": 2})
     with BulkServer() as server:
         delivery, _ = send(server.url, [first, second])
-    assert delivery.indexed == 1 and server.documents[("i", "same")] == {"v": 2}
+    assert delivery.indexed == 1 and server.documents[("i", "same")] == {"v": 1}
+
+
+def test_a_forged_record_reusing_an_indexed_event_id_cannot_overwrite_it():
+    with BulkServer() as server:
+        send(server.url, [Document("i", "real", {"eventName": "StopLogging"})])
+        delivery, _ = send(server.url, [Document("i", "real", {"eventName": "DescribeTrails"})])
+    assert delivery.indexed == 1 and delivery.failures == []  # 409: delivered before
+    assert server.documents[("i", "real")] == {"eventName": "StopLogging"} and server.writes[("i", "real")] == 1
 
 
 @pytest.mark.parametrize("status, expected", [(429, True), (500, True), (503, True), ("N/A", True),

@@ -133,7 +133,7 @@ def test_the_function_environment_configures_its_handler(endpoint_template, coll
 def test_a_collection_is_time_series_encrypted_with_the_analytics_key_after_its_policies(collection_template):
     collection_id, collection = one(collection_template, "AWS::OpenSearchServerless::Collection")
     name = collection_name(TRAIL_NAME)
-    assert collection["Properties"]["Type"] == "TIMESERIES" and collection["Properties"]["Name"] == name
+    assert collection["Properties"]["Type"] == "SEARCH" and collection["Properties"]["Name"] == name
     policies = collection_template.find_resources("AWS::OpenSearchServerless::SecurityPolicy")
     by_type = {p["Properties"]["Type"]: (k, p) for k, p in policies.items()}
     access_id, access = one(collection_template, "AWS::OpenSearchServerless::AccessPolicy")

@@ -206,8 +206,10 @@ class TrailAnalytics(Construct):
         access = aoss.CfnAccessPolicy(self, "CollectionAccess", name=name, type="data",
                                       description=f"{name}: only the enrichment role writes",
                                       policy=Stack.of(self).to_json_string(rules))
+        # SEARCH: a TIMESERIES collection generates its own ids, so the eventID could not
+        # make redelivery idempotent.
         self.collection = aoss.CfnCollection(
-            self, "Collection", name=name, type="TIMESERIES",
+            self, "Collection", name=name, type="SEARCH",
             description=f"CloudTrail events of {identity.trail_name}, enriched",
             standby_replicas="ENABLED" if props.collection_standby_replicas else "DISABLED")
         for policy in (encryption, network, access):

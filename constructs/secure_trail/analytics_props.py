@@ -25,7 +25,7 @@ class AnalyticsProps:
     """Where the enriched events go, and how the enrichment runs.
 
     Exactly one sink: ``endpoint`` (yours) or ``collection=True`` (a provisioned OpenSearch
-    Serverless time-series collection)."""
+    Serverless SEARCH collection)."""
 
     endpoint: Optional[str] = None
     """``https://host`` of your OpenSearch Service domain (``service="es"``) or Serverless
@@ -43,8 +43,10 @@ class AnalyticsProps:
     collection."""
 
     collection: bool = False
-    """Provision an OpenSearch Serverless TIMESERIES collection (its own KMS key, a network
-    policy and a data access policy) as the sink. @default False."""
+    """Provision an OpenSearch Serverless SEARCH collection (its own KMS key, a network
+    policy and a data access policy) as the sink: SEARCH, not TIMESERIES, because only a
+    search collection keeps the document ids (the ``eventID``) that make redelivery
+    idempotent. @default False."""
 
     collection_principals: Sequence[str] = ()
     """IAM role or user ARNs (exact, no wildcard) the collection's data access policy lets

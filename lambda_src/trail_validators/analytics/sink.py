@@ -3,8 +3,10 @@ and bytes (``helpers.streaming_bulk``), and every document that fails for a reas
 pass (429, 5xx, a connection or timeout error, at the request or the item level) sent again
 after a backoff with full jitter, up to ``max_rounds``. Whatever still fails is returned to
 the caller, which fails the invocation so the on-failure destination keeps the payload.
-Documents carry their CloudTrail ``eventID`` as ``_id``: a retried or redelivered document
-overwrites itself instead of being indexed twice.
+Documents carry their CloudTrail ``eventID`` as ``_id`` and are sent as ``create``: a
+retried or redelivered document is refused with 409 and counts as delivered, never indexed
+twice; and a forged record reusing a real ``eventID`` cannot overwrite the document already
+indexed (the first of a batch's records with one id is the one sent).
 
 The only module of the enrichment that imports opensearch-py (the ``[analytics]`` extra of
 ``secure-trail-validators``; bundled in the Lambda asset)."""
@@ -30,6 +32,8 @@ INITIAL_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 REQUEST_TIMEOUT_SECONDS = 30
 SERVICES = ("es", "aoss")
+ALREADY_INDEXED = 409
+"""A ``create`` of an ``_id`` the index holds: delivered before (a retry or redelivery)."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,10 @@ def deliver(client: OpenSearch, documents: Iterable[Document], *, max_rounds: in
             max_bulk_documents: int = MAX_BULK_DOCUMENTS, max_bulk_bytes: int = MAX_BULK_BYTES,
             sleep: Callable[[float], None] = time.sleep, jitter: Callable[[float, float], float] = random.uniform,
             initial_backoff: float = INITIAL_BACKOFF_SECONDS, max_backoff: float = MAX_BACKOFF_SECONDS) -> Delivery:
-    """Index every document once (the last of any that share an index and id)."""
-    pending = {(document.index, document.id): document for document in documents}
+    """Index every document once (the first of any that share an index and id)."""
+    pending: dict[tuple[str, str], Document] = {}
+    for document in documents:
+        pending.setdefault((document.index, document.id), document)
     delivery = Delivery()
     for round_number in range(max_rounds):
         if not pending:
@@ -76,7 +82,7 @@ def deliver(client: OpenSearch, documents: Iterable[Document], *, max_rounds: in
                 key = (result.get("_index"), result.get("_id")) if isinstance(result, dict) else None
                 if key not in pending:
                     continue  # not one of ours: never counted as indexed
-                if ok:
+                if ok or result.get("status") == ALREADY_INDEXED:
                     delivery.indexed += 1
                     del pending[key]
                 else:
@@ -98,7 +104,7 @@ def deliver(client: OpenSearch, documents: Iterable[Document], *, max_rounds: in
 
 def _actions(documents: Iterable[Document]) -> Iterable[dict[str, Any]]:
     for document in documents:
-        yield {"_op_type": "index", "_index": document.index, "_id": document.id, "_source": document.source}
+        yield {"_op_type": "create", "_index": document.index, "_id": document.id, "_source": document.source}
 
 
 def _reason(error: Any) -> str:
