@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from aws_cdk import Token
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")

@@ -25,12 +25,12 @@ from constructs import Construct
 
 from .access_log_auditor import AccessLogAuditor
 from .access_log_bucket import AccessLogBucket
+from .analytics import TrailAnalytics
+from .contract import POSTURE_WATCHER
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey
-from .analytics import TrailAnalytics
 from .log_group import TrailLogGroup
-from .contract import POSTURE_WATCHER
 from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail, event_selectors
 from .posture_watcher import PostureWatcher, api_selectors
@@ -42,7 +42,6 @@ from .topics import TrailTopics
 from .trail_bucket import TrailBucket
 from .validators import Validators, add_validators, validator_roles
 from .validators_table import ValidatorsTable
-
 
 def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
     props.validate()

@@ -15,25 +15,24 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from .contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
 
 from .access_log_auditor import AccessLogAuditor
+from .access_log_bucket import AccessLogBucket
 from .analytics import TrailAnalytics
 from .analytics_props import AnalyticsProps
-from .access_log_bucket import AccessLogBucket
+from .contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
 from .digest_validator import DigestValidator
 from .identity import TrailIdentity
 from .key import TrailKey, reader_decrypt_conditions
-from .shared_names import deployment_names
 from .log_group import TrailLogGroup
 from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from .org_trail import OrgTrail, event_selectors
 from .posture_watcher import PostureWatcher, api_selectors
 from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
+from .shared_names import deployment_names
 from .topics import TrailTopics
 from .trail_bucket import TrailBucket
 from .validators import add_validators, validator_roles
-
 
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
