@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "lambda_src"), str(REPO / "tests")]
 
 from access_log_samples import generated_lines, plain_http_line  # noqa: E402
-from trail_validators import access_log_stream  # noqa: E402
-from trail_validators.access_log_parser import ParseError, parse_line, parse_lines  # noqa: E402
-from trail_validators.access_log_stream import record_lines  # noqa: E402
-from trail_validators.log_sources import body_chunks  # noqa: E402
+from trail_validators.access_logs import stream as access_log_stream  # noqa: E402
+from trail_validators.access_logs.parser import ParseError, parse_line, parse_lines  # noqa: E402
+from trail_validators.access_logs.stream import record_lines  # noqa: E402
+from trail_validators.access_logs.sources import body_chunks  # noqa: E402
 
 # From the Amazon Athena documentation's table for S3 server access logs.
 AWS_REGEX = re.compile(

@@ -29,7 +29,7 @@ LAMBDA_SRC = REPO / "lambda_src"
 # The validators, and the simulated trail that the tests share (it never ships).
 sys.path[:0] = [str(LAMBDA_SRC), str(REPO / "tests")]
 from trail_simulation import SimulatedTrail  # noqa: E402
-from trail_validators.trail_layout import ChainId, TrailLocation  # noqa: E402
+from trail_validators.digests.layout import ChainId, TrailLocation  # noqa: E402
 
 BUCKET, TRAIL, HOME = "org-trail-bucket", "org-trail", "us-east-1"
 T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)

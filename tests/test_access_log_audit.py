@@ -6,11 +6,11 @@ import tracemalloc
 import pytest
 
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators import access_log_stream
-from trail_validators.access_log_audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
-                                               MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
-                                               audit_lines, audit_object)
-from trail_validators.access_log_stream import MAX_LINE_BYTES, MAX_OBJECT_BYTES
+from trail_validators.access_logs import stream as access_log_stream
+from trail_validators.access_logs.audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
+                                                MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
+                                                audit_lines, audit_object)
+from trail_validators.access_logs.stream import MAX_LINE_BYTES, MAX_OBJECT_BYTES
 from trail_validators.findings import Severity
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators.access_log_parser import AccessLogRecord, ParseError, Unparseable, parse_line, parse_lines
+from trail_validators.access_logs.parser import AccessLogRecord, ParseError, Unparseable, parse_line, parse_lines
 
 SEED_LINES = (Path(__file__).parent / "data" / "seed000_access_log.txt").read_text().splitlines()
 

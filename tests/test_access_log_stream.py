@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trail_validators import access_log_stream
-from trail_validators.access_log_stream import (CORRUPT, MAX_LINE_BYTES, MAX_OBJECT_BYTES, OVERSIZED, ObjectCut,
-                                                OverlongRecord, record_lines)
+from trail_validators.access_logs import stream as access_log_stream
+from trail_validators.access_logs.stream import (CORRUPT, MAX_LINE_BYTES, MAX_OBJECT_BYTES, OVERSIZED, ObjectCut,
+                                                 OverlongRecord, record_lines)
 
 
 def pieces(data: bytes, size: int) -> list[bytes]:

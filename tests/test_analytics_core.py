@@ -22,7 +22,7 @@ from trail_validators.analytics.enrich import enrich
 from trail_validators.analytics.filter_pattern import PatternError, compile_pattern
 from trail_validators.analytics.schema import BOOLEAN, DATE, IP, KEYWORD, TEXT, all_fields
 from trail_validators.analytics.subscription import MAX_DECODED_BYTES, PayloadError, decode
-from trail_validators.monitoring_controls import MONITORING_CONTROLS
+from trail_validators.contract.monitoring_controls import MONITORING_CONTROLS
 
 PREFIX = "cloudtrail"
 

@@ -14,11 +14,11 @@ import pytest
 import analytics_samples as samples
 from opensearch_bulk_server import JsonHandler
 from trail_validators.analytics.enrich import enrich
-from trail_validators.analytics.index_template import index_template, template_name
+from trail_validators.cli.index_template import index_template, template_name
 from trail_validators.analytics.schema import all_fields
-from trail_validators.analytics.setup import DEFAULT_INDEX_PATTERN_TITLE, saved_objects
+from trail_validators.cli.analytics_setup import DEFAULT_INDEX_PATTERN_TITLE, saved_objects
 from trail_validators.analytics.subscription import decode
-from trail_validators.cli import main
+from trail_validators.cli.main import main
 
 
 class FakeOpenSearch:

@@ -11,9 +11,9 @@ import pytest
 from moto import mock_aws
 
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators import log_sources
-from trail_validators.access_log_audit import MEMORY_BUDGET_BYTES
-from trail_validators.cli import main
+from trail_validators.access_logs import sources as log_sources
+from trail_validators.access_logs.audit import MEMORY_BUDGET_BYTES
+from trail_validators.cli.main import main
 
 
 @pytest.fixture

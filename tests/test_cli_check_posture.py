@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from trail_validators.cli import main
+from trail_validators.cli.main import main
 from trail_validators.contract import PostureKind
 
 REGION, ACCOUNT, TRAIL, BUCKET = "eu-west-1", "123456789012", "org-trail", "org-trail-logs-test"

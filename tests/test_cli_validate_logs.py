@@ -14,9 +14,9 @@ import pytest
 
 from test_digest_chain import T0
 from trail_simulation import SimulatedTrail
-from trail_validators import aws_adapters
-from trail_validators.cli import main
-from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.digests import aws as aws_adapters
+from trail_validators.cli.main import main
+from trail_validators.digests.layout import ChainId, TrailLocation
 
 BUCKET = "org-trail-bucket"
 LOCATION = TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1")
@@ -178,7 +178,7 @@ def test_a_bad_aws_option_value_is_a_usage_error(option, capsys):
 
 @pytest.mark.parametrize("command", ["audit-access-logs", "validate-logs"])
 def test_every_option_has_help_text(command):
-    from trail_validators.cli import _parser
+    from trail_validators.cli.main import _parser
     subparsers = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     parser = subparsers.choices[command]
     missing = [a.option_strings or a.dest for a in parser._actions if not a.help and a.dest != "help"]

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from trail_validators.cli import main
-from trail_validators.chain import StoredObject
-from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.cli.main import main
+from trail_validators.digests.chain import StoredObject
+from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_simulation import SimulatedTrail
 from test_cli_validate_logs import BUCKET, CHAINS, TRAIL_ARN, WINDOW_ARGS
 from test_cli_validate_logs import org  # noqa: F401 - the fixture

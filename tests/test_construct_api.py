@@ -146,7 +146,7 @@ def test_metrics_are_the_ones_the_construct_alarms_on():
 
 
 def test_access_log_metrics_are_the_ones_the_auditor_emits():
-    from trail_validators.access_log_audit import AuditPolicy, audit_lines
+    from trail_validators.access_logs.audit import AuditPolicy, audit_lines
     from trail_validators.handlers import access_log_auditor
 
     trail = keyword_trail(stack())

@@ -17,12 +17,13 @@ from conftest import MANAGEMENT_ACCOUNT, ORG_ID, REGION, REPO, TRAIL_NAME, build
 from sqs_harness import create_validators_table, queue_with_dlq
 from sqs_harness import deliver as sqs_deliver
 from template_tokens import Deployment, as_list, string_like
-from trail_validators.access_log_audit import AuditPolicy
+from trail_validators.access_logs.audit import AuditPolicy
 from access_log_samples import access_log_line, plain_http_line
-from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
+from trail_validators.alerts import AlertPublisher, ValidatorsTable
+from trail_validators.digests.aws import CheckpointStore, S3Reader
 from trail_validators.contract import CIS_METRIC_NAMESPACE, PARTITION_KEY, ConfigurationError
 from trail_validators.handlers import access_log_auditor, digest_validation
-from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_simulation import SimulatedTrail
 
 PLANNER = "trail_validators.handlers.digest_validation.planner"
@@ -217,9 +218,9 @@ def test_handlers_write_only_table_keys_their_role_may_write(ran):
     assert any(key.startswith("checkpoint#") for key in ran["written"][WORKER])
 
 
-@pytest.mark.parametrize("module", ["contract.py", "monitoring_controls.py"])
-def test_the_construct_library_carries_the_one_shared_file(module):
-    # A copy would drift: the library's module must be a link to the validators' file.
-    library_module = REPO / "constructs" / "secure_trail" / module
-    assert library_module.is_symlink()
-    assert library_module.resolve() == (REPO / "lambda_src" / "trail_validators" / module).resolve()
+def test_the_construct_library_carries_the_one_shared_contract():
+    # A copy would drift: the library's contract package must be a link to the validators' folder.
+    library_contract = REPO / "constructs" / "secure_trail" / "contract"
+    assert library_contract.is_symlink()
+    assert library_contract.resolve() == (REPO / "lambda_src" / "trail_validators" / "contract").resolve()
+    assert {p.name for p in library_contract.glob("*.py")} >= {"__init__.py", "monitoring_controls.py"}

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from trail_validators import aws_adapters
-from trail_validators.chain import StoredObject, Window
-from trail_validators.cli import main
-from trail_validators.digest import DigestFormatError, parse_digest
-from trail_validators.log_files import CHUNK, LogFormatError, log_sha256
-from trail_validators.report import digest_text_report
-from trail_validators.trail_layout import TrailLocation
+from trail_validators.digests import aws as aws_adapters
+from trail_validators.digests.chain import StoredObject, Window
+from trail_validators.cli.main import main
+from trail_validators.digests.digest import DigestFormatError, parse_digest
+from trail_validators.digests.log_files import CHUNK, LogFormatError, log_sha256
+from trail_validators.cli.report import digest_text_report
+from trail_validators.digests.layout import TrailLocation
 from trail_simulation import SimulatedTrail
 from test_digest_chain import CHAIN, LOCATION, T0, WINDOW, logs_of, run
 from test_digest_chain import trail  # noqa: F401 - the fixture

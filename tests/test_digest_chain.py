@@ -9,9 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from trail_simulation import SigningKey, SimulatedTrail
-from trail_validators.chain import TAMPERING, StoredObject, Window
-from trail_validators.trail_layout import ChainId, TrailLocation
-from trail_validators.validation_run import MemoryReader, discover_chains, validate_trail
+from trail_validators.digests.chain import TAMPERING, StoredObject, Window
+from trail_validators.digests.layout import ChainId, TrailLocation
+from trail_simulation import MemoryReader
+from trail_validators.digests.run import discover_chains, validate_trail
 
 LOCATION = TrailLocation("trail-bucket", None, "o-a1b2c3d4e5", "org-trail", "eu-west-1")
 CHAIN = ChainId("111111111111", "eu-west-1")

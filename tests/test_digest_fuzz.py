@@ -8,9 +8,9 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trail_validators.digest import DigestFormatError, parse_digest
-from trail_validators.log_files import LogFormatError, log_sha256
-from trail_validators.trail_layout import parse_digest_name, parse_log_name, parse_time
+from trail_validators.digests.digest import DigestFormatError, parse_digest
+from trail_validators.digests.log_files import LogFormatError, log_sha256
+from trail_validators.digests.layout import parse_digest_name, parse_log_name, parse_time
 from test_digest_chain import CHAIN, LOCATION, T0
 
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from trail_validators.chain import DIGEST_DUE, NAME_SLACK, StoredObject, Window
-from trail_validators.trail_layout import ChainId, TrailLocation, parse_time
+from trail_validators.digests.chain import DIGEST_DUE, NAME_SLACK, StoredObject, Window
+from trail_validators.digests.layout import ChainId, TrailLocation, parse_time
 from trail_simulation import SimulatedTrail
-from trail_validators.validation_run import MemoryReader, discover_chains, validate_trail
+from trail_simulation import MemoryReader
+from trail_validators.digests.run import discover_chains, validate_trail
 from test_digest_chain import CHAIN, LOCATION, T0, WINDOW, logs_of, run
 from test_digest_chain import trail  # noqa: F401 - the fixture
 

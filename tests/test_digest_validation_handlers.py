@@ -11,8 +11,9 @@ from sqs_harness import LambdaContext, create_validators_table, published, queue
 from sqs_harness import deliver as sqs_deliver
 from test_digest_chain import T0
 from trail_simulation import SimulatedTrail
-from trail_validators.aws_adapters import AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable
-from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.alerts import AlertPublisher, ValidatorsTable
+from trail_validators.digests.aws import CheckpointStore, S3Reader
+from trail_validators.digests.layout import ChainId, TrailLocation
 
 BUCKET = "org-trail-bucket"
 LOCATION = TrailLocation(BUCKET, None, "o-a1b2c3d4e5", "org-trail", "us-east-1")

@@ -9,7 +9,7 @@ import pytest
 from evidence_assemblies import copy_assembly, edit_template, synthesize, trail
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
-from trail_validators.monitoring_controls import MONITORING_CONTROLS
+from trail_validators.contract.monitoring_controls import MONITORING_CONTROLS
 
 CONTROL = MONITORING_CONTROLS[0]  # CloudWatch.1, CIS 4.3
 NAMESPACE = "CISBenchmark"

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from evidence_assemblies import bucket_policy, copy_assembly, edit_template, synthesize, trail
-from trail_validators.cli import main
+from trail_validators.cli.main import main
 from trail_validators.evidence import assembly as assembly_module
 from trail_validators.evidence.controls import CONTROLS
 

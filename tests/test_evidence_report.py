@@ -10,11 +10,11 @@ import pytest
 
 from evidence_assemblies import (ORGANIZATION_CONTEXT, bucket_id, bucket_policy, copy_assembly, edit_template,
                                  logical_ids, of_type, synthesize, trail, trail_key)
-from trail_validators.cli import main
+from trail_validators.cli.main import main
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.controls import CONTROLS
 from trail_validators.evidence.report import build_report
-from trail_validators.monitoring_controls import MONITORING_CONTROLS
+from trail_validators.contract.monitoring_controls import MONITORING_CONTROLS
 
 MONITORING_IDS = {control.control_id for control in MONITORING_CONTROLS} | {
     f"CIS.{control.cis_section}" for control in MONITORING_CONTROLS}

@@ -6,8 +6,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from trail_validators.aws_adapters import S3Reader
-from trail_validators.object_store_reader import BucketLocation, ObjectStoreReader, locate_bucket
+from trail_validators.digests.aws import S3Reader
+from trail_validators.cli.object_store_reader import BucketLocation, ObjectStoreReader, locate_bucket
 
 BUCKET = "trail-bucket"
 

@@ -12,8 +12,9 @@ import pytest
 from posture_events import SOURCE_IP, USER_AGENT, api_call_event, weakening_calls
 from trail_validators.contract import PostureKind
 from trail_validators.findings import Severity
-from trail_validators.posture import (MAX_FIELD_CHARS, WEAKENING_CALLS, PostureObservation, Rejection,
-                                      WatchedResources, has_tls_deny, judge_api_call, judge_status, state_changes)
+from trail_validators.posture.judge import (MAX_FIELD_CHARS, WEAKENING_CALLS, PostureObservation, Rejection,
+                                            WatchedResources, has_tls_deny, judge_api_call, judge_status,
+                                            state_changes)
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
@@ -301,7 +302,7 @@ def test_any_field_of_any_sample_replaced_by_junk_never_crashes_the_judge():
 
 
 def test_an_odd_event_id_becomes_a_bounded_marker():
-    from trail_validators.posture import event_id
+    from trail_validators.posture.judge import event_id
     sample = event("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_ARN}, event_id="ü" * 10_000)
     marker = event_id(sample)
     assert marker.startswith("sha256-") and len(marker) == 71

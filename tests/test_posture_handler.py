@@ -13,11 +13,11 @@ from moto import mock_aws
 
 from posture_events import api_call_event, scheduled_event, weakening_calls
 from sqs_harness import LambdaContext, create_validators_table, published, subscribed_inbox
-from trail_validators.aws_adapters import AlertPublisher, ValidatorsTable
+from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.contract import Env, PostureEnv, PostureKind, PostureMetrics, encode_flag
 from trail_validators.handlers import posture as handler_module
 from trail_validators.handlers.posture import PostureWatcher, config_from_env
-from trail_validators.posture_adapters import PostureState
+from trail_validators.posture.aws import PostureState
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 TRAIL = "org-trail"

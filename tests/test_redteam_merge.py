@@ -16,9 +16,9 @@ from trail_validators.analytics.subscription import decode
 from trail_validators.contract import PostureKind
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
-from trail_validators.monitoring_controls import MONITORING_CONTROLS
-from trail_validators.posture import (PostureObservation, WatchedResources, has_tls_deny, judge_api_call,
-                                      judge_status, state_changes)
+from trail_validators.contract.monitoring_controls import MONITORING_CONTROLS
+from trail_validators.posture.judge import (PostureObservation, WatchedResources, has_tls_deny, judge_api_call,
+                                            judge_status, state_changes)
 
 TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail"
 ONLY_ONE_ACCOUNT = {"StringEquals": {"aws:PrincipalAccount": "999999999999"}}

@@ -9,12 +9,14 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Iterator, Mapping
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from trail_validators.chain import StoredObject
-from trail_validators.trail_layout import ChainId, TrailLocation
+from trail_validators.digests.chain import StoredObject
+from trail_validators.digests.layout import ChainId, TrailLocation
+from trail_validators.digests.log_files import CHUNK
 
 
 def _gzip(data: bytes) -> bytes:
@@ -122,3 +124,33 @@ class SimulatedTrail:
             self.objects[key] = self.signed(body)
         else:
             self.objects[key] = StoredObject(_gzip(json.dumps(body).encode()), self.objects[key].metadata)
+
+
+class MemoryReader:
+    """An ObjectReader over a dict of objects, for tests."""
+
+    def __init__(self, objects: Mapping[str, StoredObject]) -> None:
+        self.objects = objects
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def list_children(self, prefix: str) -> list[str]:
+        return self.list_level(prefix)[1]
+
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        below = [k[len(prefix):] for k in self.objects if k.startswith(prefix)]
+        return (sorted(prefix + rest for rest in below if "/" not in rest),
+                sorted({rest.split("/", 1)[0] for rest in below if "/" in rest}))
+
+    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
+        stored = self.objects.get(key)
+        if stored is None or max_bytes is None:
+            return stored
+        return StoredObject(stored.data[:max_bytes + 1], stored.metadata)
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        stored = self.objects.get(key)
+        if stored is None:
+            return None
+        return (stored.data[offset:offset + CHUNK] for offset in range(0, len(stored.data), CHUNK))

@@ -27,8 +27,10 @@ WHEELS_ENV = "SECURE_TRAIL_LAMBDA_WHEELS"
 """A folder of the asset's wheels (``make setup`` fills ``.bundle-cache/``): installed
 from there with ``--no-index``. Without it, pip downloads them from the index."""
 _NOT_IN_ASSET = shutil.ignore_patterns("__pycache__", "*.pyc")
-CLI_ONLY = ("evidence",)
-"""Subpackages of ``trail_validators`` that only the command line runs: not in the asset."""
+LAMBDA_CODE = ("__init__.py", "findings.py", "alerts.py", "contract", "digests", "access_logs", "posture",
+               "analytics", "handlers")
+"""All the asset holds of ``trail_validators``: what runs in Lambda (the ground modules, the
+parts the handlers call, the handlers). Never ``cli`` or ``evidence``: the command line's."""
 # A zip entry's date must be 1980 or later; a fixed one keeps the asset's hash stable.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -51,9 +53,13 @@ def install_tree(out_dir: Path, *, lambda_src: Path, wheels: Path | None) -> Non
                     "-r", str(lambda_src / "requirements.txt")], check=True)
     # Console scripts of the dependencies: nothing in Lambda runs them.
     shutil.rmtree(out_dir / "bin", ignore_errors=True)
-    shutil.copytree(lambda_src / "trail_validators", out_dir / "trail_validators", ignore=_NOT_IN_ASSET)
-    for package in CLI_ONLY:
-        shutil.rmtree(out_dir / "trail_validators" / package)
+    for name in LAMBDA_CODE:
+        source, target = lambda_src / "trail_validators" / name, out_dir / "trail_validators" / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=_NOT_IN_ASSET)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
 
 
 def build_zip(zip_path: Path, *, lambda_src: Path, wheels: Path | None) -> None:

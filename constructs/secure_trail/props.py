@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 
 from .analytics_props import AnalyticsProps
 from .alert_subscriptions import parse_alert_subscriptions
-from .monitoring_controls import MONITORING_CONTROLS
+from .contract.monitoring_controls import MONITORING_CONTROLS
 
 
 class SecureTrailConfigError(ValueError):

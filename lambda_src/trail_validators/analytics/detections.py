@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..monitoring_controls import MONITORING_CONTROLS, MonitoringControl
+from ..contract.monitoring_controls import MONITORING_CONTROLS, MonitoringControl
 from .filter_pattern import compile_pattern
 
 

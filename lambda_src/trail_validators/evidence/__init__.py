@@ -1,4 +1,4 @@
-"""``secure-trail evidence``: a report, for reviewers, of every control the synthesized
+"""The evidence report (``secure-trail evidence``, in ``cli.evidence``): a report, for reviewers, of every control the synthesized
 cloud assembly (``cdk.out``) satisfies, with the resource and property that satisfy it.
 
 Command line only (never in the Lambda asset); standard library only. The parts:

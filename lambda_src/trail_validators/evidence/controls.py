@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..monitoring_controls import CIS_BENCHMARK as CIS_MONITORING_BENCHMARK
-from ..monitoring_controls import MONITORING_CONTROLS
+from ..contract.monitoring_controls import CIS_BENCHMARK as CIS_MONITORING_BENCHMARK
+from ..contract.monitoring_controls import MONITORING_CONTROLS
 
 CIS_LOGGING = "CIS AWS Foundations Benchmark v3.0.0, section 3 (Logging)"
 CIS_MONITORING = f"{CIS_MONITORING_BENCHMARK}, section 4 (Monitoring)"

@@ -18,12 +18,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from .. import access_log_audit
-from ..access_log_audit import DEFAULT_MIN_TLS, AuditPolicy
-from ..aws_adapters import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
+from ..access_logs import audit as access_log_audit
+from ..access_logs.audit import DEFAULT_MIN_TLS, AuditPolicy
+from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
 from ..contract import (ACCESS_LOG_AUDITOR, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
                         decode_list, required)
-from ..log_sources import body_chunks
+from ..access_logs.sources import body_chunks
 
 logger = Logger(service=ACCESS_LOG_AUDITOR)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=ACCESS_LOG_AUDITOR)

@@ -22,13 +22,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from botocore.config import Config
 
-from ..aws_adapters import (AlertPublisher, CheckpointStore, S3Reader, ValidatorsTable, cloudtrail_public_keys,
-                            group_for_alerts, publish_once)
-from ..chain import ChainResult, Window, failing_kinds
+from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
+from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
+from ..digests.chain import ChainResult, Window, failing_kinds
 from ..contract import (DIGEST_VALIDATOR, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
                         required)
-from ..trail_layout import ChainId, TrailLocation
-from ..validation_run import PublicKeys, discover_chains, validate_chain
+from ..digests.layout import ChainId, TrailLocation
+from ..digests.run import PublicKeys, discover_chains, validate_chain
 
 logger = Logger(service=DIGEST_VALIDATOR)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=DIGEST_VALIDATOR)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...monitoring_controls import MONITORING_CONTROLS, MonitoringControl
+from ...contract.monitoring_controls import MONITORING_CONTROLS, MonitoringControl
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import Resource, cached, referenced, referring, resources

@@ -75,7 +75,7 @@ def _setup(args: argparse.Namespace) -> int:
     import requests
     from opensearchpy import AWSV4SignerAuth
 
-    from .sink import client_for
+    from ..analytics.sink import client_for
 
     credentials, region = _aws(args)
     client = client_for(args.endpoint, service=args.service, region=region, credentials=credentials)

@@ -13,14 +13,14 @@ import sys
 from datetime import date, datetime, timezone
 from typing import Sequence
 
-from . import __version__, aws_cli_options, cli_check_posture
-from .analytics import setup as analytics_setup
-from .access_log_audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
-                               tls_order)
-from .evidence import command as evidence_command
-from .log_sources import SourceError, objects
+from .. import __version__
+from ..access_logs.audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
+                                 tls_order)
+from ..access_logs.sources import SourceError, objects
+from ..digests.layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
+from . import analytics_setup, aws_options, check_posture
+from . import evidence as evidence_command
 from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
-from .trail_layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 CLI_INSTALL = "install the command line tool with its dependencies: pip install ./lambda_src (from a checkout)"
@@ -90,9 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", "--output", choices=("text", "json"), default="text",
                           help="report format (default text; --output json as the AWS CLI spells it)")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
-    aws_cli_options.add_arguments(validate)
+    aws_options.add_arguments(validate)
     validate.set_defaults(run=_validate_logs)
-    cli_check_posture.add_parser(commands)
+    check_posture.add_parser(commands)
     evidence_command.add_parser(commands)
     analytics_setup.register(commands)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -131,11 +131,11 @@ def _validate_logs(args: argparse.Namespace) -> int:
     except ImportError as missing:
         raise LookupError(f"validate-logs needs {missing.name}: {CLI_INSTALL}") from None
 
-    from .aws_adapters import cloudtrail_public_keys, describe_trail
-    from .chain import Window
+    from ..digests.aws import cloudtrail_public_keys, describe_trail
+    from ..digests.chain import Window
     from .object_store_reader import ObjectStoreReader
-    from .trail_layout import TrailLocation
-    from .validation_run import discover_chains, validate_trail
+    from ..digests.layout import TrailLocation
+    from ..digests.run import discover_chains, validate_trail
 
     arn = _trail_arn(args.trail_arn)
     home_region, trail_name = arn["region"], arn["name"]
@@ -143,7 +143,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
     end = args.end_time or now
     if args.start_time >= end:
         raise ValueError("--start-time must be before --end-time")
-    aws = aws_cli_options.AwsOptions.from_args(args)
+    aws = aws_options.AwsOptions.from_args(args)
     config = aws.config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
                         parameter_validation=False)
     session = aws.session()

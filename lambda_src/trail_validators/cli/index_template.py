@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import KEYWORD, MAX_KEYWORD_CHARS, all_fields
+from ..analytics.schema import KEYWORD, MAX_KEYWORD_CHARS, all_fields
 
 
 def template_name(index_prefix: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .access_log_audit import FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult
-from .findings import Severity
+from ..access_logs.audit import FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult
+from ..findings import Severity
 
 TOP = 10
 SCHEMA_VERSION = 1

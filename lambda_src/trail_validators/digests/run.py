@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, ObjectUnreadable, StoredObject,
-                    Window, failing_kinds, unexpected_object)
+from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, ObjectUnreadable, StoredObject, Window,
+                    failing_kinds, unexpected_object)
 from .digest import MAX_COMPRESSED_DIGEST, DigestFormatError, parse_digest
-from .findings import Finding
-from .log_files import CHUNK, LogFormatError, log_sha256
-from .trail_layout import REGION, ChainId, TrailLocation, days, is_date_folder
+from ..findings import Finding
+from .log_files import LogFormatError, log_sha256
+from .layout import REGION, ChainId, TrailLocation, days, is_date_folder
 
 ACCOUNT = re.compile(r"[0-9]{12}")
 DISCOVERY_CONCURRENCY = 16
@@ -41,36 +41,6 @@ class ObjectReader(Protocol):
 
 PublicKeys = Callable[[str, Window], Mapping[str, bytes]]
 """(region, window) -> {fingerprint: DER} of CloudTrail's published keys."""
-
-
-class MemoryReader:
-    """An ObjectReader over a dict of objects, for tests and local runs."""
-
-    def __init__(self, objects: Mapping[str, StoredObject]) -> None:
-        self.objects = objects
-
-    def list_keys(self, prefix: str) -> list[str]:
-        return sorted(k for k in self.objects if k.startswith(prefix))
-
-    def list_children(self, prefix: str) -> list[str]:
-        return self.list_level(prefix)[1]
-
-    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
-        below = [k[len(prefix):] for k in self.objects if k.startswith(prefix)]
-        return (sorted(prefix + rest for rest in below if "/" not in rest),
-                sorted({rest.split("/", 1)[0] for rest in below if "/" in rest}))
-
-    def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
-        stored = self.objects.get(key)
-        if stored is None or max_bytes is None:
-            return stored
-        return StoredObject(stored.data[:max_bytes + 1], stored.metadata)
-
-    def stream(self, key: str) -> Iterator[bytes] | None:
-        stored = self.objects.get(key)
-        if stored is None:
-            return None
-        return (stored.data[offset:offset + CHUNK] for offset in range(0, len(stored.data), CHUNK))
 
 
 def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Iterable[str] | None = None,

@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-from . import aws_cli_options
-from .contract import PostureKind
+from . import aws_options
+from ..contract import PostureKind
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -34,7 +34,7 @@ def add_parser(commands) -> None:
                             "(default: not compared)")
     check.add_argument("--format", "--output", choices=("text", "json"), default="text",
                        help="report format (default text)")
-    aws_cli_options.add_arguments(check)
+    aws_options.add_arguments(check)
     check.set_defaults(run=run)
 
 
@@ -43,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError as missing:
         raise LookupError(f"check-posture needs {missing.name}: pip install ./lambda_src (from a checkout)") from None
-    from .posture import judge_status
-    from .posture_adapters import observe
+    from ..posture.judge import judge_status
+    from ..posture.aws import observe
 
     home_region = _home_region(args.trail_arn)
-    aws = aws_cli_options.AwsOptions.from_args(args)
+    aws = aws_options.AwsOptions.from_args(args)
     session = aws.session()
     config = aws.config(retries={"mode": "standard"})
     cloudtrail = session.client("cloudtrail", region_name=aws.region or home_region, config=config,

@@ -43,12 +43,12 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .assembly import read_assembly
-    from .compare import property_changes, status_changes
-    from .render_html import render_html
-    from .render_markdown import render_markdown
-    from .report import build_report
-    from .text import one_line
+    from ..evidence.assembly import read_assembly
+    from ..evidence.compare import property_changes, status_changes
+    from ..evidence.render_html import render_html
+    from ..evidence.render_markdown import render_markdown
+    from ..evidence.report import build_report
+    from ..evidence.text import one_line
 
     assembly = read_assembly(args.cdk_out)
     report = build_report(assembly)

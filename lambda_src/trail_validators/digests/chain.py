@@ -25,8 +25,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
 from .digest import Digest, DigestFormatError, SignatureError, verify_signature
-from .findings import Finding, Severity
-from .trail_layout import CLOCK_SKEW, ChainId, TrailLocation, parse_digest_name, parse_log_name
+from ..findings import Finding, Severity
+from .layout import CLOCK_SKEW, ChainId, TrailLocation, parse_digest_name, parse_log_name
 
 CADENCE = timedelta(hours=1)
 JITTER = timedelta(minutes=10)

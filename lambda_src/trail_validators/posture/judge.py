@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .contract import PostureKind
-from .findings import Finding, Severity
+from ..contract import PostureKind
+from ..findings import Finding, Severity
 
 API_CALL = "AWS API Call via CloudTrail"
 EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")

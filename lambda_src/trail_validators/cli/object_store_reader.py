@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from .aws_adapters import S3Reader
-from .chain import StoredObject
-from .log_files import CHUNK
+from ..digests.aws import S3Reader
+from ..digests.chain import StoredObject
+from ..digests.log_files import CHUNK
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _STANDARD_ATTRIBUTES = frozenset(

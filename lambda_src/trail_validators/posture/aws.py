@@ -10,8 +10,8 @@ from typing import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .contract import PARTITION_KEY, posture_state_key
-from .posture import PostureObservation
+from ..contract import PARTITION_KEY, posture_state_key
+from .judge import PostureObservation
 
 OPEN_ATTRIBUTE = "open_conditions"
 

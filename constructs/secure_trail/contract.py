@@ -1,1 +1,0 @@
-../../lambda_src/trail_validators/contract.py
