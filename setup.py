@@ -1,5 +1,5 @@
 """The library's wheel carries the validators' Lambda asset, built from ``lambda_src/``
-(see ``constructs/secure_trail/lambda_asset.py``). Everything else is in pyproject.toml."""
+(see ``constructs/secure_trail/validators/lambda_asset.py``). Everything else is in pyproject.toml."""
 
 import importlib.util
 from pathlib import Path
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent
 def _lambda_asset():
     # By path: importing the secure_trail package would import aws-cdk-lib.
     spec = importlib.util.spec_from_file_location(
-        "secure_trail_lambda_asset", ROOT / "constructs" / "secure_trail" / "lambda_asset.py")
+        "secure_trail_lambda_asset", ROOT / "constructs" / "secure_trail" / "validators" / "lambda_asset.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -26,7 +26,7 @@ class BuildPyWithLambdaAsset(build_py):
             return
         asset = _lambda_asset()
         print(f"building the validators' Lambda asset ({asset.ASSET_ZIP}: arm64, CPython 3.14)")
-        asset.build_zip(Path(self.build_lib) / "secure_trail" / asset.ASSET_ZIP,
+        asset.build_zip(Path(self.build_lib) / "secure_trail" / "validators" / asset.ASSET_ZIP,
                         lambda_src=ROOT / "lambda_src", wheels=asset.wheel_source(ROOT))
 
 

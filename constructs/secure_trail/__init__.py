@@ -3,13 +3,12 @@
 from importlib.metadata import version as _version
 
 from .compliance import NAG_PACKS, register_nag_packs
-from .analytics_props import AnalyticsProps
+from .props.analytics import AnalyticsProps
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
-from .organization import (LogArchiveStack, SecureTrailLogArchive, SecureTrailOrgTrail, TrailStack,
-                           organization_stacks)
-from .secure_trail import SecureTrail
-from .shared_names import DeploymentNames, deployment_names
-from .stack import SecureTrailStack
+from .shapes.organization import (LogArchiveStack, SecureTrailLogArchive, SecureTrailOrgTrail, TrailStack,
+                                  organization_stacks)
+from .shapes.single import SecureTrail, SecureTrailStack
+from .names import DeploymentNames, deployment_names
 
 __version__ = _version("secure-trail")
 

@@ -29,13 +29,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .analytics_props import AnalyticsProps
+from .props.analytics import AnalyticsProps
 from .compliance import acknowledge, acknowledge_each_pack
 from .contract import ANALYTICS_ENRICHMENT, AnalyticsEnv, AnalyticsMetrics, encode_flag
-from .identity import TrailIdentity
-from .state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
-from .validator_code import ARCHITECTURE, RUNTIME, validator_code
-from .validator_queue import count_alarm
+from .names import TrailIdentity
+from .validators.state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
+from .validators.code import ARCHITECTURE, RUNTIME, validator_code
+from .validators.queue import count_alarm
 
 HANDLER = "trail_validators.handlers.analytics_enrichment.handler"
 AOSS_NAME = re.compile(r"[a-z][a-z0-9-]{2,31}")
@@ -72,7 +72,7 @@ class TrailAnalytics(Construct):
         self.key = kms.Key(
             self, "Key", description=f"Encrypts the CloudTrail analytics of {identity.trail_name}: failure queue, "
                                      "function environment and logs, OpenSearch Serverless collection",
-            enable_key_rotation=True, alias=f"alias/{identity.trail_name}-analytics",
+            enable_key_rotation=True, alias=identity.analytics_key_alias,
             removal_policy=RemovalPolicy.RETAIN,
             policy=iam.PolicyDocument(statements=[iam.PolicyStatement(
                 sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
@@ -182,7 +182,7 @@ class TrailAnalytics(Construct):
         resource = [f"collection/{name}"]
         encryption = aoss.CfnSecurityPolicy(
             self, "CollectionEncryption", name=name, type="encryption",
-            description=f"{name}: encrypted with alias/{identity.trail_name}-analytics",
+            description=f"{name}: encrypted with {identity.analytics_key_alias}",
             policy=Stack.of(self).to_json_string({"Rules": [{"ResourceType": "collection", "Resource": resource}],
                                                   "AWSOwnedKey": False, "KmsARN": self.key.key_arn}))
         network = aoss.CfnSecurityPolicy(

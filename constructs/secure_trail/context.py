@@ -12,7 +12,7 @@ from typing import Any, Callable
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from .analytics_props import analytics_from_context
+from .props.analytics import analytics_from_context
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
 
 

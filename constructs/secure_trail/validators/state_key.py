@@ -27,7 +27,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .identity import TrailIdentity
+from ..names import TrailIdentity
 
 # Key management, without Encrypt/Decrypt/GenerateDataKey/ReEncrypt and without CreateGrant
 # (a grant is a way to give oneself Decrypt).

@@ -27,16 +27,16 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from .contract import ACCESS_LOG_AUDITOR as ROLE
-from .contract import AccessLogMetrics, Env, encode_list
+from ..contract import ACCESS_LOG_AUDITOR as ROLE
+from ..contract import AccessLogMetrics, Env, encode_list
 
-from .compliance import acknowledge, nag_resource
-from .identity import TrailIdentity
+from ..compliance import acknowledge, nag_resource
+from ..names import TrailIdentity
 from .state_key import ValidatorStateKey
-from .trail_bucket import ACCESS_LOG_PREFIX
-from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
-from .validator_queue import ValidatorQueue, count_alarm
-from .validators_table import item_statements
+from ..parts.trail_bucket import ACCESS_LOG_PREFIX
+from .function import ValidatorFunction, consume_statement, publish_alerts_statements
+from .queue import ValidatorQueue, count_alarm
+from .table import item_statements
 
 EVENTS = iam.ServicePrincipal("events.amazonaws.com")
 

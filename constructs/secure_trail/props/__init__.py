@@ -13,13 +13,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
-from .analytics_props import AnalyticsProps
+from .analytics import AnalyticsProps
+from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError
 from .alert_subscriptions import parse_alert_subscriptions
-from .contract.monitoring_controls import MONITORING_CONTROLS
-
-
-class SecureTrailConfigError(ValueError):
-    """A prop or context value that would synthesize an insecure or undeployable trail."""
+from ..contract.monitoring_controls import MONITORING_CONTROLS
 
 
 class ObjectLockMode(Enum):
@@ -39,14 +36,6 @@ class ObjectLock:
     retention_days: int
 
 
-# Every pattern is matched with ``fullmatch``: ``re.match`` with ``$`` accepts "x\n".
-ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
-ACCOUNT_ID = re.compile(r"[0-9]{12}")
-# CloudTrail trail names: 3-128 characters of letters, digits, '.', '_' and '-',
-# starting and ending with a letter or digit, with no two separators side by side.
-TRAIL_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}")
-# One exact principal: IAM names and paths are letters, digits and +=,.@_- (no wildcard).
-IAM_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)")
 WILDCARDS = ("*", "?")
 MAX_RETENTION_DAYS = 36500
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")

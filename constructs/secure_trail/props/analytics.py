@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
-from .contract import ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX
+from ..contract import ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX
+from .checks import IAM_PRINCIPAL_ARN, SecureTrailConfigError
 
 INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 # Where a standard endpoint's hostname names its domain or collection.
@@ -74,8 +75,6 @@ class AnalyticsProps:
         return "aoss" if self.collection else self.service
 
     def validate(self) -> None:
-        from .props import IAM_PRINCIPAL_ARN  # props imports this module: not at import time
-
         _check(isinstance(self.collection, bool), "collection", self.collection, "True or False")
         if self.collection:
             _check(self.endpoint is None, "endpoint", self.endpoint,
@@ -132,8 +131,6 @@ def _is_https_host(endpoint: Any) -> bool:
 
 def _check(ok: bool, prop: str, value: object, expected: str) -> None:
     if not ok:
-        from .props import SecureTrailConfigError
-
         raise SecureTrailConfigError(f"analytics.{prop}: {value!r} is not valid; expected {expected}.")
 
 

@@ -15,8 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, Metric, PostureMetrics
-from .props import TLS_VERSIONS
+from ..contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, Metric, PostureMetrics
+from ..props import TLS_VERSIONS
 
 PERIOD = Duration.hours(1)
 FULL_WIDTH = 24

@@ -15,10 +15,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .compliance import acknowledge_each_pack
-from .identity import TrailIdentity
+from ..compliance import acknowledge_each_pack
+from ..names import TrailIdentity
 from .state_key import ValidatorStateKey
-from .validator_code import ARCHITECTURE, RUNTIME, validator_code
+from .code import ARCHITECTURE, RUNTIME, validator_code
 
 
 class ValidatorFunction(Construct):

@@ -16,23 +16,23 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .access_log_auditor import AccessLogAuditor
-from .access_log_bucket import AccessLogBucket
-from .analytics import TrailAnalytics
-from .analytics_props import AnalyticsProps
-from .contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
-from .digest_validator import DigestValidator
-from .identity import TrailIdentity
-from .key import TrailKey, reader_decrypt_conditions
-from .log_group import TrailLogGroup
-from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
-from .org_trail import OrgTrail, event_selectors
-from .posture_watcher import PostureWatcher, api_selectors
-from .props import ObjectLock, SecureTrailConfigError, SecureTrailProps
-from .shared_names import deployment_names
-from .topics import TrailTopics
-from .trail_bucket import TrailBucket
-from .validators import add_validators, validator_roles
+from ..validators.access_logs import AccessLogAuditor
+from ..parts.access_log_bucket import AccessLogBucket
+from ..analytics import TrailAnalytics
+from ..props.analytics import AnalyticsProps
+from ..contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
+from ..validators.digests import DigestValidator
+from ..names import TrailIdentity
+from ..parts.key import TrailKey, reader_decrypt_conditions
+from ..parts.log_group import TrailLogGroup
+from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
+from ..parts.trail import OrgTrail, event_selectors
+from ..validators.posture import PostureWatcher, api_selectors
+from ..props import ObjectLock, SecureTrailConfigError, SecureTrailProps
+from ..names import deployment_names
+from ..parts.topics import TrailTopics
+from ..parts.trail_bucket import TrailBucket
+from ..validators import add_validators, validator_roles
 
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
@@ -284,3 +284,13 @@ def _props(props: SecureTrailProps | None, keywords: dict[str, Any]) -> SecureTr
     if "org_id" not in given:
         raise TypeError("SecureTrail: missing the keyword argument org_id (e.g. org_id=\"o-a1b2c3d4e5\").")
     return SecureTrailProps(**given)
+
+
+class SecureTrailStack(Stack):
+    """The deployable stack: one SecureTrail, e.g. configured from CDK context (``app.py``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
+                 **stack_kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="secure-trail: organization CloudTrail "
+                         "with validated integrity and TLS evidence", **stack_kwargs)
+        self.secure_trail = SecureTrail(self, "SecureTrail", props)

@@ -14,14 +14,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .access_log_auditor import AccessLogAuditor
-from .contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, POSTURE_WATCHER
-from .digest_validator import DigestValidator
-from .identity import TrailIdentity
-from .posture_watcher import PostureWatcher
-from .props import SecureTrailProps
+from ..contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, POSTURE_WATCHER
+from ..names import TrailIdentity
+from ..props import SecureTrailProps
+from .access_logs import AccessLogAuditor
+from .digests import DigestValidator
+from .posture import PostureWatcher
 from .state_key import ValidatorStateKey
-from .validators_table import ValidatorsTable
+from .table import ValidatorsTable
 
 
 def validator_roles(props: SecureTrailProps) -> list[str]:
@@ -66,5 +66,5 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTr
         auto_restart_logging=props.auto_restart_logging, watch_trail=watch_trail,
         expected_selectors=expected_selectors, log_group_name=log_group_name,
         buckets=[trail_bucket, access_log_bucket], key=key,
-        key_alias=None if props.key is not None else f"alias/{identity.trail_name}") if props.watch_posture else None
+        key_alias=None if props.key is not None else identity.log_key_alias) if props.watch_posture else None
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)

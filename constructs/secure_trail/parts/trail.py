@@ -11,8 +11,8 @@ from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .identity import TrailIdentity
-from .props import SecureTrailProps
+from ..names import TrailIdentity
+from ..props import SecureTrailProps
 
 Selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
 Field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty

@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .identity import TrailIdentity
+from ..names import TrailIdentity
 
 
 class TrailTopics(Construct):

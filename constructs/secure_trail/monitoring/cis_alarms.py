@@ -13,8 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .contract import CIS_METRIC_NAMESPACE
-from .contract.monitoring_controls import CIS_BENCHMARK, MONITORING_CONTROLS, MonitoringControl
+from ..contract import CIS_METRIC_NAMESPACE
+from ..contract.monitoring_controls import CIS_BENCHMARK, MONITORING_CONTROLS, MonitoringControl
 
 
 def enabled_controls(disabled: Collection[str]) -> list[MonitoringControl]:

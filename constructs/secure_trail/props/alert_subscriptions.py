@@ -115,11 +115,3 @@ def _arn(value: str) -> AlertSubscription:
     raise ValueError(f"{value!r} is an ARN of {service or 'no known service'!r}; only SQS queue ARNs "
                      "(arn:aws:sqs:...) and Lambda function ARNs (arn:aws:lambda:...:function:...) can "
                      "subscribe to the alerts topic.")
-
-
-def subscribe(topic: sns.ITopic, subscriptions: Sequence[AlertSubscription]) -> list[sns.Subscription]:
-    """One subscription per subscriber, as children of ``topic``. What the subscriber's side
-    needs (confirming an e-mail, a queue or function policy) is documented in the README."""
-    return [sns.Subscription(topic, subscription.construct_id, topic=topic, protocol=subscription.protocol,
-                             endpoint=subscription.endpoint)
-            for subscription in subscriptions]

@@ -7,7 +7,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .compliance import acknowledge, acknowledge_each_pack
+from ..compliance import acknowledge, acknowledge_each_pack
 
 MINIMUM_TLS_VERSION = 1.2
 

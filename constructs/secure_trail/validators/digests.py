@@ -19,17 +19,17 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from .contract import DIGEST_PLANNER as PLANNER
-from .contract import DIGEST_VALIDATOR as WORKER
-from .contract import DigestMetrics, Env, encode_flag
+from ..contract import DIGEST_PLANNER as PLANNER
+from ..contract import DIGEST_VALIDATOR as WORKER
+from ..contract import DigestMetrics, Env, encode_flag
 
-from .compliance import acknowledge, nag_resource
-from .identity import TrailIdentity
-from .key import reader_decrypt_conditions
+from ..compliance import acknowledge, nag_resource
+from ..names import TrailIdentity
+from ..parts.key import reader_decrypt_conditions
 from .state_key import ValidatorStateKey
-from .validator_function import ValidatorFunction, consume_statement, publish_alerts_statements
-from .validator_queue import ValidatorQueue, count_alarm
-from .validators_table import item_statements
+from .function import ValidatorFunction, consume_statement, publish_alerts_statements
+from .queue import ValidatorQueue, count_alarm
+from .table import item_statements
 
 HANDLERS = "trail_validators.handlers.digest_validation"
 WORKER_TIMEOUT = Duration.minutes(10)

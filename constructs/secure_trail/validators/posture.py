@@ -28,15 +28,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from .contract import POSTURE_WATCHER as ROLE
-from .contract import Env, PostureEnv, PostureMetrics, encode_flag
+from ..contract import POSTURE_WATCHER as ROLE
+from ..contract import Env, PostureEnv, PostureMetrics, encode_flag
 
-from .compliance import acknowledge, nag_resource
-from .identity import TrailIdentity
+from ..compliance import acknowledge, nag_resource
+from ..names import TrailIdentity
 from .state_key import ValidatorStateKey
-from .validator_function import ValidatorFunction
-from .validator_queue import count_alarm
-from .validators_table import item_statements
+from .function import ValidatorFunction
+from .queue import count_alarm
+from .table import item_statements
 
 HANDLER = "trail_validators.handlers.posture"
 API_CALL = "AWS API Call via CloudTrail"

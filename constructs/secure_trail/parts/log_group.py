@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .compliance import acknowledge, nag_resource
-from .identity import TrailIdentity
+from ..compliance import acknowledge, nag_resource
+from ..names import TrailIdentity
 
 
 class TrailLogGroup(Construct):

@@ -8,9 +8,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
-from .contract import PARTITION_KEY, TABLE_ACCESS, TTL_ATTRIBUTE
+from ..contract import PARTITION_KEY, TABLE_ACCESS, TTL_ATTRIBUTE
 
-from .compliance import acknowledge_each_pack
+from ..compliance import acknowledge_each_pack
 
 
 class ValidatorsTable(Construct):

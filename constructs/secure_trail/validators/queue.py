@@ -10,9 +10,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from .contract import Metric
+from ..contract import Metric
 
-from .compliance import acknowledge
+from ..compliance import acknowledge
 
 MAX_RECEIVES = 3
 

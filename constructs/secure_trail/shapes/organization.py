@@ -23,25 +23,25 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .access_log_auditor import AccessLogAuditor
-from .access_log_bucket import AccessLogBucket
-from .analytics import TrailAnalytics
-from .contract import POSTURE_WATCHER
-from .digest_validator import DigestValidator
-from .identity import TrailIdentity
-from .key import TrailKey
-from .log_group import TrailLogGroup
-from .monitoring import Monitoring, add_monitoring, cis_alarms_wanted
-from .org_trail import OrgTrail, event_selectors
-from .posture_watcher import PostureWatcher, api_selectors
-from .props import SecureTrailConfigError, SecureTrailProps
-from .secure_trail import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
-from .shared_names import DeploymentNames, deployment_names, posture_role_name
-from .state_key import ValidatorStateKey
-from .topics import TrailTopics
-from .trail_bucket import TrailBucket
-from .validators import Validators, add_validators, validator_roles
-from .validators_table import ValidatorsTable
+from ..validators.access_logs import AccessLogAuditor
+from ..parts.access_log_bucket import AccessLogBucket
+from ..analytics import TrailAnalytics
+from ..contract import POSTURE_WATCHER
+from ..validators.digests import DigestValidator
+from ..names import TrailIdentity
+from ..parts.key import TrailKey
+from ..parts.log_group import TrailLogGroup
+from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
+from ..parts.trail import OrgTrail, event_selectors
+from ..validators.posture import PostureWatcher, api_selectors
+from ..props import SecureTrailConfigError, SecureTrailProps
+from .single import S3_ACCESS_LOGS_BY_BUCKET_POLICY, grant_read_logs
+from ..names import DeploymentNames, deployment_names, posture_role_name
+from ..validators.state_key import ValidatorStateKey
+from ..parts.topics import TrailTopics
+from ..parts.trail_bucket import TrailBucket
+from ..validators import Validators, add_validators, validator_roles
+from ..validators.table import ValidatorsTable
 
 def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
     props.validate()
@@ -171,7 +171,7 @@ class SecureTrailOrgTrail(Construct):
                        log_group_names=([identity.log_group_name] if props.cloud_watch_logs else [])
                        + ([identity.function_log_group_name(POSTURE_WATCHER)] if props.watch_posture else []),
                        alarm_topic_name=identity.alerts_topic_name if local_alarms else None,
-                       alias_name=f"alias/{identity.trail_name}-delivery",
+                       alias_name=identity.delivery_key_alias,
                        description=f"Encrypts the delivery topic and CloudWatch Logs group of {identity.trail_name}")
         self.key: kms.IKey = key.key
         topics = TrailTopics(self, "Topics", identity=identity, key=self.key, alerts=local_alarms)

@@ -10,8 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .identity import TrailIdentity
-from .props import SecureTrailConfigError
+from ..names import TrailIdentity
+from ..props import SecureTrailConfigError
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
@@ -61,7 +61,7 @@ class TrailKey(Construct):
                 self, "Key",
                 description=description or f"Encrypts CloudTrail logs, digests and topics of {identity.trail_name}",
                 enable_key_rotation=True,
-                alias=alias_name or f"alias/{identity.trail_name}",
+                alias=alias_name or identity.log_key_alias,
                 removal_policy=RemovalPolicy.RETAIN,
             )
         trail_source = {"aws:SourceArn": identity.trail_arn}

@@ -4,20 +4,21 @@ group, the alerts topic's subscribers, and its dashboard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .alert_subscriptions import parse_alert_subscriptions, subscribe
+from ..analytics import TrailAnalytics
+from ..names import TrailIdentity
+from ..props import SecureTrailProps
+from ..props.alert_subscriptions import AlertSubscription, parse_alert_subscriptions
+from ..validators import Validators
 from .cis_alarms import CisAlarms, enabled_controls
-from .analytics import TrailAnalytics
 from .dashboard import (alarms_section, analytics_section, dashboard_name, dead_letter_section, delivery_section,
                         digest_section, posture_section, tls_section, trail_dashboard)
-from .identity import TrailIdentity
-from .props import SecureTrailProps
-from .validators import Validators
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,11 @@ def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: Trail
                                  dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))
                  if props.dashboard else None)
     return Monitoring(cis, subscriptions, dashboard)
+
+
+def subscribe(topic: sns.ITopic, subscriptions: Sequence[AlertSubscription]) -> list[sns.Subscription]:
+    """One subscription per subscriber, as children of ``topic``. What the subscriber's side
+    needs (confirming an e-mail, a queue or function policy) is documented in docs/monitoring.md."""
+    return [sns.Subscription(topic, subscription.construct_id, topic=topic, protocol=subscription.protocol,
+                             endpoint=subscription.endpoint)
+            for subscription in subscriptions]

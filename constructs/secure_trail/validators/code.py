@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from .lambda_asset import ASSET_ZIP, install_tree, wheel_source
 
 PACKAGED_ASSET = Path(__file__).resolve().with_name(ASSET_ZIP)
-CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[3]
 LAMBDA_SRC = CHECKOUT / "lambda_src"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
