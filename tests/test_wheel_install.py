@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from secure_trail.validators.lambda_asset import LAMBDA_CODE
 
 # Not part of a user's checkout: the dev and test state of this one.
 NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv*", "node_modules", "cdk.out", "build", "dist", "*.egg-info",
@@ -81,7 +82,7 @@ def test_the_library_wheel_holds_the_constructs_and_the_asset_only(wheels):
         names = wheel.namelist()
         metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert {name.split("/")[0] for name in names} == {"secure_trail", "secure_trail-0.1.0.dist-info"}
-    assert {"secure_trail/py.typed", "secure_trail/validators_lambda.zip",
+    assert {"secure_trail/py.typed", "secure_trail/validators/validators_lambda.zip",
             "secure_trail-0.1.0.dist-info/licenses/LICENSE"} <= set(names)
     assert "License-Expression: Apache-2.0" in metadata and "Requires-Python: >=3.11" in metadata
     assert not [name for name in names if name.endswith(".pyc") or any(h in name for h in TEST_HELPERS)]
@@ -118,6 +119,68 @@ def test_the_installed_library_synthesizes_the_readme_app_offline_without_pip(wh
         assert rust[:4] == b"\x7fELF" and int.from_bytes(rust[18:20], "little") == ELF_MACHINE_AARCH64
         assert not [n for n in names if n.endswith(".pyc") or n.startswith("bin/") or "__pycache__" in n
                     or any(helper in n for helper in TEST_HELPERS)]
+
+
+def _asset_of(library_wheel: Path, where: Path) -> Path:
+    """The Lambda asset the library's wheel carries, unpacked into ``where``."""
+    with zipfile.ZipFile(library_wheel) as wheel:
+        (where / "asset.zip").write_bytes(wheel.read("secure_trail/validators/validators_lambda.zip"))
+    with zipfile.ZipFile(where / "asset.zip") as asset:
+        asset.extractall(where / "asset")
+    return where / "asset"
+
+
+def test_the_lambda_asset_holds_exactly_the_lambda_code_it_lists(wheels, tmp_path):
+    asset = _asset_of(wheels["library"], tmp_path)
+    shipped = {p.relative_to(asset).as_posix() for p in (asset / "trail_validators").rglob("*") if p.is_file()}
+    source = REPO / "lambda_src"
+    listed = {p.relative_to(source).as_posix()
+              for name in LAMBDA_CODE for p in [source / "trail_validators" / name, *(source / "trail_validators" /
+                                                                                       name).rglob("*")]
+              if p.is_file() and "__pycache__" not in p.parts}
+    assert shipped == listed
+    assert not {p for p in shipped if p.startswith(("trail_validators/cli/", "trail_validators/evidence/"))}
+    code = {p: (asset / p).read_text() for p in shipped if p.endswith(".py")}
+    assert not [p for p, text in code.items() if "obstore" in text]
+    assert not [p for p, text in code.items() if "MemoryReader" in text or "argparse" in text]
+
+
+def test_every_module_of_the_lambda_asset_imports_with_the_asset_s_own_dependencies(wheels, tmp_path):
+    asset = _asset_of(wheels["library"], tmp_path)
+    # Lambda's Python runtime brings boto3; the rest is what the asset itself holds. The
+    # asset's wheels are for arm64: this machine's builds of the same packages stand in.
+    provided = {p.name.removesuffix(".py").split(".")[0] for p in asset.iterdir()
+                if not p.name.endswith((".dist-info", ".zip"))} | {"boto3", "botocore", "s3transfer"}
+    code_only = tmp_path / "code"
+    shutil.copytree(asset / "trail_validators", code_only / "trail_validators")
+    run = subprocess.run([sys.executable, "-I", "-c", IMPORT_EVERY_MODULE, str(code_only), ",".join(sorted(provided))],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    imported = run.stdout.split()
+    assert imported[0] == str(code_only / "trail_validators" / "__init__.py")
+    assert {"trail_validators.handlers.digest_validation", "trail_validators.handlers.access_log_auditor",
+            "trail_validators.handlers.posture", "trail_validators.handlers.analytics_enrichment"} <= set(imported)
+
+
+# Imports every module under trail_validators/ from argv[1], refusing any top-level module that is
+# neither the standard library's nor named in argv[2] (obstore, aws_cdk, the test helpers ...).
+IMPORT_EVERY_MODULE = """
+import importlib, importlib.abc, pkgutil, sys
+allowed = set(sys.argv[2].split(",")) | {"trail_validators"}
+class OnlyWhatTheAssetHolds(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in allowed or top in sys.stdlib_module_names:
+            return None
+        raise ModuleNotFoundError(f"{name} is not in the Lambda asset", name=name)
+sys.meta_path.insert(0, OnlyWhatTheAssetHolds())
+sys.path.insert(0, sys.argv[1])
+import trail_validators
+print(trail_validators.__file__)
+for module in pkgutil.walk_packages(trail_validators.__path__, "trail_validators."):
+    importlib.import_module(module.name)
+    print(module.name)
+"""
 
 
 def test_the_command_line_tool_installs_without_cdk(wheels, tmp_path):
