@@ -20,6 +20,9 @@ from secure_trail import SecureTrail
 from secure_trail.props import SecureTrailConfigError
 from template_tokens import Deployment, as_list, string_like
 from trail_validators.contract import POSTURE_PREFIX, PostureMetrics, posture_event_marker, posture_state_key
+from trail_validators.contract.weakening_calls import CLOUDTRAIL, KMS, LOGS, RESOURCE_FIELDS, S3, WEAKENING_CALLS
+from trail_validators.handlers import posture as handler
+from trail_validators.posture.judge import Rejection, judge_api_call
 
 HANDLER = "trail_validators.handlers.posture.handler"
 API_CALL = "AWS API Call via CloudTrail"
@@ -90,6 +93,25 @@ def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(sin
         caught += 1
     assert names["key_alias"] == f"alias/{TRAIL_NAME}"
     assert caught == 6 + 2 * (13 + 2) + 5 + 2 + 4 + 3  # and bucket notifications, the log group's filters
+
+
+def test_every_call_of_the_one_table_is_matched_by_one_rule_and_judged_a_weakening(single):
+    """A new line in the table is caught by the rules and judged by the core, with no other change."""
+    watched = handler.config_from_env(single.env).watched
+    ours = {CLOUDTRAIL: [watched.trail_name], S3: list(watched.buckets), KMS: [watched.key_arn],
+            LOGS: [watched.log_group_name]}
+    seen = 0
+    for source, calls in WEAKENING_CALLS.items():
+        for name in calls:
+            for field in RESOURCE_FIELDS[source][:1]:
+                for resource in ours[source]:
+                    sample = api_call_event(source, name, {field: resource}, account=DEPLOY_ACCOUNT, region=REGION)
+                    assert len(single.matching(sample)) == 1, (source, name, field)
+                    finding = judge_api_call(sample, watched)
+                    assert finding is not None and not isinstance(finding, Rejection), (source, name)
+                    assert finding.details["why"] == calls[name]
+                    seen += 1
+    assert seen == sum(len(calls) * len(ours[source]) for source, calls in WEAKENING_CALLS.items())
 
 
 def test_in_two_accounts_each_call_is_caught_in_the_account_where_it_happens(org):

@@ -30,6 +30,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import Env, PostureEnv, PostureMetrics, encode_flag
+from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, KMS, LOGS, RESOURCE_FIELDS, S3,
+                                        WEAKENING_CALLS)
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
@@ -39,18 +41,6 @@ from .queue import count_alarm
 from .table import item_statements
 
 HANDLER = "trail_validators.handlers.posture"
-API_CALL = "AWS API Call via CloudTrail"
-# The calls that can weaken each part (the handler's core lists the same, with why).
-TRAIL_CALLS = ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "RemoveTags"]
-BUCKET_CALLS = ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "PutBucketVersioning",
-                "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutBucketEncryption",
-                "DeleteBucketEncryption", "PutBucketPublicAccessBlock", "DeletePublicAccessBlock",
-                "PutBucketOwnershipControls", "PutObjectLockConfiguration", "DeleteBucket",
-                "PutBucketNotification", "PutBucketNotificationConfiguration"]
-KEY_CALLS = ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DisableKeyRotation", "CreateGrant", "UpdateAlias",
-             "DeleteAlias"]
-LOG_GROUP_CALLS = ["DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey", "DeleteSubscriptionFilter",
-                   "PutSubscriptionFilter", "DeleteMetricFilter", "PutMetricFilter"]
 
 
 class PostureWatcher(Construct):
@@ -124,26 +114,20 @@ class PostureWatcher(Construct):
         target = targets.LambdaFunction(self.function, retry_attempts=2)
 
         self.rules: dict[str, events.Rule] = {}
+        # Each part's spellings, by the fields the table names for its service.
         if watch_trail:
             trail_names = _any_case([identity.trail_name, trail_arn])  # CloudTrail's calls take either
-            self._rule("TrailCalls", "aws.cloudtrail", "cloudtrail.amazonaws.com", TRAIL_CALLS, target, {"$or": [
-                {"requestParameters": {"name": trail_names}},
-                {"requestParameters": {"trailName": trail_names}},
-                {"requestParameters": {"resourceId": trail_names}}]})
+            self._rule("TrailCalls", CLOUDTRAIL, target, {field: trail_names for field in RESOURCE_FIELDS[CLOUDTRAIL]})
         if log_group_name:
             group_arn = identity.log_group_arn(log_group_name)
             spellings = [log_group_name, group_arn, f"{group_arn}:*"]
-            self._rule("LogGroupCalls", "aws.logs", "logs.amazonaws.com", LOG_GROUP_CALLS, target, {"$or": [
-                {"requestParameters": {field: spellings}}
-                for field in ("logGroupName", "logGroupIdentifier", "resourceIdentifier")]})
+            self._rule("LogGroupCalls", LOGS, target, {field: spellings for field in RESOURCE_FIELDS[LOGS]})
         if buckets:
-            self._rule("BucketCalls", "aws.s3", "s3.amazonaws.com", BUCKET_CALLS, target,
-                       {"requestParameters": {"bucketName": bucket_names}})
+            self._rule("BucketCalls", S3, target, {field: bucket_names for field in RESOURCE_FIELDS[S3]})
         if key is not None:
-            self._rule("KeyCalls", "aws.kms", "kms.amazonaws.com", KEY_CALLS, target, {"$or": [
-                {"requestParameters": {"keyId": _any_case([key.key_arn, key.key_id])}},
-                *([{"requestParameters": {"aliasName": [key_alias]}}] if key_alias else []),
-                {"resources": {"ARN": [key.key_arn]}}]})
+            self._rule("KeyCalls", KMS, target, {"keyId": _any_case([key.key_arn, key.key_id]),
+                                                 "aliasName": [key_alias] if key_alias else []},
+                       also={"resources": {"ARN": [key.key_arn]}})
         self.schedule = events.Rule(
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",
             schedule=events.Schedule.rate(check_interval), targets=[target])
@@ -166,13 +150,18 @@ class PostureWatcher(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
         self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
 
-    def _rule(self, construct_id: str, source: str, event_source: str, calls: list[str],
-              target: events.IRuleTarget, resource_match: dict[str, Any]) -> None:
+    def _rule(self, construct_id: str, event_source: str, target: events.IRuleTarget,
+              spellings: dict[str, list[Any]], also: dict[str, Any] | None = None) -> None:
+        """A rule on every weakening call of ``event_source`` whose resource field (the
+        table's, in ``spellings``) names one of ours."""
+        branches = [{"requestParameters": {field: values}} for field, values in spellings.items() if values]
+        branches += [also] if also else []
         self.rules[construct_id] = events.Rule(
             self, construct_id, description=f"Calls that can weaken the trail's {construct_id[:-5].lower()}",
             event_pattern=events.EventPattern(
-                source=[source], detail_type=[API_CALL],
-                detail={"eventSource": [event_source], "eventName": calls, **resource_match}),
+                source=[EVENTBRIDGE_SOURCES[event_source]], detail_type=[API_CALL],
+                detail={"eventSource": [event_source], "eventName": list(WEAKENING_CALLS[event_source]),
+                        **(branches[0] if len(branches) == 1 else {"$or": branches})}),
             targets=[target])
 
 

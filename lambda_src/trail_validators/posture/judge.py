@@ -21,78 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..contract import PostureKind
+from ..contract.weakening_calls import (API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, KMS, LOGS, RESOURCE_FIELDS, S3,
+                                        WEAKENING_CALLS)
 from ..findings import Finding, Severity
 
-API_CALL = "AWS API Call via CloudTrail"
 EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
 MAX_FIELD_CHARS = 512
 """Longer values from an event are cut: an alert repeats what a caller chose to send."""
-
-# -- the calls that weaken the trail: event source -> event name -> why it matters --------
-CLOUDTRAIL = "cloudtrail.amazonaws.com"
-S3 = "s3.amazonaws.com"
-KMS = "kms.amazonaws.com"
-LOGS = "logs.amazonaws.com"
-
-WEAKENING_CALLS: dict[str, dict[str, str]] = {
-    CLOUDTRAIL: {
-        "StopLogging": "the trail records nothing until logging is started again",
-        "DeleteTrail": "the organization's API activity is no longer recorded",
-        "UpdateTrail": "the trail's bucket, key, validation, regions or organization scope may have changed",
-        "PutEventSelectors": "events the trail recorded may no longer be recorded",
-        "PutInsightSelectors": "Insights on API call and error rates may be off",
-        "RemoveTags": "tags that policies or inventories rely on were removed from the trail",
-    },
-    S3: {
-        "PutBucketPolicy": "the policy that admits only this trail and only TLS 1.2+ may be weakened",
-        "DeleteBucketPolicy": "the bucket no longer refuses requests without TLS, nor scopes CloudTrail's writes",
-        "PutBucketLogging": "server access logs (the TLS evidence) may no longer be written",
-        "PutBucketVersioning": "with versioning suspended an overwritten or deleted log leaves no copy",
-        "PutBucketLifecycle": "a lifecycle rule may expire logs early",
-        "PutBucketLifecycleConfiguration": "a lifecycle rule may expire logs early",
-        "PutBucketEncryption": "new logs may be encrypted with another key, or not with KMS",
-        "DeleteBucketEncryption": "new logs fall back to the default encryption",
-        "PutBucketPublicAccessBlock": "public access blocks may be off",
-        "DeletePublicAccessBlock": "public access blocks are off",
-        "PutBucketOwnershipControls": "ACLs may be enabled again",
-        "PutObjectLockConfiguration": "the Object Lock default retention may be shortened or removed",
-        "DeleteBucket": "the bucket that holds the logs is being deleted",
-        "PutBucketNotification": "the bucket's events may no longer reach EventBridge: the access-log audit stops",
-        "PutBucketNotificationConfiguration": "the bucket's events may no longer reach EventBridge: the access-log "
-                                              "audit stops",
-    },
-    KMS: {
-        "DisableKey": "CloudTrail cannot encrypt new logs and readers cannot decrypt old ones",
-        "ScheduleKeyDeletion": "once deleted, every log encrypted with the key is unreadable forever",
-        "PutKeyPolicy": "the key policy that admits only this trail and named readers may be weakened",
-        "DisableKeyRotation": "the key's material is no longer rotated",
-        "CreateGrant": "a grant gives its grantee use of the key outside the key policy",
-        "UpdateAlias": "the trail's alias may now name another key, which CloudTrail would encrypt with "
-                       "where the trail names its key by the alias (two accounts)",
-        "DeleteAlias": "where the trail names its key by this alias (two accounts), CloudTrail cannot encrypt",
-    },
-    LOGS: {
-        "DeleteLogGroup": "the CloudWatch Logs copy of the trail, and the alarms on it, are gone",
-        "PutRetentionPolicy": "the log group may keep events for a shorter time",
-        "DisassociateKmsKey": "new events in the log group are no longer encrypted with the key",
-        "DeleteSubscriptionFilter": "a consumer of the trail's events (analytics, SIEM) stops receiving them",
-        "PutSubscriptionFilter": "the trail's events may now also go elsewhere, or no longer reach analytics",
-        "DeleteMetricFilter": "a CIS monitoring alarm's metric filter is gone: the alarm no longer sees its calls",
-        "PutMetricFilter": "a CIS monitoring alarm's metric filter may now count nothing",
-    },
-}
-
-# Where each service names the resource of a call (EventBridge patterns use the same paths).
-RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
-    CLOUDTRAIL: ("name", "trailName", "resourceId"),
-    S3: ("bucketName",),
-    KMS: ("keyId", "aliasName"),
-    LOGS: ("logGroupName", "logGroupIdentifier", "resourceIdentifier"),
-}
-
-# Trail names and key ids are matched whatever their case (the patterns too): a false alert on
-# a trail whose name differs only by case costs less than a stop that goes unseen.
-CASE_INSENSITIVE = frozenset((CLOUDTRAIL, KMS))
 
 SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH}
 
