@@ -16,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, Metric, PostureMetrics
+from ..metrics import contract_metric
 from ..props import TLS_VERSIONS
 
 PERIOD = Duration.hours(1)
@@ -45,10 +46,8 @@ def dashboard_name(trail_name: str, suffix: str = "") -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"secure-trail-{trail_name}{suffix}")[:255]
 
 
-def contract_metric(metric: Metric, label: str) -> cloudwatch.Metric:
-    """A handler's EMF metric exactly as the contract names it."""
-    return cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.name, dimensions_map=metric.dimensions,
-                             statistic="Sum", period=PERIOD, label=label)
+def _hourly(metric: Metric, label: str) -> cloudwatch.Metric:
+    return contract_metric(metric, period=PERIOD, label=label)
 
 
 def delivery_section(*, log_group: logs.ILogGroup | None, delivery_topic: sns.ITopic | None) -> DashboardSection:
@@ -79,45 +78,45 @@ def _log_group_metric(log_group: logs.ILogGroup, name: str) -> cloudwatch.Metric
 def digest_section() -> DashboardSection:
     return DashboardSection("Digest validation", [
         cloudwatch.GraphWidget(title="Digest findings by kind", width=12, left=[
-            contract_metric(DigestMetrics.TAMPERING_FINDINGS, "tampering (bad signature, link, missing, injected)"),
-            contract_metric(DigestMetrics.CHAIN_GAPS, "chain gaps (logging stopped and restarted)")]),
+            _hourly(DigestMetrics.TAMPERING_FINDINGS, "tampering (bad signature, link, missing, injected)"),
+            _hourly(DigestMetrics.CHAIN_GAPS, "chain gaps (logging stopped and restarted)")]),
         cloudwatch.GraphWidget(title="Validated", width=12, left=[
-            contract_metric(DigestMetrics.DIGESTS_VALID, "digests valid"),
-            contract_metric(DigestMetrics.LOGS_VALID, "log files valid"),
-            contract_metric(DigestMetrics.CHAINS_PLANNED, "chains planned")]),
+            _hourly(DigestMetrics.DIGESTS_VALID, "digests valid"),
+            _hourly(DigestMetrics.LOGS_VALID, "log files valid"),
+            _hourly(DigestMetrics.CHAINS_PLANNED, "chains planned")]),
     ])
 
 
 def tls_section() -> DashboardSection:
-    by_version = [contract_metric(AccessLogMetrics.requests(version), version) for version in TLS_VERSIONS]
+    by_version = [_hourly(AccessLogMetrics.requests(version), version) for version in TLS_VERSIONS]
     return DashboardSection("TLS audit of the trail bucket", [
         cloudwatch.GraphWidget(title="Requests by TLS version", width=12, stacked=True,
-                               left=[*by_version, contract_metric(AccessLogMetrics.requests("-"), "no TLS")]),
+                               left=[*by_version, _hourly(AccessLogMetrics.requests("-"), "no TLS")]),
         cloudwatch.GraphWidget(title="Non-TLS successes and unparseable lines", width=12, left=[
-            contract_metric(AccessLogMetrics.NON_TLS_SUCCESS, "non-TLS successes"),
-            contract_metric(AccessLogMetrics.UNPARSEABLE_LINES, "unparseable lines")]),
+            _hourly(AccessLogMetrics.NON_TLS_SUCCESS, "non-TLS successes"),
+            _hourly(AccessLogMetrics.UNPARSEABLE_LINES, "unparseable lines")]),
     ])
 
 
 def posture_section() -> DashboardSection:
     return DashboardSection("Trail posture", [
         cloudwatch.GraphWidget(title="Posture findings and open conditions", width=12, left=[
-            contract_metric(PostureMetrics.FINDINGS, "findings (weakening calls, new conditions)")],
-            right=[contract_metric(PostureMetrics.OPEN_CONDITIONS, "open conditions").with_(statistic="Maximum")]),
+            _hourly(PostureMetrics.FINDINGS, "findings (weakening calls, new conditions)")],
+            right=[_hourly(PostureMetrics.OPEN_CONDITIONS, "open conditions").with_(statistic="Maximum")]),
         cloudwatch.GraphWidget(title="Rejected events (malformed, another account or region)", width=12, left=[
-            contract_metric(PostureMetrics.REJECTED_EVENTS, "rejected events")]),
+            _hourly(PostureMetrics.REJECTED_EVENTS, "rejected events")]),
     ])
 
 
 def analytics_section() -> DashboardSection:
     return DashboardSection("Security analytics (OpenSearch)", [
         cloudwatch.GraphWidget(title="Events enriched", width=12, left=[
-            contract_metric(AnalyticsMetrics.RECEIVED, "received"),
-            contract_metric(AnalyticsMetrics.INDEXED, "indexed")]),
+            _hourly(AnalyticsMetrics.RECEIVED, "received"),
+            _hourly(AnalyticsMetrics.INDEXED, "indexed")]),
         cloudwatch.GraphWidget(title="Events not indexed at once", width=12, left=[
-            contract_metric(AnalyticsMetrics.REJECTED, "rejected (not CloudTrail records)"),
-            contract_metric(AnalyticsMetrics.RETRIED, "retried"),
-            contract_metric(AnalyticsMetrics.FAILED, "failed (kept by the failure queue)")]),
+            _hourly(AnalyticsMetrics.REJECTED, "rejected (not CloudTrail records)"),
+            _hourly(AnalyticsMetrics.RETRIED, "retried"),
+            _hourly(AnalyticsMetrics.FAILED, "failed (kept by the failure queue)")]),
     ])
 
 

@@ -25,6 +25,7 @@ from ..validators.digests import DigestValidator
 from ..names import TrailIdentity
 from ..parts.key import TrailKey, reader_decrypt_conditions
 from ..parts.log_group import TrailLogGroup
+from ..metrics import contract_metric
 from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from ..parts.trail import OrgTrail, event_selectors
 from ..validators.posture import PostureWatcher, api_selectors
@@ -225,9 +226,7 @@ class SecureTrail(Construct):
         if not getattr(self.props, enabled_by):
             raise SecureTrailConfigError(f"{enabled_by} is False: no validator emits {metric.name}; "
                                          f"turn {enabled_by} on to use this metric.")
-        return cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.name,
-                                 dimensions_map=metric.dimensions, statistic="Sum",
-                                 period=Duration.minutes(5)).with_(**options)
+        return contract_metric(metric, **options)
 
 
 def grant_read_logs(grantee: iam.IGrantable, *, bucket: s3.IBucket, key: kms.IKey, identity: TrailIdentity,

@@ -13,6 +13,7 @@ from constructs import Construct
 from ..contract import Metric
 
 from ..compliance import acknowledge
+from ..metrics import contract_metric
 
 MAX_RECEIVES = 3
 
@@ -41,11 +42,7 @@ def count_alarm(scope: Construct, construct_id: str, *, description: str, metric
                 alerts_topic: sns.ITopic) -> cloudwatch.Alarm:
     """An alarm on the first occurrence of a validator's EMF count metric (as the contract
     names it: namespace, name and the handler's ``service`` dimension)."""
-    return _first_occurrence_alarm(
-        scope, construct_id, description,
-        cloudwatch.Metric(namespace=metric.namespace, metric_name=metric.name, dimensions_map=metric.dimensions,
-                          statistic="Sum", period=Duration.minutes(5)),
-        alerts_topic)
+    return _first_occurrence_alarm(scope, construct_id, description, contract_metric(metric), alerts_topic)
 
 
 def _first_occurrence_alarm(scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric,
