@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def organization_props(**overrides) -> SecureTrailProps:
 
 
 def full_organization_props() -> SecureTrailProps:
-    return SecureTrailProps(**{**full_props().__dict__, "log_archive_account_id": LOG_ARCHIVE_ACCOUNT})
+    return dataclasses.replace(full_props(), log_archive_account_id=LOG_ARCHIVE_ACCOUNT)
 
 
 def default_props(**overrides) -> SecureTrailProps:

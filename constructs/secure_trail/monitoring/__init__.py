@@ -13,8 +13,7 @@ from constructs import Construct
 
 from ..analytics import TrailAnalytics
 from ..names import TrailIdentity
-from ..props import SecureTrailProps
-from ..props.alert_subscriptions import AlertSubscription, parse_alert_subscriptions
+from ..props.alert_subscriptions import AlertSubscription
 from ..validators import Validators
 from .cis_alarms import CisAlarms, enabled_controls
 from .dashboard import (alarms_section, analytics_section, dashboard_name, dead_letter_section, delivery_section,
@@ -28,22 +27,22 @@ class Monitoring:
     dashboard: cloudwatch.Dashboard | None
 
 
-def cis_alarms_wanted(props: SecureTrailProps) -> bool:
+def cis_alarms_wanted(*, cloud_watch_logs: bool, disabled_monitoring_controls: Sequence[str]) -> bool:
     """The alarms need the log group, and at least one control left on."""
-    return props.cloud_watch_logs and bool(enabled_controls(props.disabled_monitoring_controls))
+    return cloud_watch_logs and bool(enabled_controls(disabled_monitoring_controls))
 
 
-def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentity,
-                   alerts_topic: sns.ITopic | None, log_group: logs.ILogGroup | None = None,
-                   delivery_topic: sns.ITopic | None = None, validators: Validators | None = None,
-                   analytics: TrailAnalytics | None = None, dashboard_suffix: str = "") -> Monitoring:
+def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: sns.ITopic | None,
+                   alert_subscriptions: Sequence[AlertSubscription], disabled_monitoring_controls: Sequence[str],
+                   dashboard: bool, log_group: logs.ILogGroup | None = None, delivery_topic: sns.ITopic | None = None,
+                   validators: Validators | None = None, analytics: TrailAnalytics | None = None,
+                   dashboard_suffix: str = "") -> Monitoring:
     """The parts this stack holds: CIS alarms where the log group is, subscribers on this
     stack's alerts topic, and a dashboard of what this stack's account can see."""
-    cis = (CisAlarms(scope, "CisAlarms", log_group=log_group, alerts_topic=alerts_topic,
-                     controls=enabled_controls(props.disabled_monitoring_controls))
-           if log_group is not None and alerts_topic is not None and cis_alarms_wanted(props) else None)
-    subscriptions = (subscribe(alerts_topic, parse_alert_subscriptions(props.alert_subscriptions))
-                     if alerts_topic is not None else [])
+    controls = enabled_controls(disabled_monitoring_controls)
+    cis = (CisAlarms(scope, "CisAlarms", log_group=log_group, alerts_topic=alerts_topic, controls=controls)
+           if log_group is not None and alerts_topic is not None and controls else None)
+    subscriptions = subscribe(alerts_topic, alert_subscriptions) if alerts_topic is not None else []
     validators = validators or Validators()
     parts = [part for part in (validators.digest_validator, validators.access_log_auditor,
                                validators.posture_watcher) if part is not None]
@@ -62,10 +61,10 @@ def add_monitoring(scope: Construct, *, props: SecureTrailProps, identity: Trail
                                             for alarm in part.node.find_all() if isinstance(alarm, cloudwatch.Alarm)]),
         dead_letter_section(queues),
     ]
-    dashboard = (trail_dashboard(scope, "Dashboard", sections=sections,
-                                 dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))
-                 if props.dashboard else None)
-    return Monitoring(cis, subscriptions, dashboard)
+    board = (trail_dashboard(scope, "Dashboard", sections=sections,
+                             dashboard_name=dashboard_name(identity.trail_name, dashboard_suffix))
+             if dashboard else None)
+    return Monitoring(cis, subscriptions, board)
 
 
 def subscribe(topic: sns.ITopic, subscriptions: Sequence[AlertSubscription]) -> list[sns.Subscription]:

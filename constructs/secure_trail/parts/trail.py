@@ -12,7 +12,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..names import TrailIdentity
-from ..props import SecureTrailProps
 
 Selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
 Field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
@@ -20,10 +19,10 @@ MANAGED_BY_TAG = "managed-by"
 
 
 class OrgTrail(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
-                 props: SecureTrailProps, bucket: s3.IBucket, key_arn: str,
-                 delivery_topic_arn: str, log_group_arn: str | None = None,
-                 log_role_arn: str | None = None, log_buckets: list[s3.IBucket]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, bucket: s3.IBucket,
+                 key_arn: str, delivery_topic_arn: str, advanced_event_selectors: list[Selector],
+                 insights: bool = False, log_group_arn: str | None = None, log_role_arn: str | None = None) -> None:
+        """``advanced_event_selectors``: see ``event_selectors``; ``insights``: as the prop."""
         super().__init__(scope, construct_id)
         self.trail = cloudtrail.CfnTrail(
             self, "Trail",
@@ -39,27 +38,27 @@ class OrgTrail(Construct):
             sns_topic_name=delivery_topic_arn,
             cloud_watch_logs_log_group_arn=log_group_arn,
             cloud_watch_logs_role_arn=log_role_arn,
-            advanced_event_selectors=event_selectors(props, log_buckets),
+            advanced_event_selectors=advanced_event_selectors,
             insight_selectors=[cloudtrail.CfnTrail.InsightSelectorProperty(insight_type=kind)
                                for kind in ("ApiCallRateInsight", "ApiErrorRateInsight")]
-            if props.insights else None,
+            if insights else None,
             # Security Hub CloudTrail.9 wants a tag on the trail; yours (Tags.of) join this one.
             tags=[CfnTag(key=MANAGED_BY_TAG, value="secure-trail")],
         )
 
 
-def event_selectors(props: SecureTrailProps, log_buckets: list[s3.IBucket]) -> list[Selector]:
+def event_selectors(*, s3_data_events: bool, lambda_data_events: bool, log_buckets: list[s3.IBucket]) -> list[Selector]:
     """Read and write management events always; data events on request. S3 data events
     leave out the log buckets: logging their writes would log itself forever."""
     selectors = [Selector(name="All management events", field_selectors=[
         Field(field="eventCategory", equal_to=["Management"])])]
-    if props.s3_data_events:
+    if s3_data_events:
         selectors.append(Selector(name="S3 data events except the log buckets", field_selectors=[
             Field(field="eventCategory", equal_to=["Data"]),
             Field(field="resources.type", equal_to=["AWS::S3::Object"]),
             Field(field="resources.ARN", not_starts_with=[b.arn_for_objects("") for b in log_buckets]),
         ]))
-    if props.lambda_data_events:
+    if lambda_data_events:
         selectors.append(Selector(name="Lambda invoke data events", field_selectors=[
             Field(field="eventCategory", equal_to=["Data"]),
             Field(field="resources.type", equal_to=["AWS::Lambda::Function"]),

@@ -11,7 +11,7 @@ from constructs import Construct
 from .access_log_bucket import MINIMUM_TLS_VERSION
 from ..compliance import acknowledge_each_pack
 from ..names import TrailIdentity
-from ..props import ObjectLock, SecureTrailProps
+from ..props import ObjectLock
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 ACCESS_LOG_PREFIX = "trail-bucket/"
@@ -21,13 +21,15 @@ class TrailBucket(Construct):
     """SSE-KMS with a bucket key, private, versioned, TLS 1.2+ only, server access logs
     on; CloudTrail may only read its ACL and write its own prefixes, as this trail."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity,
-                 props: SecureTrailProps, key: kms.IKey, access_log_bucket: s3.IBucket,
+    def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, key: kms.IKey,
+                 access_log_bucket: s3.IBucket, transition_days: int, transition_storage_class: s3.StorageClass,
+                 expiration_days: int, noncurrent_version_expiration_days: int, object_lock: ObjectLock | None = None,
                  bucket_name: str | None = None) -> None:
-        """``bucket_name``: the derived name (``shared_names.deployment_names``) that key
-        policies and the other stack of the organization shape name it by."""
+        """``bucket_name``: the derived name (``names.deployment_names``) that key policies
+        and the other stack of the organization shape name it by. The rest: as the props of
+        the same names (``log_transition_days`` ...) say."""
         super().__init__(scope, construct_id)
-        lock: ObjectLock | None = props.object_lock
+        lock = object_lock
         self.bucket = s3.Bucket(
             self, "Bucket",
             bucket_name=bucket_name,
@@ -46,10 +48,10 @@ class TrailBucket(Construct):
             object_lock_default_retention=_retention(lock),
             lifecycle_rules=[s3.LifecycleRule(
                 id="TransitionThenExpireTrailLogs",
-                transitions=[s3.Transition(storage_class=props.log_transition_storage_class,
-                                           transition_after=Duration.days(props.log_transition_days))],
-                expiration=Duration.days(props.log_expiration_days),
-                noncurrent_version_expiration=Duration.days(props.noncurrent_version_expiration_days),
+                transitions=[s3.Transition(storage_class=transition_storage_class,
+                                           transition_after=Duration.days(transition_days))],
+                expiration=Duration.days(expiration_days),
+                noncurrent_version_expiration=Duration.days(noncurrent_version_expiration_days),
                 abort_incomplete_multipart_upload_after=Duration.days(7),
             )],
         )

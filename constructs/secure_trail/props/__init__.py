@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from typing import Optional, Sequence
 
@@ -15,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 
 from .analytics import AnalyticsProps
 from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError
-from .alert_subscriptions import parse_alert_subscriptions
+from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 
 
@@ -183,13 +184,26 @@ class SecureTrailProps:
     dashboard: bool = True
     """A CloudWatch dashboard of the trail (delivery, digests, TLS audit, alarms, DLQs).
     @default on."""
+    @cached_property
+    def alert_subscribers(self) -> tuple[AlertSubscription, ...]:
+        """``alert_subscriptions``, parsed: each subscriber's protocol and endpoint."""
+        try:
+            return parse_alert_subscriptions(self.alert_subscriptions)
+        except ValueError as err:
+            raise SecureTrailConfigError(f"alert_subscriptions: {err}") from None
+
     @property
     def posture_check_minutes(self) -> int:
         interval = self.posture_check_interval
         return int(interval.to_minutes()) if isinstance(interval, Duration) else interval
 
     def validate(self) -> None:
-        """Raise SecureTrailConfigError naming the first bad prop and what it must be."""
+        """Raise SecureTrailConfigError naming the first bad prop and what it must be. Every
+        construct that takes these props calls it; the checks run once per props object."""
+        self._valid  # noqa: B018 (the cached check)
+
+    @cached_property
+    def _valid(self) -> bool:
         _check(_full(ORG_ID, self.org_id), "org_id", self.org_id,
                "'o-' followed by 10 to 32 lowercase letters or digits, e.g. o-a1b2c3d4e5")
         _check(_full(TRAIL_NAME, self.trail_name) and not _is_ip(self.trail_name),
@@ -254,6 +268,7 @@ class SecureTrailProps:
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
+        return True
 
 
 def _check(ok: bool, prop: str, value: object, expected: str) -> None:
@@ -294,10 +309,7 @@ def _is_ip(name: str) -> bool:
 
 def _validate_monitoring(props: SecureTrailProps) -> None:
     """alert_subscriptions, disabled_monitoring_controls, dashboard."""
-    try:
-        parse_alert_subscriptions(props.alert_subscriptions)
-    except ValueError as err:
-        raise SecureTrailConfigError(f"alert_subscriptions: {err}") from None
+    props.alert_subscribers  # noqa: B018 (parsing is the check)
     valid = [control.control_id for control in MONITORING_CONTROLS]
     disabled = props.disabled_monitoring_controls
     _check(not isinstance(disabled, str) and all(isinstance(c, str) for c in disabled),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Sequence
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -16,26 +16,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..validators.access_logs import AccessLogAuditor
-from ..parts.access_log_bucket import AccessLogBucket
 from ..analytics import TrailAnalytics
-from ..props.analytics import AnalyticsProps
 from ..contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
-from ..validators.digests import DigestValidator
-from ..names import TrailIdentity
-from ..parts.key import TrailKey, reader_decrypt_conditions
-from ..parts.log_group import TrailLogGroup
 from ..metrics import contract_metric
-from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
-from ..parts.trail import OrgTrail, event_selectors
-from ..validators.posture import PostureWatcher, api_selectors
+from ..monitoring import Monitoring
+from ..names import DeploymentNames, TrailIdentity
 from ..props import ObjectLock, SecureTrailConfigError, SecureTrailProps
-from ..names import deployment_names
-from ..parts.topics import TrailTopics
-from ..parts.trail_bucket import TrailBucket
-from ..validators import add_validators, validator_roles
+from ..props.analytics import AnalyticsProps
+from ..validators.access_logs import AccessLogAuditor
+from ..validators.digests import DigestValidator
+from ..validators.posture import PostureWatcher
+from .compose import compose, grant_read_logs
 
-S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
 class SecureTrail(Construct):
@@ -70,6 +62,12 @@ class SecureTrail(Construct):
     """None with ``audit_access_logs=False``."""
     analytics: TrailAnalytics | None
     """The CloudWatch Logs -> OpenSearch enrichment; None unless ``analytics`` is set."""
+    names: DeploymentNames
+    validator_state_key: kms.Key | None
+    posture_watcher: PostureWatcher | None
+    """None with ``watch_posture=False``."""
+    monitoring: Monitoring
+    """The CIS alarms, the alerts topic's subscriptions and the dashboard."""
 
     def __init__(
         self, scope: Construct, construct_id: str, props: SecureTrailProps | None = None, *,
@@ -100,75 +98,26 @@ class SecureTrail(Construct):
                 f"log_archive_account_id: {props.log_archive_account_id!r} selects the organization shape, "
                 "which is two stacks in two accounts: use LogArchiveStack and TrailStack (or "
                 "secure_trail.organization_stacks), not SecureTrail; or leave it unset for one stack.")
-        # Whatever flags the enclosing app has: access logs are granted by bucket policy to
-        # logging.s3.amazonaws.com (the legacy LogDeliveryWrite ACL is incompatible with
-        # BucketOwnerEnforced).
-        self.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         self.props = props
         self.identity = identity = TrailIdentity.of(Stack.of(self), props)
         # The trail bucket has a derived name: the key policy names its ARN for the readers'
         # S3 Bucket Key form (a token of the bucket would make the key depend on the bucket).
-        self.names = names = deployment_names(
-            org_id=props.org_id, trail_name=props.trail_name, region=identity.home_region,
-            management_account_id=identity.management_account_id, log_archive_account_id=identity.account)
-
-        roles = validator_roles(props)
-        log_group_names = ([identity.log_group_name] if props.cloud_watch_logs else []) + [
-            identity.function_log_group_name(role) for role in roles]
-        key = TrailKey(self, "Key", identity=identity, existing_key=props.key,
-                       log_reader_arns=props.log_reader_arns,
-                       topic_names=[identity.delivery_topic_name, identity.alerts_topic_name],
-                       log_group_names=log_group_names,
-                       alarm_topic_name=identity.alerts_topic_name if roles or props.analytics or cis_alarms_wanted(props) else None,
-                       trail_bucket_arn=names.trail_bucket_arn)
-        self.key = key.key
-        self.access_log_bucket = AccessLogBucket(
-            self, "AccessLogs", expiration_days=props.access_log_expiration_days,
-            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days).bucket
-        trail_bucket = TrailBucket(self, "TrailLogs", identity=identity, props=props,
-                                   key=self.key, access_log_bucket=self.access_log_bucket,
-                                   bucket_name=names.trail_bucket_name)
-        self.trail_bucket = trail_bucket.bucket
-        topics = TrailTopics(self, "Topics", identity=identity, key=self.key)
-        self.delivery_topic, self.alerts_topic = topics.delivery, topics.alerts
-
-        log_group = (TrailLogGroup(self, "CloudWatchLogs", identity=identity, key=self.key,
-                                   retention=props.cloud_watch_logs_retention)
-                     if props.cloud_watch_logs else None)
-        self.log_group = log_group.log_group if log_group else None
-
-        org_trail = OrgTrail(
-            self, "Trail", identity=identity, props=props, bucket=self.trail_bucket,
-            key_arn=self.key.key_arn, delivery_topic_arn=self.delivery_topic.topic_arn,
-            log_group_arn=self.log_group.log_group_arn if self.log_group else None,
-            log_role_arn=log_group.role.role_arn if log_group else None,
-            log_buckets=[self.trail_bucket, self.access_log_bucket])
-        self.trail = org_trail.trail
-        # CloudTrail checks the bucket, key and topic policies (and the log role's) when the
-        # trail is created: they must exist first. The key (whose policy is part of it), the
-        # topic, the log group and the role are referenced by the trail already.
-        for policy in (trail_bucket.policy, self.delivery_topic.node.find_child("Policy"),
-                       log_group.policy if log_group else None):
-            if policy is not None:
-                self.trail.node.add_dependency(policy)
-
-        validators = add_validators(self, identity=identity, props=props, key=self.key,
-                                    trail_bucket=self.trail_bucket, access_log_bucket=self.access_log_bucket,
-                                    alerts_topic=self.alerts_topic,
-                                    log_group_name=identity.log_group_name if self.log_group else None,
-                                    expected_selectors=api_selectors(event_selectors(
-                                        props, [self.trail_bucket, self.access_log_bucket])))
-        self.validator_state_key: kms.Key | None = validators.state_key
-        self.validators_table: dynamodb.Table | None = validators.table
-        self.digest_validator: DigestValidator | None = validators.digest_validator
-        self.access_log_auditor: AccessLogAuditor | None = validators.access_log_auditor
-        self.posture_watcher: PostureWatcher | None = validators.posture_watcher
-        self.analytics: TrailAnalytics | None = (
-            TrailAnalytics(self, "Analytics", identity=identity, props=props.analytics, log_group=self.log_group,
-                           alerts_topic=self.alerts_topic) if props.analytics and self.log_group else None)
-        self.monitoring: Monitoring = add_monitoring(
-            self, props=props, identity=identity, alerts_topic=self.alerts_topic, log_group=self.log_group,
-            delivery_topic=self.delivery_topic, validators=validators, analytics=self.analytics)
+        self.names = identity.deployment_names()
+        parts = compose(self, props=props, identity=identity, names=self.names, holds_logs=True, holds_trail=True)
+        self.key = parts.key
+        self.trail_bucket = parts.trail_bucket
+        self.access_log_bucket = parts.access_log_bucket
+        self.delivery_topic = parts.delivery_topic
+        self.alerts_topic = parts.alerts_topic
+        self.log_group = parts.log_group
+        self.trail = parts.trail
+        self.validator_state_key = parts.validators.state_key
+        self.validators_table = parts.validators.table
+        self.digest_validator = parts.validators.digest_validator
+        self.access_log_auditor = parts.validators.access_log_auditor
+        self.posture_watcher = parts.validators.posture_watcher
+        self.analytics = parts.analytics
+        self.monitoring = parts.monitoring
 
     @property
     def trail_arn(self) -> str:
@@ -227,46 +176,6 @@ class SecureTrail(Construct):
             raise SecureTrailConfigError(f"{enabled_by} is False: no validator emits {metric.name}; "
                                          f"turn {enabled_by} on to use this metric.")
         return contract_metric(metric, **options)
-
-
-def grant_read_logs(grantee: iam.IGrantable, *, bucket: s3.IBucket, key: kms.IKey, identity: TrailIdentity,
-                    bucket_arn: str) -> iam.Grant:
-    """S3 list and read under ``[prefix/]AWSLogs/`` and ``kms:Decrypt`` in either reader form
-    (``key.reader_decrypt_conditions``); ``bucket_arn`` derived, so a key policy can name it."""
-    logs_prefix = identity.aws_logs_prefix
-    grant = _grant(grantee, bucket, ["s3:GetObject"], [bucket.arn_for_objects(f"{logs_prefix}*")]).combine(
-        _grant(grantee, bucket, ["s3:ListBucket"], [bucket.bucket_arn],
-               {"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}}))
-    for condition in reader_decrypt_conditions(region=identity.home_region, bucket_arn=bucket_arn,
-                                               logs_prefix=logs_prefix):
-        grant = grant.combine(_grant(grantee, key, ["kms:Decrypt"], [key.key_arn], condition,
-                                     resource_policy_arns=["*"]))
-    return grant
-
-
-def _grant(grantee: iam.IGrantable, resource: iam.IResourceWithPolicyV2, actions: list[str],
-           resource_arns: list[str], conditions: dict[str, Any] | None = None, *,
-           resource_policy_arns: list[str] | None = None) -> iam.Grant:
-    """``Grant.add_to_principal_or_resource`` whose resource-policy statement keeps the
-    conditions (CDK's leaves them out, which would give another account an unconditioned
-    ``kms:Decrypt``)."""
-    on_principal = iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=resource_arns,
-                                              conditions=conditions)
-    if on_principal.success and _same_account(resource.env.account, grantee.grant_principal.principal_account):
-        return on_principal
-    return iam.Grant.add_statement_to_resource_policy(
-        grantee=grantee, resource=resource, actions=actions, resource_arns=resource_arns, statement=iam.PolicyStatement(
-            principals=[grantee.grant_principal], actions=actions, resources=resource_policy_arns or resource_arns,
-            conditions=conditions))
-
-
-def _same_account(account: str, principal_account: str | None) -> bool:
-    """As CDK's grants decide it: two unresolved accounts are taken to be the same."""
-    if principal_account is None:  # a service principal, for one
-        return False
-    if Token.is_unresolved(account) or Token.is_unresolved(principal_account):
-        return Token.is_unresolved(account) and Token.is_unresolved(principal_account)
-    return account == principal_account
 
 
 _PROP_NAMES = frozenset(field.name for field in fields(SecureTrailProps))

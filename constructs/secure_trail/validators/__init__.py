@@ -16,7 +16,6 @@ from constructs import Construct
 
 from ..contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, POSTURE_WATCHER
 from ..names import TrailIdentity
-from ..props import SecureTrailProps
 from .access_logs import AccessLogAuditor
 from .digests import DigestValidator
 from .posture import PostureWatcher
@@ -24,11 +23,11 @@ from .state_key import ValidatorStateKey
 from .table import ValidatorsTable
 
 
-def validator_roles(props: SecureTrailProps) -> list[str]:
-    """The validator functions the props switch on (each has a log group the key serves)."""
-    return (([ACCESS_LOG_AUDITOR] if props.audit_access_logs else [])
-            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if props.validate_digests else [])
-            + ([POSTURE_WATCHER] if props.watch_posture else []))
+def validator_roles(*, audit_access_logs: bool, validate_digests: bool, watch_posture: bool) -> list[str]:
+    """The validator functions that are on (each has a log group the key serves)."""
+    return (([ACCESS_LOG_AUDITOR] if audit_access_logs else [])
+            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if validate_digests else [])
+            + ([POSTURE_WATCHER] if watch_posture else []))
 
 
 @dataclass(frozen=True)
@@ -40,31 +39,53 @@ class Validators:
     posture_watcher: PostureWatcher | None = None
 
 
-def add_validators(scope: Construct, *, identity: TrailIdentity, props: SecureTrailProps, key: kms.IKey,
-                   trail_bucket: s3.Bucket, access_log_bucket: s3.Bucket, alerts_topic: sns.ITopic,
-                   watch_trail: bool = True, log_group_name: str | None = None,
-                   expected_selectors: Sequence[dict[str, Any]] = ()) -> Validators:
-    """The validators ``props`` switch on, as children of ``scope``. The posture watcher
-    watches the buckets and ``key``, and with ``watch_trail`` the trail (deployed with
-    ``expected_selectors``) and the log group ``log_group_name`` too."""
-    if not validator_roles(props):
+def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, alerts_topic: sns.ITopic,
+                   trail_bucket: s3.IBucket | None = None, access_log_bucket: s3.IBucket | None = None,
+                   validate_digests: bool, strict_digest_validation: bool, audit_access_logs: bool,
+                   min_tls_version: str, expected_principals: Sequence[str], watch_posture: bool,
+                   posture_check_minutes: int, auto_restart_logging: bool, watch_trail: bool,
+                   expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
+                   key_alias: str | None = None, posture_alerts: PostureAlerts | None = None) -> Validators:
+    """The validators that are on, as children of ``scope``. Where the logs are (the two
+    buckets given): the digest validator and the access-log auditor, and a posture watcher of
+    the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
+    ``watch_trail``: the posture watcher watches the trail (deployed with
+    ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
+    where the posture watcher publishes, @default ``alerts_topic`` and ``key``."""
+    holds_logs = trail_bucket is not None and access_log_bucket is not None
+    roles = validator_roles(audit_access_logs=audit_access_logs and holds_logs,
+                            validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
+    if not roles:
         return Validators()
     state_key = ValidatorStateKey(scope, "ValidatorState", identity=identity)
     table = ValidatorsTable(scope, "ValidatorsTable", key=state_key.key).table
     digest_validator = DigestValidator(
         scope, "DigestValidator", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
-        alerts_topic=alerts_topic, table=table, strict=props.strict_digest_validation) \
-        if props.validate_digests else None
+        alerts_topic=alerts_topic, table=table, strict=strict_digest_validation) \
+        if DIGEST_VALIDATOR in roles else None
     access_log_auditor = AccessLogAuditor(
         scope, "AccessLogAuditor", identity=identity, access_log_bucket=access_log_bucket,
         audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
-        min_tls_version=props.min_tls_version, expected_principals=props.expected_principals) \
-        if props.audit_access_logs else None
+        min_tls_version=min_tls_version, expected_principals=expected_principals) \
+        if ACCESS_LOG_AUDITOR in roles else None
+    posture_alerts = posture_alerts or PostureAlerts(alerts_topic, key.key_arn)
     posture_watcher = PostureWatcher(
-        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table, alerts_topic=alerts_topic,
-        alerts_key_arn=key.key_arn, function_key=key, alarm_topic=alerts_topic, check_interval=Duration.minutes(props.posture_check_minutes),
-        auto_restart_logging=props.auto_restart_logging, watch_trail=watch_trail,
+        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table,
+        alerts_topic=posture_alerts.topic, alerts_key_arn=posture_alerts.key_arn, function_key=key,
+        alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
+        auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
         expected_selectors=expected_selectors, log_group_name=log_group_name,
-        buckets=[trail_bucket, access_log_bucket], key=key,
-        key_alias=None if props.key is not None else identity.log_key_alias) if props.watch_posture else None
+        buckets=[trail_bucket, access_log_bucket] if holds_logs else (), key=key if holds_logs else None,
+        key_alias=key_alias, role_name=posture_alerts.role_name) if watch_posture else None
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)
+
+
+@dataclass(frozen=True)
+class PostureAlerts:
+    """Where a posture watcher publishes: in the trail account of two accounts, the Log
+    Archive's alerts topic (``key_arn`` a ``key/*`` pattern of that account), which admits
+    the watcher's role by its derived name ``role_name``."""
+
+    topic: sns.ITopic
+    key_arn: str
+    role_name: str | None = None

@@ -1,0 +1,227 @@
+"""The one composition routine both deployment shapes call.
+
+A stack holds the logs (the trail bucket, the access-log bucket, the log key and the
+validators that read them), the trail (the organization trail, its delivery topic and log
+group, the alarms on that group), or both: the single stack holds both, the Log Archive
+stack the logs, the Trail stack the trail. ``compose`` builds what one stack holds, in one
+order, every child configured by keyword arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Token
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ..analytics import TrailAnalytics
+from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
+from ..names import DeploymentNames, TrailIdentity, posture_role_name
+from ..parts.access_log_bucket import AccessLogBucket
+from ..parts.key import TrailKey, reader_decrypt_conditions
+from ..parts.log_group import TrailLogGroup
+from ..parts.topics import TrailTopics
+from ..parts.trail import OrgTrail, event_selectors
+from ..parts.trail_bucket import TrailBucket
+from ..props import SecureTrailProps
+from ..validators import PostureAlerts, Validators, add_validators, validator_roles
+from ..validators.posture import api_selectors
+
+S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+# In two accounts, what each key encrypts (the single stack's key: TrailKey's own description).
+_HALF_KEY_DESCRIPTIONS = {
+    "logs": "Encrypts CloudTrail logs and digests of {trail} and the validators' alerts",
+    "trail": "Encrypts the delivery topic and CloudWatch Logs group of {trail}",
+}
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What ``compose`` made; None where the stack does not hold it (or the props turn it off)."""
+
+    key: kms.IKey
+    trail_bucket: s3.IBucket
+    """The trail bucket, or (where the stack holds only the trail) the Log Archive's by its name."""
+    access_log_bucket: s3.IBucket
+    alerts_topic: sns.Topic | None
+    delivery_topic: sns.Topic | None
+    log_group: logs.LogGroup | None
+    trail: cloudtrail.CfnTrail | None
+    validators: Validators
+    analytics: TrailAnalytics | None
+    monitoring: Monitoring
+
+
+def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentity, names: DeploymentNames,
+            holds_logs: bool, holds_trail: bool, trail_account_id: str | None = None) -> Composition:
+    """Build, as children of ``scope``, what a stack that ``holds_logs`` and/or
+    ``holds_trail`` deploys. ``trail_account_id``: the Trail stack's account, where the
+    stack holds only the logs (its posture watcher publishes to the alerts topic here)."""
+    if holds_logs:
+        # Whatever flags the enclosing app has: access logs are granted by bucket policy to
+        # logging.s3.amazonaws.com (the legacy LogDeliveryWrite ACL is incompatible with
+        # BucketOwnerEnforced).
+        scope.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
+    roles = validator_roles(audit_access_logs=props.audit_access_logs and holds_logs,
+                            validate_digests=props.validate_digests and holds_logs,
+                            watch_posture=props.watch_posture)
+    log_group_wanted = holds_trail and props.cloud_watch_logs
+    analytics_wanted = log_group_wanted and props.analytics is not None
+    # CloudWatch alarms notify only topics of their own account: every stack with alarms has
+    # an alerts topic, with the same subscribers.
+    alarms = bool(roles) or analytics_wanted or (holds_trail and cis_alarms_wanted(
+        cloud_watch_logs=props.cloud_watch_logs, disabled_monitoring_controls=props.disabled_monitoring_controls))
+    # A log group's key must live in the log group's account: in two accounts, the trail's key
+    # encrypts the delivery topic and the log group, never a log file.
+    key = TrailKey(
+        scope, "Key", identity=identity, existing_key=props.key if holds_logs else None,
+        log_reader_arns=props.log_reader_arns if holds_logs else (),
+        topic_names=([identity.delivery_topic_name] + ([identity.alerts_topic_name] if holds_logs else [])
+                     if holds_trail else []),
+        log_group_names=([identity.log_group_name] if log_group_wanted else [])
+        + [identity.function_log_group_name(role) for role in roles],
+        alarm_topic_name=identity.alerts_topic_name if alarms else None, encrypts_logs=holds_logs,
+        trail_bucket_arn=names.trail_bucket_arn if holds_logs else None,
+        alias_name=None if holds_logs else identity.delivery_key_alias,
+        description=None if holds_logs and holds_trail else
+        _HALF_KEY_DESCRIPTIONS["logs" if holds_logs else "trail"].format(trail=identity.trail_name)).key
+
+    if holds_logs:
+        access_log_bucket: s3.IBucket = AccessLogBucket(
+            scope, "AccessLogs", expiration_days=props.access_log_expiration_days,
+            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+            bucket_name=None if holds_trail else names.access_log_bucket_name).bucket
+        trail_bucket_part = TrailBucket(
+            scope, "TrailLogs", identity=identity, key=key, access_log_bucket=access_log_bucket,
+            transition_days=props.log_transition_days, transition_storage_class=props.log_transition_storage_class,
+            expiration_days=props.log_expiration_days,
+            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+            object_lock=props.object_lock, bucket_name=names.trail_bucket_name)
+        trail_bucket: s3.IBucket = trail_bucket_part.bucket
+    else:
+        # The Log Archive's buckets, by their derived names (no reference across accounts).
+        trail_bucket = s3.Bucket.from_bucket_attributes(
+            scope, "TrailBucket", bucket_name=names.trail_bucket_name,
+            account=names.log_archive_account_id, region=names.region)
+        access_log_bucket = s3.Bucket.from_bucket_attributes(
+            scope, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
+            account=names.log_archive_account_id, region=names.region)
+    topics = TrailTopics(scope, "Topics", identity=identity, key=key, delivery=holds_trail,
+                         alerts=holds_logs or alarms)
+    if holds_logs and not holds_trail and props.watch_posture:
+        _admit_trail_account_posture_alerts(topics.alerts, key, names=names,
+                                            trail_account_id=trail_account_id or identity.management_account_id)
+
+    log_group = (TrailLogGroup(scope, "CloudWatchLogs", identity=identity, key=key,
+                               retention=props.cloud_watch_logs_retention) if log_group_wanted else None)
+    selectors = event_selectors(s3_data_events=props.s3_data_events, lambda_data_events=props.lambda_data_events,
+                                log_buckets=[trail_bucket, access_log_bucket])
+    trail = None
+    if holds_trail:
+        assert topics.delivery is not None
+        trail = OrgTrail(
+            scope, "Trail", identity=identity, bucket=trail_bucket,
+            key_arn=key.key_arn if holds_logs else names.log_key_alias_arn,
+            delivery_topic_arn=topics.delivery.topic_arn, advanced_event_selectors=selectors, insights=props.insights,
+            log_group_arn=log_group.log_group.log_group_arn if log_group else None,
+            log_role_arn=log_group.role.role_arn if log_group else None).trail
+        # CloudTrail checks the bucket, key and topic policies (and the log role's) when the
+        # trail is created: they must exist first. The key (whose policy is part of it), the
+        # topic, the log group and the role are referenced by the trail already.
+        for policy in (trail_bucket_part.policy if holds_logs else None, topics.delivery.node.find_child("Policy"),
+                       log_group.policy if log_group else None):
+            if policy is not None:
+                trail.node.add_dependency(policy)
+
+    assert topics.alerts is not None or not roles
+    validators = add_validators(
+        scope, identity=identity, key=key, alerts_topic=topics.alerts,
+        trail_bucket=trail_bucket if holds_logs else None, access_log_bucket=access_log_bucket if holds_logs else None,
+        validate_digests=props.validate_digests, strict_digest_validation=props.strict_digest_validation,
+        audit_access_logs=props.audit_access_logs, min_tls_version=props.min_tls_version,
+        expected_principals=props.expected_principals, watch_posture=props.watch_posture,
+        posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
+        watch_trail=holds_trail, expected_selectors=api_selectors(selectors) if holds_trail else (),
+        log_group_name=identity.log_group_name if log_group else None,
+        key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,
+        posture_alerts=None if holds_logs else PostureAlerts(
+            sns.Topic.from_topic_arn(scope, "LogArchiveAlerts", names.alerts_topic_arn),
+            f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
+            posture_role_name(identity.trail_name)))
+    # Analytics subscribes to the log group, so it lives beside it.
+    analytics = (TrailAnalytics(scope, "Analytics", identity=identity, props=props.analytics,
+                                log_group=log_group.log_group, alerts_topic=topics.alerts)
+                 if analytics_wanted and log_group else None)
+    monitoring = add_monitoring(
+        scope, identity=identity, alerts_topic=topics.alerts, alert_subscriptions=props.alert_subscribers,
+        disabled_monitoring_controls=props.disabled_monitoring_controls, dashboard=props.dashboard,
+        log_group=log_group.log_group if log_group else None, delivery_topic=topics.delivery,
+        validators=validators, analytics=analytics, dashboard_suffix="" if holds_trail else "-log-archive")
+    return Composition(key=key, trail_bucket=trail_bucket, access_log_bucket=access_log_bucket,
+                       alerts_topic=topics.alerts, delivery_topic=topics.delivery,
+                       log_group=log_group.log_group if log_group else None, trail=trail, validators=validators,
+                       analytics=analytics, monitoring=monitoring)
+
+
+def _admit_trail_account_posture_alerts(alerts_topic: sns.Topic, key: kms.IKey, *, names: DeploymentNames,
+                                        trail_account_id: str) -> None:
+    """The trail account's posture watcher (its role named by a derived ARN: no role of
+    another account can be a principal before it exists) may publish to the alerts topic,
+    and use the key only as that topic's encryption."""
+    role = {"ArnEquals": {"aws:PrincipalArn": names.posture_role_arn}}
+    trail_account = iam.AccountPrincipal(trail_account_id)
+    alerts_topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="TrailAccountPostureWatcherPublishes", principals=[trail_account], actions=["sns:Publish"],
+        resources=[alerts_topic.topic_arn], conditions=role))
+    key.add_to_resource_policy(iam.PolicyStatement(
+        sid="TrailAccountPostureWatcherEncryptsAlerts", principals=[trail_account],
+        actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=["*"],
+        conditions={**role, "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": names.alerts_topic_arn}}))
+
+
+def grant_read_logs(grantee: iam.IGrantable, *, bucket: s3.IBucket, key: kms.IKey, identity: TrailIdentity,
+                    bucket_arn: str) -> iam.Grant:
+    """S3 list and read under ``[prefix/]AWSLogs/`` and ``kms:Decrypt`` in either reader form
+    (``key.reader_decrypt_conditions``); ``bucket_arn`` derived, so a key policy can name it."""
+    logs_prefix = identity.aws_logs_prefix
+    grant = _grant(grantee, bucket, ["s3:GetObject"], [bucket.arn_for_objects(f"{logs_prefix}*")]).combine(
+        _grant(grantee, bucket, ["s3:ListBucket"], [bucket.bucket_arn],
+               {"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}}))
+    for condition in reader_decrypt_conditions(region=identity.home_region, bucket_arn=bucket_arn,
+                                               logs_prefix=logs_prefix):
+        grant = grant.combine(_grant(grantee, key, ["kms:Decrypt"], [key.key_arn], condition,
+                                     resource_policy_arns=["*"]))
+    return grant
+
+
+def _grant(grantee: iam.IGrantable, resource: iam.IResourceWithPolicyV2, actions: list[str],
+           resource_arns: list[str], conditions: dict[str, Any] | None = None, *,
+           resource_policy_arns: list[str] | None = None) -> iam.Grant:
+    """``Grant.add_to_principal_or_resource`` whose resource-policy statement keeps the
+    conditions (CDK's leaves them out, which would give another account an unconditioned
+    ``kms:Decrypt``)."""
+    on_principal = iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=resource_arns,
+                                              conditions=conditions)
+    if on_principal.success and _same_account(resource.env.account, grantee.grant_principal.principal_account):
+        return on_principal
+    return iam.Grant.add_statement_to_resource_policy(
+        grantee=grantee, resource=resource, actions=actions, resource_arns=resource_arns, statement=iam.PolicyStatement(
+            principals=[grantee.grant_principal], actions=actions, resources=resource_policy_arns or resource_arns,
+            conditions=conditions))
+
+
+def _same_account(account: str, principal_account: str | None) -> bool:
+    """As CDK's grants decide it: two unresolved accounts are taken to be the same."""
+    if principal_account is None:  # a service principal, for one
+        return False
+    if Token.is_unresolved(account) or Token.is_unresolved(principal_account):
+        return Token.is_unresolved(account) and Token.is_unresolved(principal_account)
+    return account == principal_account
