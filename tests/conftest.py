@@ -131,6 +131,21 @@ def full_trail_template(full_org_stacks) -> Template:
     return Template.from_stack(full_org_stacks[1])
 
 
+@pytest.fixture(scope="session")
+def default_cdk_out(tmp_path_factory) -> Path:
+    """``make synth``'s assembly (app.py with cdk.json's context), once for the whole run:
+    tests that weaken it edit a copy (``evidence_assemblies.copy_assembly``)."""
+    from evidence_assemblies import synthesize
+    return synthesize(tmp_path_factory.mktemp("default") / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def organization_cdk_out(tmp_path_factory) -> Path:
+    """The organization shape's assembly, as ``make synth`` with the two account ids makes it."""
+    from evidence_assemblies import ORGANIZATION_CONTEXT, synthesize
+    return synthesize(tmp_path_factory.mktemp("organization") / "cdk.out", **ORGANIZATION_CONTEXT)
+
+
 def resolve_arn_join(value) -> str:
     """Flatten an Fn::Join of literal parts and pseudo refs to a readable ARN string."""
     if isinstance(value, str):

@@ -119,3 +119,9 @@ def _logical_ids(value) -> list[str]:
     if isinstance(value, list):
         return [found for inner in value for found in _logical_ids(inner)]
     return []
+
+
+def one(template, resource_type, contains=""):
+    found = {k: v for k, v in template.find_resources(resource_type).items() if contains in k}
+    assert len(found) == 1, (resource_type, contains, list(found))
+    return next(iter(found.items()))

@@ -9,6 +9,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import timezone
 from typing import Iterator, Mapping
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,6 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from trail_validators.digests.chain import StoredObject
 from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_validators.digests.log_files import CHUNK
+
+
+T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)
+"""The hour the simulated trails start at."""
 
 
 def _gzip(data: bytes) -> bytes:

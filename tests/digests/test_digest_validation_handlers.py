@@ -1,0 +1,112 @@
+"""Planner and worker Lambdas on moto (S3, SQS, DynamoDB, SNS); ListPublicKeys stubbed."""
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sqs_harness import LambdaContext, create_validators_table, published, queue_with_dlq, subscribed_inbox
+from sqs_harness import deliver as sqs_deliver
+from trail_simulation import T0
+from trail_simulation import SimulatedTrail
+from trail_validators.alerts import AlertPublisher, ValidatorsTable
+from trail_validators.digests.aws import CheckpointStore, S3Reader
+from trail_validators.digests.layout import ChainId, TrailLocation
+
+BUCKET = "org-trail-bucket"
+LOCATION = TrailLocation(BUCKET, None, "o-a1b2c3d4e5", "org-trail", "us-east-1")
+CHAINS = [ChainId("111111111111", "us-east-1"), ChainId("222222222222", "eu-west-1")]
+
+
+@pytest.fixture
+def env(aws_env, monkeypatch):
+    sim = SimulatedTrail(LOCATION)
+    for chain in CHAINS:
+        sim.deliver(chain, T0, 6)
+    with mock_aws():
+        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
+        s3.create_bucket(Bucket=BUCKET)
+        for key, stored in sim.objects.items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
+        create_validators_table(ddb)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        inbox = subscribed_inbox(sqs, sns, topic)
+        queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
+        for name, value in {"TRAIL_BUCKET": BUCKET, "ORG_ID": "o-a1b2c3d4e5", "TRAIL_NAME": "org-trail",
+                            "HOME_REGION": "us-east-1", "QUEUE_URL": queue, "TABLE_NAME": "validators",
+                            "ALERTS_TOPIC_ARN": topic}.items():
+            monkeypatch.setenv(name, value)
+        from trail_validators.handlers import digest_validation
+        clock = {"now": T0 + timedelta(hours=3, minutes=20)}
+        worker = digest_validation.DigestWorker(
+            S3Reader(s3, BUCKET), LOCATION, CheckpointStore("validators", ddb), ValidatorsTable("validators", ddb),
+            AlertPublisher(topic, sns), lambda region, window: sim.public_keys, clock=lambda: clock["now"])
+        monkeypatch.setattr(digest_validation, "_worker", worker)
+        yield {"sim": sim, "s3": s3, "sqs": sqs, "queue": queue, "dlq": dlq, "inbox": inbox, "clock": clock,
+               "module": digest_validation, "checkpoints": CheckpointStore("validators", ddb)}
+
+
+def run_worker(env, bodies):
+    return sqs_deliver(env["sqs"], env["queue"], env["module"].worker, bodies)
+
+
+def alerts(env):
+    return published(env["sqs"], env["inbox"])
+
+
+def chain_message(chain):
+    return json.dumps({"account": chain.account, "region": chain.region})
+
+
+def test_planner_queues_one_message_per_account_and_region(env):
+    assert env["module"].planner({}, LambdaContext()) == {"chains": 2}
+    messages = env["sqs"].receive_message(QueueUrl=env["queue"], MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["account"] for m in messages) == ["111111111111", "222222222222"]
+
+
+def test_checkpoint_advances_and_the_next_run_starts_there(env):
+    chain = CHAINS[0]
+    assert run_worker(env, [chain_message(chain)]) == set()
+    first = env["checkpoints"].load(chain)
+    assert "_20261120T03" in first.key  # the newest digest by 03:20, ending about 03:00
+    env["clock"]["now"] += timedelta(hours=2)
+    assert run_worker(env, [chain_message(chain)]) == set()
+    assert "_20261120T05" in env["checkpoints"].load(chain).key
+    # The only alert: the trail's first digest starts a chain (a gap warning), once.
+    assert [a["kind"] for a in alerts(env)] == ["chain_gap"]
+
+
+def test_a_digest_deleted_after_a_run_is_alerted_once(env):
+    chain = CHAINS[1]
+    run_worker(env, [chain_message(chain)])
+    newest_next = [k for k in env["sim"].objects if "CloudTrail-Digest" in k and "/222222222222/" in k][4]
+    env["s3"].delete_object(Bucket=BUCKET, Key=newest_next)
+    env["clock"]["now"] += timedelta(hours=3)  # the digest after it links to it
+    run_worker(env, [chain_message(chain)])
+    run_worker(env, [chain_message(chain)])  # redelivered: harmless
+    kinds = [a["kind"] for a in alerts(env)]
+    assert kinds.count("missing_digest") == 1
+
+
+def test_redelivery_does_not_repeat_alerts(env):
+    chain = CHAINS[0]
+    victim = next(k for k in env["sim"].objects if "/111111111111/CloudTrail/" in k and "T01" in k)
+    env["s3"].delete_object(Bucket=BUCKET, Key=victim)
+    body = chain_message(chain)
+    run_worker(env, [body])
+    env["checkpoints"].client.delete_item(TableName="validators",
+                                          Key={"pk": {"S": "checkpoint#111111111111#us-east-1"}})
+    run_worker(env, [body])  # same window again, as after a crash before the checkpoint
+    (alert,) = [a for a in alerts(env) if a["kind"] == "missing_log"]
+    assert alert["findings"][0]["keys"] == [victim]
+
+
+def test_poison_message_goes_to_the_dlq_and_the_rest_of_the_batch_succeeds(env):
+    failed = run_worker(env, ["{not json", chain_message(CHAINS[0])])
+    assert len(failed) == 1
+    assert env["checkpoints"].load(CHAINS[0]) is not None
+    env["sqs"].receive_message(QueueUrl=env["queue"])  # past maxReceiveCount: moved on this receive
+    dead = env["sqs"].receive_message(QueueUrl=env["dlq"]).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["{not json"]
