@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 # Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
 WHEEL_STAMP := .bundle-cache/.downloaded
 
-.PHONY: setup synth test bench clean
+.PHONY: setup synth test test-fast bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
@@ -56,6 +56,10 @@ synth: setup
 
 test: setup
 	$(PYTHON) -m pytest
+
+# The inner loop: every test but the wheel builds and the subprocess synths (make test runs all).
+test-fast: setup
+	$(PYTHON) -m pytest -m "not slow"
 
 # Benchmarks print figures; they are never part of `make test`.
 bench: setup

@@ -131,6 +131,16 @@ def full_trail_template(full_org_stacks) -> Template:
     return Template.from_stack(full_org_stacks[1])
 
 
+# Fixtures that synthesize app.py in a subprocess: their tests are slow (make test-fast skips them).
+SUBPROCESS_SYNTHS = frozenset(("default_cdk_out", "organization_cdk_out", "unmonitored_cdk_out"))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SUBPROCESS_SYNTHS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def default_cdk_out(tmp_path_factory) -> Path:
     """``make synth``'s assembly (app.py with cdk.json's context), once for the whole run:

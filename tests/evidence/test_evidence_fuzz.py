@@ -45,6 +45,7 @@ def _replace(resources, path, replacement) -> None:
         target[path[-1]] = copy.deepcopy(replacement)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["default", "organization"])
 def test_malformed_template_values_never_crash_the_report(shape, request):
     cdk_out = request.getfixturevalue(f"{shape}_cdk_out")

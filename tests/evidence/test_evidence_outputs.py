@@ -46,6 +46,7 @@ def strict_html(text: str):
     return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["default", "hostile"])
 def test_html_is_strict_html5_with_every_control_and_no_script(which, request, capsys):
     code, page, _ = run(capsys, request.getfixturevalue(f"{which}_cdk_out"), "--format", "html")

@@ -24,6 +24,7 @@ def statuses(cdk_out) -> dict[str, object]:
     return {control.id: control for control in build_report(read_assembly(cdk_out)).controls}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["default", "organization"])
 @pytest.mark.parametrize("control_id", [control.id for control in CONTROLS])
 def test_default_synth_every_control_satisfied_or_not_applicable(control_id, shape, request):

@@ -48,6 +48,7 @@ def test_bad_context_names_the_key(context, names):
         props_with(**context)
 
 
+@pytest.mark.slow
 def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     ok = subprocess.run([sys.executable, "app.py"], cwd=REPO, capture_output=True, text=True,
                         env=_env(tmp_path / "ok"))
@@ -67,6 +68,7 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
     assert bad.returncode != 0 and "org_id: 'o-BAD' is not valid" in bad.stderr and "cdk-nag:" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_app_synthesizes_the_organization_shape_into_two_environments(tmp_path):
     """-c logArchiveAccountId=222222222222 -c managementAccountId=111111111111: two stacks,
     each with its account and the one region in cdk.out/manifest.json, nag-clean."""

@@ -9,9 +9,10 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
+import secure_trail.props as props_module
 from conftest import (LOG_ARCHIVE_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ACCESS_LOG_BUCKET, ORG_ID, ORG_TRAIL_BUCKET,
-                      READER_ARN, REGION, TRAIL_ARN, TRAIL_NAME, build_organization, cdk_json_context,
-                      default_props, organization_props, policy_statements, reader_decrypt_conditions,
+                      READER_ARN, REGION, SHAPES, TRAIL_ARN, TRAIL_NAME, build_organization, build_stack,
+                      cdk_json_context, default_props, organization_props, policy_statements, reader_decrypt_conditions,
                       resolve_arn_join)
 from secure_trail import (LogArchiveStack, SecureTrail, SecureTrailConfigError, TrailStack, deployment_names,
                           organization_stacks)
@@ -210,3 +211,20 @@ def test_a_key_of_ones_own_is_refused_in_the_organization_shape():
     stack = cdk.Stack(cdk.App(), "K")
     with pytest.raises(SecureTrailConfigError, match="key: .*log_archive_account_id"):
         organization_props(key=kms.Key(stack, "Mine")).validate()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_props_are_checked_once_and_the_subscriptions_parsed_once_in_either_shape(shape, monkeypatch):
+    checked, parsed = [], []
+    check, parse = props_module._check_posture_interval, props_module.parse_alert_subscriptions
+    monkeypatch.setattr(props_module, "_check_posture_interval", lambda value: checked.append(value) or check(value))
+    monkeypatch.setattr(props_module, "parse_alert_subscriptions", lambda value: parsed.append(value) or parse(value))
+    subscribers = ("security@example.com", "https://alerts.example.com/hook")
+    if shape == "single":
+        stack = build_stack(default_props(alert_subscriptions=subscribers))
+        topics = [Template.from_stack(stack)]
+    else:
+        topics = [Template.from_stack(s) for s in build_organization(organization_props(alert_subscriptions=subscribers))]
+    assert len(checked) == 1 and parsed == [subscribers]
+    for template in topics:  # each alerts topic has both subscribers all the same
+        assert len(template.find_resources("AWS::SNS::Subscription")) == 2

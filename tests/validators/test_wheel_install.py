@@ -26,6 +26,8 @@ import pytest
 from conftest import REPO
 from secure_trail.validators.lambda_asset import LAMBDA_CODE
 
+pytestmark = pytest.mark.slow
+
 # Not part of a user's checkout: the dev and test state of this one.
 NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv*", "node_modules", "cdk.out", "build", "dist", "*.egg-info",
                                         "__pycache__", ".hypothesis", ".pytest_cache", ".bundle-cache")
