@@ -3,12 +3,12 @@
 from importlib.metadata import version as _version
 
 from .compliance import NAG_PACKS, register_nag_packs
-from .props.analytics import AnalyticsProps
+from .names import DeploymentNames, deployment_names
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
+from .props.analytics import AnalyticsProps
 from .shapes.organization import (LogArchiveStack, SecureTrailLogArchive, SecureTrailOrgTrail, TrailStack,
                                   organization_stacks)
 from .shapes.single import SecureTrail, SecureTrailStack
-from .names import DeploymentNames, deployment_names
 
 __version__ = _version("secure-trail")
 

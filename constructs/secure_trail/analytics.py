@@ -29,13 +29,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .props.analytics import AnalyticsProps
 from .compliance import acknowledge, acknowledge_each_pack
 from .contract import ANALYTICS_ENRICHMENT, AnalyticsEnv, AnalyticsMetrics, encode_flag
 from .names import TrailIdentity
-from .validators.state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
+from .props.analytics import AnalyticsProps
 from .validators.code import ARCHITECTURE, RUNTIME, validator_code
 from .validators.queue import count_alarm
+from .validators.state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
 
 HANDLER = "trail_validators.handlers.analytics_enrichment.handler"
 AOSS_NAME = re.compile(r"[a-z][a-z0-9-]{2,31}")

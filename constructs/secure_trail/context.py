@@ -12,8 +12,8 @@ from typing import Any, Callable
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from .props.analytics import analytics_from_context
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
+from .props.analytics import analytics_from_context
 
 
 class _Reader:

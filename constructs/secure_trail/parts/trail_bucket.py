@@ -8,10 +8,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .access_log_bucket import MINIMUM_TLS_VERSION
 from ..compliance import acknowledge_each_pack
 from ..names import TrailIdentity
 from ..props import ObjectLock
+from .access_log_bucket import MINIMUM_TLS_VERSION
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 ACCESS_LOG_PREFIX = "trail-bucket/"

@@ -14,10 +14,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from ..contract.monitoring_controls import MONITORING_CONTROLS
+from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
 from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError
-from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
-from ..contract.monitoring_controls import MONITORING_CONTROLS
 
 
 class ObjectLockMode(Enum):

@@ -32,10 +32,10 @@ from ..contract import AccessLogMetrics, Env, encode_list
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
-from .state_key import ValidatorStateKey
 from ..parts.trail_bucket import ACCESS_LOG_PREFIX
 from .function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .queue import ValidatorQueue, count_alarm
+from .state_key import ValidatorStateKey
 from .table import item_statements
 
 EVENTS = iam.ServicePrincipal("events.amazonaws.com")

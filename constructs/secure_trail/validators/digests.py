@@ -26,9 +26,9 @@ from ..contract import DigestMetrics, Env, encode_flag
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from ..parts.key import reader_decrypt_conditions
-from .state_key import ValidatorStateKey
 from .function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .queue import ValidatorQueue, count_alarm
+from .state_key import ValidatorStateKey
 from .table import item_statements
 
 HANDLERS = "trail_validators.handlers.digest_validation"

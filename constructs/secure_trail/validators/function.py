@@ -17,8 +17,8 @@ from constructs import Construct
 
 from ..compliance import acknowledge_each_pack
 from ..names import TrailIdentity
-from .state_key import ValidatorStateKey
 from .code import ARCHITECTURE, RUNTIME, validator_code
+from .state_key import ValidatorStateKey
 
 
 class ValidatorFunction(Construct):

@@ -35,9 +35,9 @@ from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCE
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
-from .state_key import ValidatorStateKey
 from .function import ValidatorFunction
 from .queue import count_alarm
+from .state_key import ValidatorStateKey
 from .table import item_statements
 
 HANDLER = "trail_validators.handlers.posture"

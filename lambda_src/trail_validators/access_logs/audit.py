@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from ..findings import Finding, Severity
 from .parser import TLS_VERSIONS, AccessLogRecord, Unparseable, parse_lines
 from .stream import MAX_LINE_BYTES, OVERSIZED, ObjectCut, OverlongRecord, record_lines
-from ..findings import Finding, Severity
 
 MEMORY_BUDGET_BYTES = 128 * 2**20
 """The most one object's audit holds, whatever the object (the auditor Lambda has 512 MB):

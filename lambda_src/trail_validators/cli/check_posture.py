@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-from . import aws_options
 from ..contract import PostureKind
+from . import aws_options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
-from .digest import Digest, DigestFormatError, SignatureError, verify_signature
 from ..findings import Finding, Severity
+from .digest import Digest, DigestFormatError, SignatureError, verify_signature
 from .layout import CLOCK_SKEW, ChainId, TrailLocation, parse_digest_name, parse_log_name
 
 CADENCE = timedelta(hours=1)

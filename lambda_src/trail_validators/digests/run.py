@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
+from ..findings import Finding
 from .chain import (Anchor, ChainResult, ChainValidator, DigestRead, LogHash, ObjectUnreadable, StoredObject, Window,
                     failing_kinds, unexpected_object)
 from .digest import MAX_COMPRESSED_DIGEST, DigestFormatError, parse_digest
-from ..findings import Finding
-from .log_files import LogFormatError, log_sha256
 from .layout import REGION, ChainId, TrailLocation, days, is_date_folder
+from .log_files import LogFormatError, log_sha256
 
 ACCOUNT = re.compile(r"[0-9]{12}")
 DISCOVERY_CONCURRENCY = 16

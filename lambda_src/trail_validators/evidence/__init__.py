@@ -1,5 +1,6 @@
-"""The evidence report (``secure-trail evidence``, in ``cli.evidence``): a report, for reviewers, of every control the synthesized
-cloud assembly (``cdk.out``) satisfies, with the resource and property that satisfy it.
+"""The evidence report (``secure-trail evidence``, in ``cli.evidence``): for reviewers, every
+control the synthesized cloud assembly (``cdk.out``) satisfies, with the resource and
+property that satisfy it.
 
 Command line only (never in the Lambda asset); standard library only. The parts:
 ``assembly`` reads ``cdk.out``, ``resources`` follows references inside templates,

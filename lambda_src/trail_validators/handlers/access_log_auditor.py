@@ -20,10 +20,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from ..access_logs import audit as access_log_audit
 from ..access_logs.audit import DEFAULT_MIN_TLS, AuditPolicy
+from ..access_logs.sources import body_chunks
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
 from ..contract import (ACCESS_LOG_AUDITOR, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
                         decode_list, required)
-from ..access_logs.sources import body_chunks
 
 logger = Logger(service=ACCESS_LOG_AUDITOR)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=ACCESS_LOG_AUDITOR)

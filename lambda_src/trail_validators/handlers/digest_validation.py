@@ -23,10 +23,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
-from ..digests.chain import ChainResult, Window, failing_kinds
 from ..contract import (DIGEST_VALIDATOR, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
                         required)
+from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
+from ..digests.chain import ChainResult, Window, failing_kinds
 from ..digests.layout import ChainId, TrailLocation
 from ..digests.run import PublicKeys, discover_chains, validate_chain
 

@@ -21,9 +21,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (METRIC_NAMESPACE, POSTURE_WATCHER, ConfigurationError, Env, PostureEnv, PostureKind,
                         PostureMetrics, decode_flag, posture_event_marker, required)
+from ..posture.aws import PostureState, observe, start_logging
 from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
                              state_changes)
-from ..posture.aws import PostureState, observe, start_logging
 
 logger = Logger(service=POSTURE_WATCHER)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=POSTURE_WATCHER)
