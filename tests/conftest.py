@@ -21,7 +21,7 @@ REGION = "eu-west-1"
 TRAIL_NAME = "org-trail"
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT_ACCOUNT}:trail/{TRAIL_NAME}"
 READER_ARN = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/Auditor"
-# The single stack's trail bucket: a derived name (shared_names), so key policies can name it.
+# The single stack's trail bucket: a derived name (secure_trail.names), so key policies can name it.
 SINGLE_STACK_TRAIL_BUCKET = f"{TRAIL_NAME}-logs-{DEPLOY_ACCOUNT}-{REGION}"
 CLOUDTRAIL_CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
 

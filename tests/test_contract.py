@@ -223,4 +223,4 @@ def test_the_construct_library_carries_the_one_shared_contract():
     library_contract = REPO / "constructs" / "secure_trail" / "contract"
     assert library_contract.is_symlink()
     assert library_contract.resolve() == (REPO / "lambda_src" / "trail_validators" / "contract").resolve()
-    assert {p.name for p in library_contract.glob("*.py")} >= {"__init__.py", "monitoring_controls.py"}
+    assert {p.name for p in library_contract.glob("*.py")} >= {"__init__.py", "monitoring_controls.py", "weakening_calls.py"}

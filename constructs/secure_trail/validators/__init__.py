@@ -1,6 +1,8 @@
-"""The validators of a trail's logs, wired the same way in every deployment shape: their
-state key and table, the digest-chain validator and the access-log auditor, each as its
-props ask."""
+"""The validators, wired the same way in every deployment shape: their state key and table,
+the digest-chain validator and the access-log auditor where the logs are, a posture watcher
+in each account that holds a part of the trail. Each module: one validator's construct
+(``digests``, ``access_logs``, ``posture``) or what they share (``function``, ``queue``,
+``table``, ``state_key``, ``code`` and ``lambda_asset``: the Lambda asset)."""
 
 from __future__ import annotations
 

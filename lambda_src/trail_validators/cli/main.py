@@ -294,7 +294,3 @@ class _Progress:
     def done(self) -> None:
         if self.enabled:
             print(file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,9 +2,11 @@
 (``trail_validators.handlers``): environment variable names and encodings, the metric
 namespace, names and dimensions the alarms watch, and the validators' table key schema.
 
-Both sides import these names; neither spells them again. Pure: no boto3, no CDK, and no
-imports of this package: ``constructs/secure_trail/contract.py`` is a link to this file,
-so the construct library (whose wheel holds no ``trail_validators``) carries the same text.
+Both sides import these names; neither spells them again. With its two tables beside it
+(``monitoring_controls``: the CIS alarms; ``weakening_calls``: the calls the posture watcher
+alerts on), this folder is pure: no boto3, no CDK, and no imports of the rest of this package,
+since ``constructs/secure_trail/contract`` is a link to it and the construct library (whose
+wheel holds no ``trail_validators``) carries the same text.
 ``tests/test_contract.py`` checks the two faces against each other: each synthesized
 function's environment read by its handler, each alarm against what the handler emits,
 each IAM ``dynamodb:LeadingKeys`` pattern against the keys the handlers write.

@@ -2,8 +2,8 @@
 CloudWatch.1-14, and CIS 4.15, which Security Hub does not check): one table that the
 constructs (metric filters and alarms), the evidence report and the analytics tagger read.
 
-Pure data: no boto3, no CDK, no imports of this package. ``constructs/secure_trail/
-monitoring_controls.py`` is a link to this file, as for ``contract.py``.
+Pure data: no boto3, no CDK, no imports of this package (the constructs reach it through
+their link to this folder).
 
 Security Hub passes a control only when the log group's filter pattern is exactly the
 documented text ("additional fields or terms cannot be added"), so each pattern is copied
