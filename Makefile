@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 # Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
 WHEEL_STAMP := .bundle-cache/.downloaded
 
-.PHONY: setup synth test bench clean
+.PHONY: setup synth test bench docs clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
@@ -56,6 +56,10 @@ synth: setup
 
 test: setup
 	$(PYTHON) -m pytest
+
+# docs/configuration.md, generated from the props' docstrings, the context keys and cdk.json.
+docs: $(PY_STAMP)
+	$(PYTHON) docs/generate_configuration.py
 
 # Benchmarks print figures; they are never part of `make test`.
 bench: setup
