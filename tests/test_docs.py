@@ -57,10 +57,18 @@ def test_every_docs_page_is_linked_from_the_readme():
     assert not [page.name for page in pages if f"](docs/{page.name})" not in readme]
 
 
-def test_links_between_pages_point_at_pages_that_exist():
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lowercase, punctuation dropped, spaces as '-'."""
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", page.read_text(), re.M)}
+
+
+def test_links_between_pages_point_at_pages_and_headings_that_exist():
     for path in [README, *DOCS.glob("*.md")]:
-        for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", path.read_text()):
-            assert (path.parent / target).is_file(), f"{path.name} links to {target}"
+        for target, anchor in re.findall(r"\]\(([^)#\s]*\.md|)(?:#([^)]*))?\)", path.read_text()):
+            page = path.parent / target if target else path
+            assert page.is_file(), f"{path.name} links to {target}"
+            assert not anchor or anchor in _anchors(page), f"{path.name} links to {target}#{anchor}"
 
 
 def test_the_readme_is_an_entrance_of_at_most_300_lines():
