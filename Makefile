@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 # Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
 WHEEL_STAMP := .bundle-cache/.downloaded
 
-.PHONY: setup synth test test-fast bench clean
+.PHONY: setup synth test test-fast bench docs clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
@@ -60,6 +60,10 @@ test: setup
 # The inner loop: every test but the wheel builds and the subprocess synths (make test runs all).
 test-fast: setup
 	$(PYTHON) -m pytest -m "not slow"
+
+# docs/configuration.md, generated from the props' docstrings, the context keys and cdk.json.
+docs: $(PY_STAMP)
+	$(PYTHON) docs/generate_configuration.py
 
 # Benchmarks print figures; they are never part of `make test`.
 bench: setup

@@ -1,7 +1,7 @@
 """Both distributions as users install them: built as wheels (not editable) and installed
 into fresh virtual environments made without pip (as uv makes them).
 
-The library synthesizes the README's app, from a folder outside the repository, with the
+The library synthesizes the docs' app, from a folder outside the repository, with the
 validators on, without pip, network or Docker; the command line tool brings nothing of
 CDK, jsii or Node. Offline: the wheels are built with the dev venv's setuptools and the
 Lambda wheels `make setup` downloaded; the throwaway venvs see the dev venv's
@@ -74,8 +74,8 @@ def _offline_env() -> dict[str, str]:
 
 
 def readme_app() -> str:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Using the constructs in your own app"):]
+    readme = (REPO / "docs" / "constructs.md").read_text()
+    section = readme[readme.index("## A whole app"):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
