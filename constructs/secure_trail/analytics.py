@@ -1,4 +1,4 @@
-"""The optional analytics part (seed 003): a subscription filter on the trail's CloudWatch
+"""The optional analytics part: a subscription filter on the trail's CloudWatch
 Logs group invokes the enrichment Lambda, which writes one document per CloudTrail event to
 OpenSearch (your endpoint, or a provisioned Serverless collection), SigV4-signed.
 
@@ -151,7 +151,7 @@ class TrailAnalytics(Construct):
         acknowledge_each_pack(self.function, "LambdaInsideVPC",
                               "The function calls AWS APIs and the OpenSearch endpoint over TLS with SigV4 and "
                               "accepts no inbound traffic; a VPC is needed only for a VPC-only sink, which is "
-                              "the deployer's network decision (see the README).")
+                              "the deployer's network decision (see docs/analytics.md).")
         acknowledge_each_pack(self.function, "LambdaDLQ",
                               "Asynchronous failures go to an on-failure destination (the encrypted Failures "
                               "queue, with an alarm), which keeps the payload and the error; a DLQ would be a "

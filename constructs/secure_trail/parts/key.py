@@ -121,7 +121,7 @@ class TrailKey(Construct):
             Annotations.of(self).add_warning_v2(
                 "secure-trail:imported-key-policy",
                 f"The imported key's policy cannot be edited here: add statement {sid} to it "
-                "yourself (see the README's key policy section), or CloudTrail cannot use it.")
+                "yourself (docs/constructs.md says what the trail needs of a key), or CloudTrail cannot use it.")
 
 
 def _require_symmetric(key: kms.IKey) -> None:

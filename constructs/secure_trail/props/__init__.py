@@ -174,7 +174,7 @@ class SecureTrailProps:
     topics): e-mail addresses, ``https://`` URLs, SQS queue ARNs and Lambda function ARNs.
     Security Hub's CloudWatch.1-14 also require the alarms' topic to have a subscriber. An
     e-mail subscription delivers nothing until its recipient confirms it; a queue or function
-    must allow the topic on its own side (README, "Alert subscriptions"). @default none."""
+    must allow the topic on its own side (docs/monitoring.md, "Alert subscriptions"). @default none."""
 
     disabled_monitoring_controls: Sequence[str] = ()
     """Control ids (``CloudWatch.1`` ... ``CloudWatch.14``, ``CIS.4.15``) whose metric filter

@@ -1,4 +1,4 @@
-"""Props of the optional analytics part (seed 003): the trail's CloudWatch Logs events,
+"""Props of the optional analytics part: the trail's CloudWatch Logs events,
 enriched by a Lambda, into OpenSearch. Off unless ``SecureTrailProps.analytics`` is set."""
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ TABLE_ACCESS: dict[str, tuple[ItemAccess, ...]] = {
 reads or writes checkpoints."""
 
 
-# -- posture watcher (issue 14) -----------------------------------------------------------
+# -- posture watcher ---------------------------------------------------------------------
 POSTURE_WATCHER = "posture-watcher"
 """The posture watcher's function role name and Powertools ``service`` dimension."""
 
@@ -217,7 +217,7 @@ class PostureEnv:
 
 
 class PostureKind:
-    """Finding kinds of the posture watcher (README "Posture watcher")."""
+    """Finding kinds of the posture watcher (docs/posture.md)."""
 
     WEAKENING_API_CALL = "weakening_api_call"
     LOGGING_STOPPED = "logging_stopped"
@@ -262,7 +262,7 @@ def posture_event_marker(event_id: str) -> str:
 TABLE_ACCESS[POSTURE_WATCHER] = (
     ItemAccess(POSTURE_PREFIX, ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")),
 )
-# -- analytics (issue 15): CloudWatch Logs -> enrichment Lambda -> OpenSearch ---------------
+# -- analytics: CloudWatch Logs -> enrichment Lambda -> OpenSearch ---------------
 ANALYTICS_ENRICHMENT = "analytics-enrichment"
 """The enrichment function's role name and Powertools ``service``."""
 
