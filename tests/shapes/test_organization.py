@@ -228,3 +228,10 @@ def test_props_are_checked_once_and_the_subscriptions_parsed_once_in_either_shap
     assert len(checked) == 1 and parsed == [subscribers]
     for template in topics:  # each alerts topic has both subscribers all the same
         assert len(template.find_resources("AWS::SNS::Subscription")) == 2
+
+
+def test_the_trail_stack_names_the_log_archive_alerts_topic_only_for_its_posture_watcher():
+    _, watching = build_organization(organization_props())
+    _, unwatched = build_organization(organization_props(watch_posture=False))
+    assert watching.org_trail.node.try_find_child("LogArchiveAlerts") is not None
+    assert unwatched.org_trail.node.try_find_child("LogArchiveAlerts") is None and unwatched.org_trail.posture_watcher is None

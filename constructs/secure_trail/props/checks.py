@@ -9,6 +9,9 @@ class SecureTrailConfigError(ValueError):
     """A prop or context value that would synthesize an insecure or undeployable trail."""
 
 
+SecureTrailConfigError.__module__ = "secure_trail.props"  # where it is imported from, and named in tracebacks
+
+
 # Every pattern is matched with ``fullmatch``: ``re.match`` with ``$`` accepts "x\n".
 ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ACCOUNT_ID = re.compile(r"[0-9]{12}")

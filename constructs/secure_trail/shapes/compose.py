@@ -106,14 +106,6 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             object_lock=props.object_lock, bucket_name=names.trail_bucket_name)
         trail_bucket: s3.IBucket = trail_bucket_part.bucket
-    else:
-        # The Log Archive's buckets, by their derived names (no reference across accounts).
-        trail_bucket = s3.Bucket.from_bucket_attributes(
-            scope, "TrailBucket", bucket_name=names.trail_bucket_name,
-            account=names.log_archive_account_id, region=names.region)
-        access_log_bucket = s3.Bucket.from_bucket_attributes(
-            scope, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
-            account=names.log_archive_account_id, region=names.region)
     topics = TrailTopics(scope, "Topics", identity=identity, key=key, delivery=holds_trail,
                          alerts=holds_logs or alarms)
     if holds_logs and not holds_trail and props.watch_posture:
@@ -122,6 +114,14 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
 
     log_group = (TrailLogGroup(scope, "CloudWatchLogs", identity=identity, key=key,
                                retention=props.cloud_watch_logs_retention) if log_group_wanted else None)
+    if not holds_logs:
+        # The Log Archive's buckets, by their derived names (no reference across accounts).
+        trail_bucket = s3.Bucket.from_bucket_attributes(
+            scope, "TrailBucket", bucket_name=names.trail_bucket_name,
+            account=names.log_archive_account_id, region=names.region)
+        access_log_bucket = s3.Bucket.from_bucket_attributes(
+            scope, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
+            account=names.log_archive_account_id, region=names.region)
     selectors = event_selectors(s3_data_events=props.s3_data_events, lambda_data_events=props.lambda_data_events,
                                 log_buckets=[trail_bucket, access_log_bucket])
     trail = None
@@ -153,8 +153,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         log_group_name=identity.log_group_name if log_group else None,
         key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,
         posture_alerts=None if holds_logs else PostureAlerts(
-            sns.Topic.from_topic_arn(scope, "LogArchiveAlerts", names.alerts_topic_arn),
-            f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
+            names.alerts_topic_arn, f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
             posture_role_name(identity.trail_name)))
     # Analytics subscribes to the log group, so it lives beside it.
     analytics = (TrailAnalytics(scope, "Analytics", identity=identity, props=props.analytics,

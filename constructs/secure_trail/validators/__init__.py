@@ -53,7 +53,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
     ``watch_trail``: the posture watcher watches the trail (deployed with
     ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
-    where the posture watcher publishes, @default ``alerts_topic`` and ``key``."""
+    where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``."""
     holds_logs = trail_bucket is not None and access_log_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and holds_logs,
                             validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
@@ -70,24 +70,25 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
         audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
         min_tls_version=min_tls_version, expected_principals=expected_principals) \
         if ACCESS_LOG_AUDITOR in roles else None
-    posture_alerts = posture_alerts or PostureAlerts(alerts_topic, key.key_arn)
+    posture_topic = (sns.Topic.from_topic_arn(scope, "LogArchiveAlerts", posture_alerts.topic_arn)
+                     if posture_alerts and watch_posture else alerts_topic)
     posture_watcher = PostureWatcher(
-        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table,
-        alerts_topic=posture_alerts.topic, alerts_key_arn=posture_alerts.key_arn, function_key=key,
+        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table, alerts_topic=posture_topic,
+        alerts_key_arn=posture_alerts.key_arn if posture_alerts else key.key_arn, function_key=key,
         alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
         auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
         expected_selectors=expected_selectors, log_group_name=log_group_name,
         buckets=[trail_bucket, access_log_bucket] if holds_logs else (), key=key if holds_logs else None,
-        key_alias=key_alias, role_name=posture_alerts.role_name) if watch_posture else None
+        key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None) if watch_posture else None
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)
 
 
 @dataclass(frozen=True)
 class PostureAlerts:
-    """Where a posture watcher publishes: in the trail account of two accounts, the Log
-    Archive's alerts topic (``key_arn`` a ``key/*`` pattern of that account), which admits
+    """Where a posture watcher of the trail account (two accounts) publishes: the Log
+    Archive's alerts topic (``key_arn``: a ``key/*`` pattern of that account), which admits
     the watcher's role by its derived name ``role_name``."""
 
-    topic: sns.ITopic
+    topic_arn: str
     key_arn: str
-    role_name: str | None = None
+    role_name: str
