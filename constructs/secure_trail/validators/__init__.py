@@ -70,16 +70,18 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
         audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
         min_tls_version=min_tls_version, expected_principals=expected_principals) \
         if ACCESS_LOG_AUDITOR in roles else None
-    posture_topic = (sns.Topic.from_topic_arn(scope, "LogArchiveAlerts", posture_alerts.topic_arn)
-                     if posture_alerts and watch_posture else alerts_topic)
-    posture_watcher = PostureWatcher(
-        scope, "PostureWatcher", identity=identity, state_key=state_key, table=table, alerts_topic=posture_topic,
-        alerts_key_arn=posture_alerts.key_arn if posture_alerts else key.key_arn, function_key=key,
-        alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
-        auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
-        expected_selectors=expected_selectors, log_group_name=log_group_name,
-        buckets=[trail_bucket, access_log_bucket] if holds_logs else (), key=key if holds_logs else None,
-        key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None) if watch_posture else None
+    posture_watcher = None
+    if watch_posture:
+        posture_watcher = PostureWatcher(
+            scope, "PostureWatcher", identity=identity, state_key=state_key, table=table,
+            alerts_topic=(sns.Topic.from_topic_arn(scope, "LogArchiveAlerts", posture_alerts.topic_arn)
+                          if posture_alerts else alerts_topic),
+            alerts_key_arn=posture_alerts.key_arn if posture_alerts else key.key_arn, function_key=key,
+            alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
+            auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
+            expected_selectors=expected_selectors, log_group_name=log_group_name,
+            buckets=[trail_bucket, access_log_bucket] if holds_logs else (), key=key if holds_logs else None,
+            key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)
 
 
