@@ -148,3 +148,13 @@ def test_a_long_trail_name_still_gives_valid_function_and_rule_names():
         assert len(physical) <= 64 and physical.startswith("aaaa"), physical
     log_groups = {r["Properties"]["LogGroupName"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"}
     assert {f"/aws/lambda/{f}" for f in functions} <= log_groups
+
+
+def test_a_list_changed_after_the_check_cannot_change_the_checked_props():
+    readers = ["arn:aws:iam::222222222222:role/Auditor"]
+    props = default_props(log_reader_arns=readers, alert_subscriptions=["security@example.com"])
+    props.validate()
+    readers.append("*")  # the caller's list, not the props'
+    assert props.log_reader_arns == ("arn:aws:iam::222222222222:role/Auditor",)
+    with pytest.raises(AttributeError):
+        props.alert_subscriptions.append("http://plain.example.com")

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
-from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError
+from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError, keep_lists_as_tuples
 
 
 class ObjectLockMode(Enum):
@@ -43,6 +43,7 @@ TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 BOOLEAN_PROPS = ("cloud_watch_logs", "insights", "s3_data_events", "lambda_data_events", "validate_digests",
                  "audit_access_logs", "watch_posture", "auto_restart_logging")
 MAX_POSTURE_CHECK_MINUTES = 1440
+LIST_PROPS = ("log_reader_arns", "expected_principals", "alert_subscriptions", "disabled_monitoring_controls")
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,9 @@ class SecureTrailProps:
     dashboard: bool = True
     """A CloudWatch dashboard of the trail (delivery, digests, TLS audit, alarms, DLQs).
     @default on."""
+    def __post_init__(self) -> None:
+        keep_lists_as_tuples(self, LIST_PROPS)
+
     @cached_property
     def alert_subscribers(self) -> tuple[AlertSubscription, ...]:
         """``alert_subscriptions``, parsed: each subscriber's protocol and endpoint."""

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
 from ..contract import ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX
-from .checks import IAM_PRINCIPAL_ARN, SecureTrailConfigError
+from .checks import IAM_PRINCIPAL_ARN, SecureTrailConfigError, keep_lists_as_tuples
 
 INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 # Where a standard endpoint's hostname names its domain or collection.
@@ -69,6 +69,9 @@ class AnalyticsProps:
     """Name accounts from AWS Organizations (``organizations:ListAccounts``, cached an hour;
     works in the management or a delegated administrator account; elsewhere a warning is
     logged and documents carry ids only). @default True."""
+
+    def __post_init__(self) -> None:
+        keep_lists_as_tuples(self, ("collection_principals",))
 
     @property
     def signing_service(self) -> str:

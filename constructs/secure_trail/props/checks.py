@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 
 class SecureTrailConfigError(ValueError):
@@ -20,3 +21,12 @@ ACCOUNT_ID = re.compile(r"[0-9]{12}")
 TRAIL_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9])){2,127}")
 # One exact principal: IAM names and paths are letters, digits and +=,.@_- (no wildcard).
 IAM_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)")
+
+
+def keep_lists_as_tuples(props: object, names: Sequence[str]) -> None:
+    """Props are checked once per object: a list given is kept as a tuple, so that nothing
+    can change what was checked (a list appended to after the check, say)."""
+    for name in names:
+        value = getattr(props, name)
+        if isinstance(value, list):
+            object.__setattr__(props, name, tuple(value))
