@@ -87,14 +87,18 @@ class SimulatedTrail:
         return key
 
     def put_digest(self, chain: ChainId, begin: datetime, end: datetime, log_keys: list[str],
-                   previous: dict | None, **overrides) -> tuple[str, dict]:
-        key = self.location.digest_key(chain, end)
+                   previous: dict | None, backfill_generated: datetime | None = None,
+                   signing_key: SigningKey | None = None, **overrides) -> tuple[str, dict]:
+        """A standard digest, or with ``backfill_generated`` a backfill digest made then
+        (``signing_key``: the key CloudTrail published at that time)."""
+        key = self.location.digest_key(chain, end, backfill=backfill_generated is not None)
+        signing_key = signing_key or self.key
         end_text = f"{end:%Y-%m-%dT%H:%M:%SZ}"
         body = {
             "awsAccountId": chain.account,
             "digestStartTime": f"{begin:%Y-%m-%dT%H:%M:%SZ}", "digestEndTime": f"{end:%Y-%m-%dT%H:%M:%SZ}",
             "digestS3Bucket": self.location.bucket, "digestS3Object": key,
-            "digestPublicKeyFingerprint": self.key.fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+            "digestPublicKeyFingerprint": signing_key.fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
             "newestEventTime": f"{end:%Y-%m-%dT%H:%M:%SZ}", "oldestEventTime": f"{begin:%Y-%m-%dT%H:%M:%SZ}",
             "previousDigestS3Bucket": previous and self.location.bucket,
             "previousDigestS3Object": previous and previous["key"],
@@ -107,7 +111,9 @@ class SimulatedTrail:
                          for log_key in log_keys],
             **overrides,
         }
-        self.objects[key] = self.signed(body)
+        self.objects[key] = self.signed(body, signing_key)
+        if backfill_generated is not None:
+            self.objects[key].metadata["backfill-generation-timestamp"] = f"{backfill_generated:%Y-%m-%dT%H:%M:%SZ}"
         return key, {"key": key, "sha256": hashlib.sha256(json.dumps(body).encode()).hexdigest(),
                      "signature": self.objects[key].metadata["signature"]}
 
@@ -123,10 +129,12 @@ class SimulatedTrail:
     def digest_body(self, key: str) -> dict:
         return json.loads(gzip.decompress(self.objects[key].data))
 
-    def replace_digest_body(self, key: str, body: dict, resign: bool = False) -> None:
+    def replace_digest_body(self, key: str, body: dict, resign: bool = False,
+                            signing_key: SigningKey | None = None) -> None:
         """Write ``body`` at ``key``, re-signed (as a key holder could) or keeping the old signature."""
         if resign:
-            self.objects[key] = self.signed(body)
+            signed = self.signed(body, signing_key)  # other metadata (a backfill timestamp) stays
+            self.objects[key] = StoredObject(signed.data, {**self.objects[key].metadata, **signed.metadata})
         else:
             self.objects[key] = StoredObject(_gzip(json.dumps(body).encode()), self.objects[key].metadata)
 

@@ -50,7 +50,7 @@ def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
     assert (report["verdict"], report["schema_version"]) == ("valid", 1)
     assert sorted((c["account"], c["region"]) for c in report["chains"]) == sorted((c.account, c.region) for c in CHAINS)
     assert all(c["digests_valid"] == 5 and c["logs_valid"] == 9 for c in report["chains"])
-    assert report["log_objects"] == {"log_objects": 32, "vouched": 32, "vouched_by_other_trails": 0,
+    assert report["log_objects"] == {"log_objects": 32, "vouched": 32, "vouched_by_other_trails": 0, "vouched_by_backfill": 0,
                                      "not_vouched": 0, "pending": 0}
 
 

@@ -1,6 +1,7 @@
 """Planner and worker Lambdas on moto (S3, SQS, DynamoDB, SNS); ListPublicKeys stubbed."""
 
 import json
+import random
 from datetime import timedelta
 
 import boto3
@@ -10,7 +11,7 @@ from moto import mock_aws
 from sqs_harness import LambdaContext, create_validators_table, published, queue_with_dlq, subscribed_inbox
 from sqs_harness import deliver as sqs_deliver
 from trail_simulation import T0
-from trail_simulation import SimulatedTrail
+from trail_simulation import SigningKey, SimulatedTrail
 from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.digests.aws import CheckpointStore, S3Reader
 from trail_validators.digests.layout import ChainId, TrailLocation
@@ -110,3 +111,25 @@ def test_poison_message_goes_to_the_dlq_and_the_rest_of_the_batch_succeeds(env):
     env["sqs"].receive_message(QueueUrl=env["queue"])  # past maxReceiveCount: moved on this receive
     dead = env["sqs"].receive_message(QueueUrl=env["dlq"]).get("Messages", [])
     assert [m["Body"] for m in dead] == ["{not json"]
+
+
+@pytest.mark.parametrize("forged", [False, True])
+def test_the_worker_searches_backfill_keys_at_their_generation_time_and_alerts_forged_ones(env, forged):
+    sim, chain = env["sim"], CHAINS[0]
+    generated, new_key = T0 + timedelta(hours=3), SigningKey()
+    # The key rotated after the window's start: a search from then on finds only the new key.
+    env["module"]._worker.public_keys = lambda region, window: (
+        {new_key.fingerprint: new_key.der} if window.start >= generated - timedelta(hours=1) else sim.public_keys)
+    late = sim.put_log(chain, T0 + timedelta(hours=1, minutes=30), random.Random(5))
+    backfill, _ = sim.put_digest(chain, T0 + timedelta(hours=1), T0 + timedelta(hours=2), [late], None,
+                                 backfill_generated=generated, signing_key=SigningKey() if forged else new_key)
+    for key in (late, backfill):
+        env["s3"].put_object(Bucket=BUCKET, Key=key, Body=sim.objects[key].data,
+                             Metadata=dict(sim.objects[key].metadata))
+    run_worker(env, [chain_message(chain)])
+    by_kind = {a["kind"]: a for a in alerts(env)}
+    if not forged:
+        assert sorted(by_kind) == ["chain_gap"]
+    else:
+        assert sorted(by_kind) == ["chain_gap", "injected_log", "unknown_signing_key"]
+        assert by_kind["unknown_signing_key"]["findings"][0]["details"]["backfill"] is True

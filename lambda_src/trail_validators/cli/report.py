@@ -93,7 +93,10 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
            f"Chains (account/region): {len(chains)}", ""]
     if verbose:
         out += [f"  {c.chain}: {c.digests_valid}/{c.digests_checked} digests valid, "
-                f"{c.logs_valid}/{c.logs_checked} log files valid, {c.logs_vouched}/{c.log_objects} log objects "
+                + (f"{c.backfill_digests_valid}/{c.backfill_digests_checked} backfill digests valid, "
+                   if c.backfill_digests_checked else "")
+                + f"{c.logs_valid}/{c.logs_checked} log files valid, "
+                f"{c.log_objects - c.logs_not_vouched - c.logs_pending}/{c.log_objects} log objects "
                 f"vouched for, {len(c.findings)} findings" for c in chains]
         out.append("")
     listed: Counter = Counter()
@@ -108,9 +111,13 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
                        "(use --format json for all)")
     counts = _log_object_counts(chains)
     warnings = sum(1 for f in result.findings if f.kind not in result.failing_kinds and f.severity > Severity.INFO)
-    out += ["", f"{sum(c.digests_valid for c in chains)}/{sum(c.digests_checked for c in chains)} digest files valid",
-            f"{sum(c.logs_valid for c in chains)}/{sum(c.logs_checked for c in chains)} log files valid",
+    backfill_checked = sum(c.backfill_digests_checked for c in chains)
+    out += ["", f"{sum(c.digests_valid for c in chains)}/{sum(c.digests_checked for c in chains)} digest files valid"]
+    if backfill_checked:
+        out.append(f"{sum(c.backfill_digests_valid for c in chains)}/{backfill_checked} backfill digest files valid")
+    out += [f"{sum(c.logs_valid for c in chains)}/{sum(c.logs_checked for c in chains)} log files valid",
             f"{counts['log_objects']} log objects in the window: {counts['vouched']} vouched for by a valid digest"
+            + (f", {counts['vouched_by_backfill']} by a backfill digest" if counts["vouched_by_backfill"] else "")
             + (f", {counts['vouched_by_other_trails']} by another trail's" if counts["vouched_by_other_trails"] else "")
             + f", {counts['not_vouched']} not vouched for"
             + (f", {counts['pending']} not yet covered (their digest is not due yet)" if counts["pending"] else ""),
@@ -128,6 +135,8 @@ def digest_json_report(result, location, window) -> dict:
             "log_objects": _log_object_counts(result.chains),
             "chains": [{"account": c.chain.account, "region": c.chain.region, "valid": not c.failed,
                         "digests_valid": c.digests_valid, "digests_checked": c.digests_checked,
+                        "backfill_digests_valid": c.backfill_digests_valid,
+                        "backfill_digests_checked": c.backfill_digests_checked,
                         "logs_valid": c.logs_valid, "logs_checked": c.logs_checked,
                         "log_objects": _log_object_counts([c])} for c in result.chains],
             "findings": [f.to_dict() for f in result.findings]}
@@ -137,4 +146,5 @@ def _log_object_counts(chains) -> dict[str, int]:
     """What every log object in the window came to: vouched for, or not (and why not)."""
     return {"log_objects": sum(c.log_objects for c in chains), "vouched": sum(c.logs_vouched for c in chains),
             "vouched_by_other_trails": sum(c.logs_vouched_by_other_trails for c in chains),
+            "vouched_by_backfill": sum(c.logs_vouched_by_backfill for c in chains),
             "not_vouched": sum(c.logs_not_vouched for c in chains), "pending": sum(c.logs_pending for c in chains)}

@@ -13,6 +13,13 @@ in the window is accounted for. In order:
    valid digest (of this trail or of another trail writing there), or is a finding:
    ``injected_log``, ``unverifiable_log`` (in a gap or next to a bad digest),
    ``unexpected_object`` (not a CloudTrail log name in its place), or not yet covered.
+
+Backfill digests (``..._backfill.json.gz``, delivered later for late log files) form chains
+of their own, beside the standard one: they link only to backfill digests, may end when a
+standard digest ends, and are signed with the key CloudTrail published when it made them
+(their ``backfill-generation-timestamp``). The logs a valid one lists are vouched for; they
+are counted, and their findings marked (``details["backfill"]``), apart from the standard
+chain's. They leave the standard chain's hours and coverage as they are.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Iterable, Mapping
 
 from ..findings import Finding, Severity
 from .digest import Digest, DigestFormatError, SignatureError, verify_signature
-from .layout import CLOCK_SKEW, ChainId, TrailLocation, parse_digest_name, parse_log_name
+from .layout import CLOCK_SKEW, ChainId, TrailLocation, is_backfill_key, parse_digest_name, parse_log_name
 
 CADENCE = timedelta(hours=1)
 JITTER = timedelta(minutes=10)
@@ -40,6 +47,10 @@ NAME_SLACK = timedelta(minutes=2)
 have been delivered after it, and so be listed by the next digest."""
 ANCHOR_LOOKBACK = timedelta(hours=3)
 """How far before the window the digest it links to is looked for."""
+MAX_BACKFILL_KEY_SEARCHES = 24
+"""Key searches for backfill digests per chain and run: one per hour of generation times.
+The timestamp is not signed, so a flood of planted backfill digests with made-up times must
+not become a flood of ListPublicKeys calls; one beyond the cap finds no key (a finding)."""
 
 TAMPERING = frozenset((
     "malformed_digest", "digest_moved", "missing_signature", "unknown_signing_key",
@@ -103,11 +114,16 @@ class ChainResult:
     logs_vouched: int = 0
     """... referenced by a valid digest of this trail, with the hash it records."""
     logs_vouched_by_other_trails: int = 0
+    logs_vouched_by_backfill: int = 0
+    """... listed by no valid standard digest, but by a valid backfill digest of this trail."""
     logs_pending: int = 0
     """... named after the newest digest, whose digest is not due yet."""
+    backfill_digests_valid: int = 0
+    backfill_digests_checked: int = 0
+    """Backfill digests ending in the window (those before it are checked as links only)."""
     digests_listed: int = 0
-    """This trail's digests found for the window (an anchor before it included): none at
-    all usually means a wrong trail name, home region, bucket or prefix."""
+    """This trail's digests found for the window (an anchor before it and backfill digests
+    included): none at all usually means a wrong trail name, home region, bucket or prefix."""
     other_trails: set[str] = field(default_factory=set)
     """Names of other trails whose digests share these folders."""
     newest: Anchor | None = None
@@ -116,7 +132,8 @@ class ChainResult:
 
     @property
     def logs_not_vouched(self) -> int:
-        return self.log_objects - self.logs_vouched - self.logs_vouched_by_other_trails - self.logs_pending
+        return (self.log_objects - self.logs_vouched - self.logs_vouched_by_other_trails
+                - self.logs_vouched_by_backfill - self.logs_pending)
 
     @property
     def failed(self) -> bool:
@@ -160,10 +177,12 @@ class DigestPlan:
     others: list[str] = field(default_factory=list)
     """Other trails' digests ending in the window: what they list is not injected."""
     anchor: str | None = None
+    backfill: list[str] = field(default_factory=list)
+    """This trail's backfill digests, oldest first, from ``digests_from``."""
 
     @property
     def to_fetch(self) -> list[str]:
-        return self.ours + self.others + ([self.anchor] if self.anchor else [])
+        return self.ours + self.others + ([self.anchor] if self.anchor else []) + self.backfill
 
 
 class ChainValidator:
@@ -177,11 +196,14 @@ class ChainValidator:
         self._plan = DigestPlan()
         self._ends: dict[str, datetime] = {}
         self._slots: list[_Slot] = []
+        self._backfill_slots: list[_Slot] = []
+        self._backfill_keys: dict[datetime, Mapping[str, bytes]] = {}  # generation hour -> keys published then
         self._spans: list[_Span] = []
         self._index: tuple[list[datetime], list[datetime], list[_Span]] | None = None
         self._referenced: dict[str, str] = {}  # log key -> hash, from this trail's valid digests in the window
         self._vouched_earlier: set[str] = set()  # listed by the anchor digest
         self._referenced_by_others: dict[str, tuple[str, str]] = {}  # log key -> (hash, trail name)
+        self._referenced_backfill: dict[str, str] = {}  # log key -> hash, from valid backfill digests
         self._others_newest: dict[str, datetime] = {}  # trail name -> end of its newest valid digest
         self._hashed_ok: set[str] = set()
         self._pending: list[datetime] = []
@@ -206,7 +228,7 @@ class ChainValidator:
     # -- stage 1 ------------------------------------------------------------------------
     def plan_digests(self, listed_keys: Iterable[str]) -> DigestPlan:
         """Sort the chain's digest folders (days from ``digests_from`` to ``digests_until``)."""
-        plan, before = self._plan, []
+        plan, before, backfill = self._plan, [], []
         after = self.checkpoint.end if self.checkpoint else None
         for key in listed_keys:
             name = self.location.digest_name_in_place(self.chain, key)
@@ -220,6 +242,8 @@ class ChainValidator:
                 self.result.other_trails.add(f"{name.trail_name} (home region {name.home_region})")
                 if name.end >= self.logs_from:
                     plan.others.append(key)
+            elif name.backfill:  # also before a checkpoint: the chain's links are checked there too
+                backfill.append((name.end, key))
             elif after is not None and name.end <= after:
                 continue  # the checkpoint or older: validated by earlier runs
             elif after is None and name.end < self.window.start:
@@ -228,8 +252,25 @@ class ChainValidator:
                 self._ends[key] = name.end
         plan.ours = sorted(self._ends, key=lambda key: (self._ends[key], key))
         plan.anchor = self.checkpoint.key if self.checkpoint else (max(before)[1] if before else None)
-        self.result.digests_listed = len(plan.ours) + (plan.anchor is not None)
+        plan.backfill = [key for _, key in sorted(backfill)]
+        self._ends.update((key, end) for end, key in backfill)
+        self.result.digests_listed = len(plan.ours) + (plan.anchor is not None) + len(plan.backfill)
         return plan
+
+    def backfill_key_windows(self, fetched: Mapping[str, DigestRead]) -> list[Window]:
+        """Where to search CloudTrail's public keys for the backfill digests among ``fetched``:
+        around each hour they were generated in (the AWS CLI searches an hour either side of
+        the timestamp). Give what each search finds to ``add_public_keys`` before
+        ``check_digests``."""
+        hours = sorted({_hour(digest.backfill_generated) for digest in fetched.values()
+                        if isinstance(digest, Digest) and digest.is_backfill})
+        return [Window(hour - CADENCE, hour + 2 * CADENCE, self.window.now)
+                for hour in hours[:MAX_BACKFILL_KEY_SEARCHES]]
+
+    def add_public_keys(self, searched: Window, keys: Mapping[str, bytes]) -> None:
+        """What a ``backfill_key_windows`` search found. A backfill digest verifies only with
+        a key published around its own generation time."""
+        self._backfill_keys[searched.start + CADENCE] = keys
 
     def check_digests(self, fetched: Mapping[str, DigestRead]) -> list[str]:
         """``fetched``: what ``plan_digests`` asked for. Returns the log keys to hash."""
@@ -248,8 +289,13 @@ class ChainValidator:
             slot = _Slot(key, self._ends[key], fetched.get(key))
             self._check_one(slot)
             self._slots.append(slot)
+        for key in self._plan.backfill:
+            slot = _Slot(key, self._ends[key], fetched.get(key))
+            self._check_backfill(slot)
+            self._backfill_slots.append(slot)
         self._build_timeline()
-        return sorted(self._referenced.keys() | self._referenced_by_others.keys())
+        self._link_backfill()
+        return sorted(self._referenced.keys() | self._referenced_backfill.keys() | self._referenced_by_others.keys())
 
     def _take_anchor(self, read: DigestRead) -> None:
         """A checkpoint's digest must still hash as it did (its logs are then vouched for);
@@ -290,9 +336,62 @@ class ChainValidator:
             if digest.end <= self.window.end or _named_within(log.key, self.logs_from, self.window.end):
                 self._referenced[log.key] = log.hash_value
 
+    def _check_backfill(self, slot: _Slot) -> None:
+        counted = slot.time >= self.window.start
+        self.result.backfill_digests_checked += counted
+        digest = slot.digest
+        if digest is None:
+            self._report_unverified(slot.key, slot.read)
+            return
+        if not self._verify(digest):
+            return
+        slot.trusted = True
+        self.result.backfill_digests_valid += counted
+        for log in digest.log_files:
+            if (counted and digest.end <= self.window.end) or _named_within(log.key, self.logs_from, self.window.end):
+                self._referenced_backfill[log.key] = log.hash_value
+
+    def _link_backfill(self) -> None:
+        """Each valid backfill digest's link to the one before it (a new backfill chain has
+        none): that digest exists, and its hash and signature are the ones recorded."""
+        by_key = {slot.key: slot for slot in self._slots + self._backfill_slots}
+        for slot in self._backfill_slots:
+            digest = slot.digest
+            if not slot.trusted or digest.starts_new_chain:
+                continue
+            previous = by_key.get(digest.previous_key)
+            if previous is None:
+                if _digest_time(digest.previous_key) >= self.digests_from:
+                    self._add("missing_digest", Severity.HIGH,
+                              f"backfill digest {digest.previous_key} is missing: {digest.key} links to it",
+                              [digest.previous_key], {"backfill": True})
+            elif previous.trusted:  # else reported already
+                self._check_link(digest, previous.digest.sha256, previous.digest.signature)
+
+    def _check_link(self, digest: Digest, expected_hash: str | None, expected_signature: str | None) -> bool:
+        """The previous digest's hash and signature as ``digest`` records them; False (and
+        findings) when either differs."""
+        linked = True
+        if expected_hash is not None and digest.previous_hash != expected_hash:
+            linked = False
+            self._add("chain_link_mismatch", Severity.CRITICAL,
+                      f"{_kind_of(digest)} {digest.key} records previousDigestHashValue {digest.previous_hash}, but "
+                      f"{digest.previous_key} hashes to {expected_hash}", [digest.key, digest.previous_key],
+                      _marks(digest))
+        if expected_signature is not None and (digest.previous_signature or "").lower() != expected_signature:
+            linked = False
+            self._add("chain_link_mismatch", Severity.CRITICAL,
+                      f"{_kind_of(digest)} {digest.key} records a previousDigestSignature that is not the signature "
+                      f"of {digest.previous_key}", [digest.key, digest.previous_key], _marks(digest))
+        return linked
+
     def _verify(self, digest: Digest, of_another_trail: bool = False) -> bool:
         """Location, time, signature and signing key; False (and a finding) when one is wrong."""
         whose = f" (of trail {parse_digest_name(digest.key).trail_name})" if of_another_trail else ""
+        public_key = (self._backfill_keys.get(_hour(digest.backfill_generated), {}) if digest.is_backfill
+                      else self.public_keys).get(digest.fingerprint)
+        around = (f"around its backfill-generation-timestamp {digest.backfill_generated:%Y-%m-%d %H:%M}Z"
+                  if digest.is_backfill else f"around {digest.end:%Y-%m-%d %H:%M}Z")
         problem = None
         if (digest.bucket, digest.object_key) != (self.location.bucket, digest.key):
             problem = ("digest_moved", Severity.HIGH,
@@ -301,10 +400,10 @@ class ChainValidator:
             problem = ("malformed_digest", Severity.HIGH, f"ends at {digest.end_raw[:40]}, not at the time in its name")
         elif not digest.signature:
             problem = ("missing_signature", Severity.HIGH, "has no signature metadata")
-        elif (public_key := self.public_keys.get(digest.fingerprint)) is None:
+        elif public_key is None:
             problem = ("unknown_signing_key", Severity.HIGH,
                        f"names key fingerprint {digest.fingerprint[:64]}, which CloudTrail did not publish for "
-                       f"{self.chain.region} around {digest.end:%Y-%m-%d %H:%M}Z")
+                       f"{self.chain.region} {around}")
         else:
             try:
                 verify_signature(digest, public_key)
@@ -313,17 +412,18 @@ class ChainValidator:
                            f"{error}: its content, chain link or signature was changed")
         if problem:
             kind, severity, why = problem
-            self._add(kind, severity, f"digest {digest.key}{whose} {why}", [digest.key])
+            self._add(kind, severity, f"{_kind_of(digest)} {digest.key}{whose} {why}", [digest.key], _marks(digest))
         return problem is None
 
     def _report_unverified(self, key: str, read: DigestRead, of_another_trail: bool = False) -> None:
         whose = " (of another trail)" if of_another_trail else ""
+        what, marks = ("backfill digest", {"backfill": True}) if is_backfill_key(key) else ("digest", None)
         if read is None:
-            self._add("missing_digest", Severity.HIGH, f"digest {key}{whose} was listed but is gone", [key])
+            self._add("missing_digest", Severity.HIGH, f"{what} {key}{whose} was listed but is gone", [key], marks)
         elif isinstance(read, ObjectUnreadable):
-            self._add("unreadable_object", Severity.HIGH, f"digest {key}{whose} cannot be read: {read}", [key])
+            self._add("unreadable_object", Severity.HIGH, f"{what} {key}{whose} cannot be read: {read}", [key], marks)
         elif isinstance(read, DigestFormatError):
-            self._add("malformed_digest", Severity.HIGH, f"digest {key}{whose} is malformed: {read}", [key])
+            self._add("malformed_digest", Severity.HIGH, f"{what} {key}{whose} is malformed: {read}", [key], marks)
 
     # -- the timeline -------------------------------------------------------------------
     def _build_timeline(self) -> None:
@@ -356,22 +456,9 @@ class ChainValidator:
                 self._span(digest.start - CADENCE, digest.start, Coverage.TAMPERED)
             elif previous is not None or _digest_time(digest.previous_key) >= self.digests_from:
                 self._report_missing_between(since or digest.start - CADENCE, digest)
-        else:
-            expected_hash, expected_signature = _hash_of(previous), _signature_of(previous)
-            linked = True
-            if expected_hash is not None and digest.previous_hash != expected_hash:
-                linked = False
-                self._add("chain_link_mismatch", Severity.CRITICAL,
-                          f"digest {digest.key} records previousDigestHashValue {digest.previous_hash}, but "
-                          f"{digest.previous_key} hashes to {expected_hash}", [digest.key, digest.previous_key])
-            if expected_signature is not None and (digest.previous_signature or "").lower() != expected_signature:
-                linked = False
-                self._add("chain_link_mismatch", Severity.CRITICAL,
-                          f"digest {digest.key} records a previousDigestSignature that is not the signature of "
-                          f"{digest.previous_key}", [digest.key, digest.previous_key])
-            if not linked:
-                self._span(since, digest.end, Coverage.TAMPERED)
-                return False
+        elif not self._check_link(digest, _hash_of(previous), _signature_of(previous)):
+            self._span(since, digest.end, Coverage.TAMPERED)
+            return False
         self._span(digest.start, digest.end, Coverage.VOUCHED)
         return True
 
@@ -410,24 +497,32 @@ class ChainValidator:
         """``hashes``: for each key ``check_digests`` returned, the log's SHA-256, the
         reason it has none, or None when it is missing. Logs another trail's digest lists
         must hash as it records too: that digest vouches for nothing else."""
-        expected_hashes = {key: (value, "") for key, value in self._referenced.items()}
-        expected_hashes.update((key, (value, f" (listed by trail {trail})"))
-                               for key, (value, trail) in self._referenced_by_others.items()
-                               if key not in self._referenced)
-        for key, (expected, whose) in expected_hashes.items():
+        expected_hashes: dict[str, list[tuple[str, str, dict | None]]] = defaultdict(list)
+        for key, value in self._referenced.items():
+            expected_hashes[key].append((value, "", None))
+        for key, value in self._referenced_backfill.items():
+            expected_hashes[key].append((value, " (listed by a backfill digest)", {"backfill": True}))
+        for key, (value, trail) in self._referenced_by_others.items():
+            if key not in expected_hashes:
+                expected_hashes[key].append((value, f" (listed by trail {trail})", None))
+        for key, expectations in expected_hashes.items():
             self.result.logs_checked += 1
             actual = hashes.get(key)
+            _, whose, marks = expectations[0]
             if actual is None:
                 self._add("missing_log", Severity.HIGH,
-                          f"log file {key}{whose} is referenced by a digest but missing", [key])
+                          f"log file {key}{whose} is referenced by a digest but missing", [key], marks)
             elif isinstance(actual, ObjectUnreadable):
-                self._add("unreadable_object", Severity.HIGH, f"log file {key}{whose} cannot be read: {actual}", [key])
+                self._add("unreadable_object", Severity.HIGH, f"log file {key}{whose} cannot be read: {actual}",
+                          [key], marks)
             elif isinstance(actual, Exception):
                 self._add("modified_log", Severity.CRITICAL,
-                          f"log file {key}{whose} is not the file delivered: {actual}", [key])
-            elif actual != expected:
-                self._add("modified_log", Severity.CRITICAL,
-                          f"log file {key}{whose} was modified: SHA-256 {actual}, digest recorded {expected}", [key])
+                          f"log file {key}{whose} is not the file delivered: {actual}", [key], marks)
+            elif any(actual != expected for expected, _, _ in expectations):
+                for expected, whose, marks in expectations:
+                    if actual != expected:
+                        self._add("modified_log", Severity.CRITICAL, f"log file {key}{whose} was modified: "
+                                  f"SHA-256 {actual}, digest recorded {expected}", [key], marks)
             else:
                 self.result.logs_valid += 1
                 self._hashed_ok.add(key)
@@ -447,10 +542,14 @@ class ChainValidator:
             if not self.logs_from <= name.time <= self.window.end:
                 continue
             self.result.log_objects += 1
-            if key in self._referenced or key in self._referenced_by_others:
+            if key in self._referenced or key in self._referenced_backfill or key in self._referenced_by_others:
                 if key in self._hashed_ok:  # else missing_log, modified_log or unreadable_object already
-                    self.result.logs_vouched += key in self._referenced
-                    self.result.logs_vouched_by_other_trails += key not in self._referenced
+                    if key in self._referenced:
+                        self.result.logs_vouched += 1
+                    elif key in self._referenced_backfill:
+                        self.result.logs_vouched_by_backfill += 1
+                    else:
+                        self.result.logs_vouched_by_other_trails += 1
             elif key in self._vouched_earlier:
                 self.result.logs_vouched += 1
             elif self._another_trails_next_digest_may_list(name.time):
@@ -525,6 +624,18 @@ class ChainValidator:
         self.result.findings.append(Finding(kind, severity, f"{self.chain}: {message}", tuple(keys),
                                             {"account": self.chain.account, "region": self.chain.region,
                                              **(details or {})}))
+
+
+def _hour(time: datetime) -> datetime:
+    return time.replace(minute=0, second=0, microsecond=0)
+
+
+def _kind_of(digest: Digest) -> str:
+    return "backfill digest" if digest.is_backfill else "digest"
+
+
+def _marks(digest: Digest) -> dict | None:
+    return {"backfill": True} if digest.is_backfill else None
 
 
 def _named_within(log_key: str, start: datetime, end: datetime) -> bool:

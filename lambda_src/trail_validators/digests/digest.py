@@ -2,7 +2,9 @@
 
 The signature (hex, in the object's ``signature`` metadata) is RSA PKCS#1 v1.5 with
 SHA-256 over four lines: ``digestEndTime``, ``digestS3Bucket/digestS3Object``, the hex
-SHA-256 of the decompressed digest, and ``previousDigestSignature`` (or ``null``).
+SHA-256 of the decompressed digest, and ``previousDigestSignature`` (or ``null``). A
+backfill digest (named ``..._backfill.json.gz``) is signed the same way and carries the time
+CloudTrail made it in its ``backfill-generation-timestamp`` metadata.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .layout import parse_time
+from .layout import is_backfill_key, parse_time
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
@@ -67,6 +69,14 @@ class Digest:
     """Hex signature from the object's ``signature`` metadata (lower case; empty when absent)."""
     signature_algorithm: str | None
     """The object's ``signature-algorithm`` metadata."""
+    backfill_generated: datetime | None = None
+    """A backfill digest's ``backfill-generation-timestamp`` metadata (None for a standard
+    digest): the signing key is the one CloudTrail published then. Not signed: it only
+    decides where to look for the key, and any key found must still verify the signature."""
+
+    @property
+    def is_backfill(self) -> bool:
+        return self.backfill_generated is not None
 
     @property
     def starts_new_chain(self) -> bool:
@@ -126,6 +136,7 @@ def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
     if not start < end:
         raise DigestFormatError("digestStartTime is not before digestEndTime")
     signature = metadata.get("signature")
+    backfill_generated = _backfill_generated(metadata) if is_backfill_key(key) else None
     return Digest(
         key=key, start=start, end=end, end_raw=end_raw,
         bucket=_str(body, "digestS3Bucket"), object_key=_str(body, "digestS3Object"),
@@ -135,7 +146,21 @@ def parse_digest(key: str, data: bytes, metadata: Mapping[str, str]) -> Digest:
         previous_signature=previous["previousDigestSignature"],
         log_files=tuple(_log_file(entry, n) for n, entry in enumerate(logs)),
         sha256=hashlib.sha256(raw).hexdigest(), signature=(signature or "").lower(),
-        signature_algorithm=metadata.get("signature-algorithm"))
+        signature_algorithm=metadata.get("signature-algorithm"), backfill_generated=backfill_generated)
+
+
+def _backfill_generated(metadata: Mapping[str, str]) -> datetime:
+    """As the AWS CLI does, a backfill digest without the timestamp is malformed. ISO 8601,
+    read as UTC when it names no offset (the AWS CLI's reading too)."""
+    value = metadata.get("backfill-generation-timestamp")
+    if not isinstance(value, str):
+        raise DigestFormatError("a backfill digest without backfill-generation-timestamp metadata")
+    try:
+        when = datetime.fromisoformat(value[:64])
+    except ValueError:
+        raise DigestFormatError(f"backfill-generation-timestamp metadata {value[:40]!r} is not an ISO 8601 "
+                                "time") from None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
 class SignatureError(ValueError):

@@ -16,6 +16,8 @@ CLOUDTRAIL_EPOCH = datetime(2013, 11, 13, tzinfo=UTC)
 """CloudTrail's launch: no trail has an object named before it."""
 CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of this machine's clock AWS's may be."""
+BACKFILL_SUFFIX = "_backfill.json.gz"
+"""Ends the name of a backfill digest: one CloudTrail delivers later, for late log files."""
 
 
 @dataclass(frozen=True, order=True)
@@ -71,9 +73,10 @@ class TrailLocation:
     def log_day_prefix(self, chain: ChainId, day: datetime) -> str:
         return f"{self.account_prefix(chain.account)}CloudTrail/{chain.region}/{day:%Y/%m/%d}/"
 
-    def digest_key(self, chain: ChainId, end: datetime) -> str:
+    def digest_key(self, chain: ChainId, end: datetime, backfill: bool = False) -> str:
         return (f"{self.digest_day_prefix(chain, end)}{chain.account}_CloudTrail-Digest_{chain.region}_"
-                f"{self.trail_name}_{self.home_region}_{end:%Y%m%dT%H%M%SZ}.json.gz")
+                f"{self.trail_name}_{self.home_region}_{end:%Y%m%dT%H%M%SZ}"
+                f"{BACKFILL_SUFFIX if backfill else '.json.gz'}")
 
     def is_this_trails(self, name: DigestName) -> bool:
         """Exactly this trail: ``old_<name>`` or another home region is another trail."""
@@ -112,6 +115,10 @@ def parse_digest_name(key: str) -> DigestName | None:
     account, region, trail, home, *time, backfill = match.groups()
     end = _utc(*time)
     return None if end is None else DigestName(account, region, trail, home, end, backfill is not None)
+
+
+def is_backfill_key(key: str) -> bool:
+    return key.endswith(BACKFILL_SUFFIX)
 
 
 def parse_log_name(key: str) -> LogName | None:

@@ -3,6 +3,7 @@ pure ChainValidator. Storage is behind ObjectReader (S3 in production, a dict in
 
 from __future__ import annotations
 
+import functools
 import re
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class ObjectReader(Protocol):
 
 PublicKeys = Callable[[str, Window], Mapping[str, bytes]]
 """(region, window) -> {fingerprint: DER} of CloudTrail's published keys."""
+RegionKeys = Callable[[Window], Mapping[str, bytes]]
+"""PublicKeys of one region."""
 
 
 def discover_chains(reader: ObjectReader, location: TrailLocation, accounts: Iterable[str] | None = None,
@@ -116,7 +119,9 @@ class RunResult:
 
 def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId, window: Window,
                    public_keys: Mapping[str, bytes], fetcher: Executor, checkpoint: Anchor | None = None,
-                   strict: bool = False) -> ChainResult:
+                   strict: bool = False, backfill_keys: RegionKeys | None = None) -> ChainResult:
+    """``public_keys``: the window's; ``backfill_keys`` searches the chain's region for
+    those of backfill digests (without it they verify only with the window's keys)."""
     validator = ChainValidator(chain, location, window, public_keys, checkpoint, strict)
     digest_listing = _list_days(reader, location.digest_day_prefix, chain, validator.digests_from,
                                 validator.digests_until, fetcher)
@@ -127,6 +132,8 @@ def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId
                                        ("CloudTrail", validator.logs_from, window.end))]
     to_fetch = validator.plan_digests(_keys(digest_listing)).to_fetch
     digests = dict(zip(to_fetch, fetcher.map(lambda key: read_digest(reader, key), to_fetch)))
+    for key_window in validator.backfill_key_windows(digests) if backfill_keys else ():
+        validator.add_public_keys(key_window, backfill_keys(key_window))
     log_keys = validator.check_digests(digests)
     validator.check_logs(dict(zip(log_keys, fetcher.map(lambda key: hash_log(reader, key), log_keys))))
     validator.check_log_folders(_keys(log_listing))
@@ -168,7 +175,8 @@ def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[C
         regions = sorted({c.region for c in chains})
         keys_by_region = dict(zip(regions, fetcher.map(lambda region: public_keys(region, window), regions)))
         futures = [runner.submit(validate_chain, reader, location, chain, window, keys_by_region[chain.region],
-                                 fetcher, (anchors or {}).get(chain), strict) for chain in chains]
+                                 fetcher, (anchors or {}).get(chain), strict,
+                                 functools.partial(public_keys, chain.region)) for chain in chains]
         accounts = sorted({chain.account for chain in chains})
         for account, keys in zip(accounts, fetcher.map(lambda a: account_stray_keys(reader, location, a), accounts)):
             result.outside_chains += [unexpected_object(key, account) for key in keys]

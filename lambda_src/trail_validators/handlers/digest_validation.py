@@ -8,6 +8,7 @@ harmless: the checkpoint has moved on, and every alert is claimed once in the ta
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -109,7 +110,8 @@ class DigestWorker:
         window = Window(start, now, now)
         with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
             result = validate_chain(self.reader, self.location, chain, window,
-                                    self.public_keys(chain.region, window), fetcher, anchor, self.strict)
+                                    self.public_keys(chain.region, window), fetcher, anchor, self.strict,
+                                    functools.partial(self.public_keys, chain.region))
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
@@ -123,7 +125,11 @@ class DigestWorker:
         metrics.add_metric(name=DigestMetrics.CHAIN_GAPS.name, unit=MetricUnit.Count,
                            value=sum(1 for f in result.findings if f.kind == "chain_gap"))
         logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
-                                        "digests_valid": result.digests_valid, "findings": len(result.findings)})
+                                        "digests_valid": result.digests_valid,
+                                        "backfill_digests_valid": result.backfill_digests_valid,
+                                        "backfill_findings": sum(1 for f in result.findings
+                                                                 if f.details.get("backfill")),
+                                        "findings": len(result.findings)})
         return result
 
 
