@@ -109,7 +109,8 @@ class DigestWorker:
         window = Window(start, now, now)
         with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
             result = validate_chain(self.reader, self.location, chain, window,
-                                    self.public_keys(chain.region, window), fetcher, anchor, self.strict)
+                                    self.public_keys(chain.region, window), fetcher, anchor, self.strict,
+                                    scan_strays=anchor is None)
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
