@@ -6,7 +6,9 @@ records moto's answers before anything is timed.
 
     make bench            # or: .venv/bin/python bench/validate_logs.py --aws .venv-bench/bin/aws
 
-Prints both wall times, the ratio and both verdicts, for each delay.
+Prints, for each delay, the wall times of the AWS CLI loop, of four AWS CLIs at once and of
+secure-trail, the ratios, secure-trail's CPU per object fetched and the requests it made, the
+verdicts; then secure-trail's time per chain-hour on 20 and on 200 chains (docs/benchmarks.md).
 """
 
 from __future__ import annotations
