@@ -71,6 +71,7 @@ bench: setup
 		.venv-bench/bin/pip install --quiet -r bench/requirements-awscli.txt)
 	$(PYTHON) bench/access_log_parser.py
 	$(PYTHON) bench/validate_logs.py --aws .venv-bench/bin/aws
+	$(PYTHON) bench/worker_cost.py
 
 clean:
 	rm -rf $(VENV) .venv-bench node_modules cdk.out .bundle-cache build dist lambda_src/build *.egg-info lambda_src/*.egg-info

@@ -15,6 +15,7 @@ import base64
 import http.client
 import json
 import threading
+from collections import Counter
 from datetime import datetime, timedelta
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -51,6 +52,8 @@ class ReplayServer:
     def __init__(self) -> None:
         self.delay = 0.0
         self.replies: dict[bytes, bytes] = {}
+        self.requests: Counter[str] = Counter()
+        """Requests served, by kind (S3 LIST, GET, HEAD; other APIs by their target)."""
         self._moto = _MotoWithPublicKeys()
         self._back = make_server("127.0.0.1", 0, self._moto, threaded=True, request_handler=_KeepAlive)
         threading.Thread(target=self._back.serve_forever, daemon=True).start()
@@ -89,6 +92,7 @@ class ReplayServer:
                     name, _, value = line.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
+                self.requests[_kind(method, target, headers)] += 1
                 await asyncio.sleep(self.delay)
                 replay_key = request_line if method == "GET" else None
                 reply = self.replies.get(replay_key) if replay_key else None
@@ -123,3 +127,11 @@ class ReplayServer:
         if length is not None:
             head.append(f"Content-Length: {length}")
         return response.status, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + content
+
+
+def _kind(method: str, target: str, headers: dict) -> str:
+    if "x-amz-target" in headers:
+        return headers["x-amz-target"].rpartition(".")[2]
+    if method == "GET":
+        return "S3 LIST" if "list-type=2" in target or "delimiter=" in target else "S3 GET"
+    return f"S3 {method}"

@@ -148,6 +148,9 @@ class MemoryReader:
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))
 
+    def list_after(self, prefix: str, start_after: str) -> Iterator[str]:
+        return iter([key for key in self.list_keys(prefix) if key > start_after])
+
     def list_children(self, prefix: str) -> list[str]:
         return self.list_level(prefix)[1]
 

@@ -133,3 +133,26 @@ def test_the_worker_searches_backfill_keys_at_their_generation_time_and_alerts_f
     else:
         assert sorted(by_kind) == ["chain_gap", "injected_log", "unknown_signing_key"]
         assert by_kind["unknown_signing_key"]["findings"][0]["details"]["backfill"] is True
+
+
+def test_hourly_run_after_a_checkpoint_lists_each_chain_folder_once(env):
+    chain = CHAINS[0]
+    assert run_worker(env, [chain_message(chain)]) == set()
+    lists = []
+    env["s3"].meta.events.register("before-parameter-build.s3.ListObjectsV2", lambda params, **_: lists.append(dict(params)))
+    env["clock"]["now"] += timedelta(hours=1)
+    assert run_worker(env, [chain_message(chain)]) == set()
+    assert len(lists) == 2
+    assert all(params.get("StartAfter") and "Delimiter" not in params for params in lists)
+
+
+def test_hourly_run_after_a_checkpoint_still_finds_a_log_injected_in_its_window(env):
+    chain = CHAINS[0]
+    assert run_worker(env, [chain_message(chain)]) == set()
+    day = f"AWSLogs/o-a1b2c3d4e5/{chain.account}/CloudTrail/{chain.region}/2026/11/20/"
+    for key in (f"{day}{chain.account}_CloudTrail_{chain.region}_20261120T0350Z_AAAAAAAAAAAAAAAA.json.gz",
+                f"{day}zz-not-a-log.txt"):
+        env["s3"].put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    env["clock"]["now"] += timedelta(hours=1)
+    run_worker(env, [chain_message(chain)])
+    assert {"injected_log", "unexpected_object"} <= {a["kind"] for a in alerts(env)}

@@ -30,6 +30,11 @@ class S3Reader:
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 
+    def list_after(self, prefix: str, start_after: str) -> Iterator[str]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, StartAfter=start_after):
+            yield from (item["Key"] for item in page.get("Contents", []))
+
     def list_children(self, prefix: str) -> list[str]:
         return self.list_level(prefix)[1]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 import re
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from ..findings import Finding
@@ -25,6 +25,10 @@ TREES = ("CloudTrail-Digest", "CloudTrail")
 
 class ObjectReader(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
+    def list_after(self, prefix: str, start_after: str) -> Iterator[str]:
+        """The keys under prefix that sort after ``start_after``, in S3's order, a page at a
+        time (a caller that stops reading asks for no further page)."""
+        ...
     def list_children(self, prefix: str) -> list[str]:
         """Names of the 'folders' directly under prefix (without slashes)."""
         ...
@@ -119,25 +123,41 @@ class RunResult:
 
 def validate_chain(reader: ObjectReader, location: TrailLocation, chain: ChainId, window: Window,
                    public_keys: Mapping[str, bytes], fetcher: Executor, checkpoint: Anchor | None = None,
-                   strict: bool = False, backfill_keys: RegionKeys | None = None) -> ChainResult:
+                   strict: bool = False, backfill_keys: RegionKeys | None = None,
+                   scan_strays: bool = True) -> ChainResult:
     """``public_keys``: the window's; ``backfill_keys`` searches the chain's region for
-    those of backfill digests (without it they verify only with the window's keys)."""
+    those of backfill digests (without it they verify only with the window's keys).
+    ``scan_strays=False`` (the hourly worker after a checkpoint): the chain's folders are
+    listed only from where the window starts to their end (one LIST each in steady state);
+    objects that sort before that are left to the trail-bucket watch and to full runs."""
     validator = ChainValidator(chain, location, window, public_keys, checkpoint, strict)
-    digest_listing = _list_days(reader, location.digest_day_prefix, chain, validator.digests_from,
-                                validator.digests_until, fetcher)
-    log_listing = _list_days(reader, location.log_day_prefix, chain, validator.logs_from, window.end, fetcher)
-    strays = [fetcher.submit(stray_keys, reader, f"{location.account_prefix(chain.account)}{tree}/{chain.region}/",
-                             start, end)
-              for tree, start, end in (("CloudTrail-Digest", validator.digests_from, validator.digests_until),
-                                       ("CloudTrail", validator.logs_from, window.end))]
-    to_fetch = validator.plan_digests(_keys(digest_listing)).to_fetch
+    account_prefix = location.account_prefix(chain.account)
+    digest_root, log_root = (f"{account_prefix}{tree}/{chain.region}/" for tree in TREES)
+    if scan_strays:
+        digest_listing = fetcher.submit(_list_days, reader, digest_root, validator.digests_from,
+                                        validator.digests_until)
+        log_listing = fetcher.submit(_list_days, reader, log_root, validator.logs_from, window.end)
+        strays = [fetcher.submit(stray_keys, reader, root, start, end)
+                  for root, start, end in ((digest_root, validator.digests_from, validator.digests_until),
+                                           (log_root, validator.logs_from, window.end))]
+    else:
+        digests_from, logs_from = validator.digests_from, validator.logs_from
+        digests_after = f"{location.digest_day_prefix(chain, digests_from)}{chain.account}_CloudTrail-Digest_"
+        logs_after = (f"{location.log_day_prefix(chain, logs_from)}{chain.account}_CloudTrail_{chain.region}_"
+                      f"{logs_from:%Y%m%dT%H%M}Z")
+        digest_listing = fetcher.submit(_list_to_end, reader, digest_root, digests_after)
+        log_listing = fetcher.submit(_list_to_end, reader, log_root, logs_after)
+        strays = []
+    to_fetch = validator.plan_digests(digest_listing.result()).to_fetch
     digests = dict(zip(to_fetch, fetcher.map(lambda key: read_digest(reader, key), to_fetch)))
     for key_window in validator.backfill_key_windows(digests) if backfill_keys else ():
         validator.add_public_keys(key_window, backfill_keys(key_window))
     log_keys = validator.check_digests(digests)
     validator.check_logs(dict(zip(log_keys, fetcher.map(lambda key: hash_log(reader, key), log_keys))))
-    validator.check_log_folders(_keys(log_listing))
-    validator.report_strays(_keys(strays))
+    log_keys_listed = log_listing.result()
+    validator.check_log_folders(log_keys_listed)
+    judged = set(digest_listing.result()) | set(log_keys_listed)
+    validator.report_strays(key for stray in strays for key in stray.result() if key not in judged)
     return validator.result
 
 
@@ -188,11 +208,19 @@ def validate_trail(reader: ObjectReader, location: TrailLocation, chains: list[C
     return result
 
 
-def _list_days(reader: ObjectReader, day_prefix, chain: ChainId, start: datetime, end: datetime,
-               fetcher: Executor) -> list[Future]:
-    """Start listing each day's folder; the lists run while the caller does other work."""
-    return [fetcher.submit(reader.list_keys, day_prefix(chain, day)) for day in days(start, end)]
+def _list_days(reader: ObjectReader, root: str, start: datetime, end: datetime) -> list[str]:
+    """Every key from the first day folder's to the last one's, with whatever sorts between
+    them (one listing, not one per day)."""
+    span = days(start, end)
+    first, last = span[0], span[-1]
+    stop_at = f"{root}{last + timedelta(days=1):%Y/%m/%d}"
+    keys = []
+    for key in reader.list_after(root, f"{root}{first:%Y/%m/%d}"):
+        if key >= stop_at:
+            break
+        keys.append(key)
+    return keys
 
 
-def _keys(listing: list[Future]) -> list[str]:
-    return [key for day in listing for key in day.result()]
+def _list_to_end(reader: ObjectReader, root: str, start_after: str) -> list[str]:
+    return list(reader.list_after(root, start_after))

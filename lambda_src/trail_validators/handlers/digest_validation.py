@@ -111,7 +111,8 @@ class DigestWorker:
         with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
             result = validate_chain(self.reader, self.location, chain, window,
                                     self.public_keys(chain.region, window), fetcher, anchor, self.strict,
-                                    functools.partial(self.public_keys, chain.region))
+                                    functools.partial(self.public_keys, chain.region),
+                                    scan_strays=anchor is None)
         for kind, findings in group_for_alerts(result.findings).items():
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
