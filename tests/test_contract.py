@@ -21,7 +21,8 @@ from trail_validators.access_logs.audit import AuditPolicy
 from access_log_samples import access_log_line, plain_http_line
 from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.digests.aws import CheckpointStore, S3Reader
-from trail_validators.contract import CIS_METRIC_NAMESPACE, PARTITION_KEY, ConfigurationError
+from trail_validators.contract import (ACCESS_LOG_AUDITOR, CIS_METRIC_NAMESPACE, DIGEST_PLANNER, DIGEST_VALIDATOR,
+                                      HEARTBEATS, PARTITION_KEY, ConfigurationError)
 from trail_validators.handlers import access_log_auditor, digest_validation
 from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_simulation import SimulatedTrail
@@ -193,8 +194,12 @@ def custom_alarms(d: Deployment) -> dict[str, tuple]:
     return alarms
 
 
+HEARTBEAT_NAMES = {heartbeat.metric.name for heartbeat in HEARTBEATS.values()}
+
+
 def test_every_alarm_watches_a_metric_its_handler_emits(ran):
-    alarms = {k: v for k, v in custom_alarms(ran["deployment"]).items() if "PostureWatcher" not in k}
+    alarms = {k: v for k, v in custom_alarms(ran["deployment"]).items()
+              if "PostureWatcher" not in k and v[0][1] not in HEARTBEAT_NAMES}
     assert len(alarms) == 2  # tampering, non-TLS success (the posture alarm: test_posture_contract.py)
     for logical_id, (watched, threshold) in alarms.items():
         raised = [h for (h, case), out in ran["emitted"].items()
@@ -203,6 +208,21 @@ def test_every_alarm_watches_a_metric_its_handler_emits(ran):
         handler = raised[0]
         assert ran["emitted"][handler, "clean"].get(watched, threshold) < threshold, (
             logical_id, "watches a metric that is emitted, but not one that only a real finding raises")
+
+
+def test_each_heartbeat_alarm_watches_what_its_handler_emits_on_every_run(ran, contract_template):
+    alarms = {(p["Namespace"], p["MetricName"], frozenset((x["Name"], x["Value"]) for x in p["Dimensions"]))
+              for p in (a["Properties"] for a in contract_template["Resources"].values()
+                        if a["Type"] == "AWS::CloudWatch::Alarm")
+              if p.get("TreatMissingData") == "breaching"}
+    for role, handler in ((DIGEST_VALIDATOR, WORKER), (ACCESS_LOG_AUDITOR, AUDITOR)):
+        metric = HEARTBEATS[role].metric
+        watched = (metric.namespace, metric.name, frozenset(metric.dimensions.items()))
+        assert watched in alarms, role
+        for case in ("alarm", "clean"):  # a run that finds something is a run too
+            assert ran["emitted"][handler, case].get(watched, 0) >= 1, (role, case)
+    planner = HEARTBEATS[DIGEST_PLANNER].metric
+    assert (planner.namespace, planner.name, frozenset(planner.dimensions.items())) in alarms
 
 
 def test_handlers_write_only_table_keys_their_role_may_write(ran):

@@ -30,11 +30,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .compliance import acknowledge, acknowledge_each_pack
-from .contract import ANALYTICS_ENRICHMENT, AnalyticsEnv, AnalyticsMetrics, encode_flag
+from .contract import ANALYTICS_ENRICHMENT, HEARTBEATS, AnalyticsEnv, AnalyticsMetrics, encode_flag
 from .names import TrailIdentity
 from .props.analytics import AnalyticsProps
 from .validators.code import ARCHITECTURE, RUNTIME, validator_code
-from .validators.queue import count_alarm
+from .validators.queue import count_alarm, heartbeat_alarm
 from .validators.state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
 
 HANDLER = "trail_validators.handlers.analytics_enrichment.handler"
@@ -176,6 +176,8 @@ class TrailAnalytics(Construct):
             self, "RejectedEvents", description="Log events of the trail's log group that are not CloudTrail "
                                                 "records (or an unreadable payload): see the function's log",
             metric=AnalyticsMetrics.REJECTED, alerts_topic=alerts_topic)
+        self.heartbeat_alarms = {ANALYTICS_ENRICHMENT: heartbeat_alarm(
+            self, "Heartbeat", heartbeat=HEARTBEATS[ANALYTICS_ENRICHMENT], alerts_topic=alerts_topic)}
 
     def _collection(self, identity: TrailIdentity, props: AnalyticsProps, function_name: str) -> str:
         name = collection_name(identity.trail_name)

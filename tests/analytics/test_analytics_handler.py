@@ -16,7 +16,7 @@ from trail_validators.analytics import accounts
 from trail_validators.analytics.accounts import AccountNames, organizations_loader
 from trail_validators.analytics.sink import client_for, deliver
 from trail_validators.analytics.subscription import PayloadError
-from trail_validators.contract import AnalyticsEnv, AnalyticsMetrics, ConfigurationError
+from trail_validators.contract import ANALYTICS_ENRICHMENT, HEARTBEATS, AnalyticsEnv, AnalyticsMetrics, ConfigurationError
 from trail_validators.handlers import analytics_enrichment
 from trail_validators.handlers.analytics_enrichment import DeliveryFailed, config_from_env, process
 
@@ -63,7 +63,7 @@ def test_a_batch_is_indexed_and_counted(capsys):
     assert summary == {"received": 3, "indexed": 2, "rejected": 1}
     assert server.documents[("trail-2026.11.25", records[0]["eventID"])]["account"]["name"] == "management"
     assert emitted(capsys) == {"EventsReceived": 3, "EventsIndexed": 2, "EventsRejected": 1, "EventsRetried": 1,
-                               "EventsFailed": 0}
+                               "EventsFailed": 0, HEARTBEATS[ANALYTICS_ENRICHMENT].metric.name: 1}
 
 
 def test_each_rejection_is_logged_with_its_event_id():

@@ -14,7 +14,7 @@ from moto import mock_aws
 from posture_events import api_call_event, scheduled_event, weakening_calls
 from sqs_harness import LambdaContext, create_validators_table, published, subscribed_inbox
 from trail_validators.alerts import AlertPublisher, ValidatorsTable
-from trail_validators.contract import Env, PostureEnv, PostureKind, PostureMetrics, encode_flag
+from trail_validators.contract import HEARTBEATS, POSTURE_WATCHER, Env, PostureEnv, PostureKind, PostureMetrics, encode_flag
 from trail_validators.handlers import posture as handler_module
 from trail_validators.handlers.posture import PostureWatcher, config_from_env
 from trail_validators.posture.aws import PostureState
@@ -136,6 +136,19 @@ def test_malformed_and_foreign_events_are_counted_rejections_not_failures(world,
 
 
 # -- the scheduled check -------------------------------------------------------------------
+def test_each_scheduled_check_emits_its_heartbeat_and_an_event_does_not(world, capsys):
+    heartbeat = HEARTBEATS[POSTURE_WATCHER].metric
+    handler_module.metrics.clear_metrics()
+    world.watcher.on_api_call({"detail": []})
+    handler_module.metrics.flush_metrics()
+    assert heartbeat.name not in capsys.readouterr().out
+    world.watcher.check()
+    handler_module.metrics.flush_metrics()
+    blob = next(json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line)
+    assert blob[heartbeat.name] in (1, [1.0], 1.0)
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == heartbeat.namespace
+
+
 def test_a_healthy_trail_alerts_nobody(world):
     assert world.watcher.check() == [] and world.alerts() == []
 

@@ -17,7 +17,8 @@ from ..props.alert_subscriptions import AlertSubscription
 from ..validators import Validators
 from .cis_alarms import CisAlarms, enabled_controls
 from .dashboard import (alarms_section, analytics_section, dashboard_name, dead_letter_section, delivery_section,
-                        digest_section, posture_section, tls_section, trail_dashboard)
+                        digest_section, heartbeat_section, posture_section, tls_section,
+                        trail_dashboard)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,12 @@ def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: s
         tls_section() if validators.access_log_auditor else None,
         posture_section() if validators.posture_watcher else None,
         analytics_section() if analytics else None,
+        heartbeat_section([alarm for part in [*parts, analytics] if part is not None
+                           for alarm in part.heartbeat_alarms.values()]),
         alarms_section("CIS monitoring alarms", list(cis.alarms.values()) if cis else []),
         alarms_section("Validator alarms", [alarm for part in [*parts, analytics] if part is not None
-                                            for alarm in part.node.find_all() if isinstance(alarm, cloudwatch.Alarm)]),
+                                            for alarm in part.node.find_all() if isinstance(alarm, cloudwatch.Alarm)
+                                            and alarm not in part.heartbeat_alarms.values()]),
         dead_letter_section(queues),
     ]
     board = (trail_dashboard(scope, "Dashboard", sections=sections,

@@ -120,6 +120,17 @@ def analytics_section() -> DashboardSection:
     ])
 
 
+def heartbeat_section(alarms: Sequence[cloudwatch.Alarm]) -> DashboardSection:
+    """Each validator's liveness metric, as its heartbeat alarm counts it, and the alarms."""
+    if not alarms:
+        return DashboardSection("Heartbeats", [])
+    return DashboardSection("Heartbeats", [
+        cloudwatch.GraphWidget(title="Validator runs (a heartbeat per run)", width=12,
+                               left=[alarm.metric for alarm in alarms]),
+        cloudwatch.AlarmStatusWidget(title="Heartbeat alarms (missing data is an alarm)", alarms=list(alarms),
+                                     width=12, height=max(2, (len(alarms) + 1) // 2 + 1))])
+
+
 def alarms_section(title: str, alarms: Sequence[cloudwatch.IAlarm]) -> DashboardSection:
     if not alarms:
         return DashboardSection(title, [])

@@ -28,13 +28,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import ACCESS_LOG_AUDITOR as ROLE
-from ..contract import AccessLogMetrics, Env, encode_list
+from ..contract import HEARTBEATS, AccessLogMetrics, Env, encode_list
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from ..parts.trail_bucket import ACCESS_LOG_PREFIX
 from .function import ValidatorFunction, consume_statement, publish_alerts_statements
-from .queue import ValidatorQueue, count_alarm
+from .queue import ValidatorQueue, count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
 from .table import item_statements
 
@@ -95,6 +95,8 @@ class AccessLogAuditor(Construct):
         self.non_tls_success_alarm = count_alarm(
             self, "NonTlsSuccess", description="A request reached the trail bucket without TLS and succeeded",
             metric=AccessLogMetrics.NON_TLS_SUCCESS, alerts_topic=alerts_topic)
+        self.heartbeat_alarms = {ROLE: heartbeat_alarm(self, "Heartbeat", heartbeat=HEARTBEATS[ROLE],
+                                                       alerts_topic=alerts_topic)}
 
 
 @jsii.implements(events.IRuleTarget)

@@ -21,13 +21,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import DIGEST_PLANNER as PLANNER
 from ..contract import DIGEST_VALIDATOR as WORKER
-from ..contract import DigestMetrics, Env, encode_flag
+from ..contract import HEARTBEATS, DigestMetrics, Env, encode_flag
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from ..parts.key import reader_decrypt_conditions
 from .function import ValidatorFunction, consume_statement, publish_alerts_statements
-from .queue import ValidatorQueue, count_alarm
+from .queue import ValidatorQueue, count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
 from .table import item_statements
 
@@ -94,3 +94,6 @@ class DigestValidator(Construct):
         self.tampering_alarm = count_alarm(
             self, "Tampering", description="The digest validator found a tampered, missing or injected object",
             metric=DigestMetrics.TAMPERING_FINDINGS, alerts_topic=alerts_topic)
+        self.heartbeat_alarms = {
+            role: heartbeat_alarm(self, construct_id, heartbeat=HEARTBEATS[role], alerts_topic=alerts_topic)
+            for role, construct_id in ((PLANNER, "PlannerHeartbeat"), (WORKER, "WorkerHeartbeat"))}

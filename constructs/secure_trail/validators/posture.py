@@ -29,14 +29,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
-from ..contract import Env, PostureEnv, PostureMetrics, encode_flag
+from ..contract import HEARTBEATS, Env, PostureEnv, PostureMetrics, encode_flag
 from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, KMS, LOGS, RESOURCE_FIELDS, S3,
                                         WEAKENING_CALLS)
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from .function import ValidatorFunction
-from .queue import count_alarm
+from .queue import count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
 from .table import item_statements
 
@@ -134,10 +134,13 @@ class PostureWatcher(Construct):
 
         self.findings_alarm: cloudwatch.Alarm | None = None
         self.dead_letter_alarm: cloudwatch.Alarm | None = None
+        self.heartbeat_alarms: dict[str, cloudwatch.Alarm] = {}
         if alarm_topic is not None:
-            self._alarms(alarm_topic)
+            self._alarms(alarm_topic, check_interval)
 
-    def _alarms(self, alerts_topic: sns.ITopic) -> None:
+    def _alarms(self, alerts_topic: sns.ITopic, check_interval: Duration) -> None:
+        self.heartbeat_alarms[ROLE] = heartbeat_alarm(self, "Heartbeat", heartbeat=HEARTBEATS[ROLE],
+                                                      alerts_topic=alerts_topic, schedule=check_interval)
         self.findings_alarm = count_alarm(
             self, "Findings", description="The posture watcher found the trail, its buckets, key or log group "
                                           "weakened (see the alert for who and what)",

@@ -10,12 +10,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from ..contract import Metric
+from ..contract import Heartbeat, Metric
 
 from ..compliance import acknowledge
 from ..metrics import contract_metric
 
 MAX_RECEIVES = 3
+MAX_EVALUATED_MINUTES = 24 * 60
+"""CloudWatch evaluates an alarm over at most one day (periods x evaluation periods)."""
 
 
 class ValidatorQueue(Construct):
@@ -43,6 +45,28 @@ def count_alarm(scope: Construct, construct_id: str, *, description: str, metric
     """An alarm on the first occurrence of a validator's EMF count metric (as the contract
     names it: namespace, name and the handler's ``service`` dimension)."""
     return _first_occurrence_alarm(scope, construct_id, description, contract_metric(metric), alerts_topic)
+
+
+def heartbeat_alarm(scope: Construct, construct_id: str, *, heartbeat: Heartbeat, alerts_topic: sns.ITopic,
+                    schedule: Duration | None = None) -> cloudwatch.Alarm:
+    """An alarm on a validator's silence: ``heartbeat.evaluation_periods`` periods in a row
+    without its liveness metric. Missing data is breaching, so a function that never runs
+    (its schedule disabled, its concurrency 0, its event source deleted) raises it.
+    ``schedule``: the period when the heartbeat's own is its validator's schedule."""
+    period = Duration.minutes(heartbeat.period_minutes) if heartbeat.period_minutes else schedule
+    if period is None:
+        raise ValueError(f"{heartbeat.metric.name}: a heartbeat on its validator's schedule needs the schedule")
+    minutes = int(period.to_minutes())
+    periods = max(1, min(heartbeat.evaluation_periods, MAX_EVALUATED_MINUTES // minutes))
+    alarm = cloudwatch.Alarm(
+        scope, construct_id, metric=contract_metric(heartbeat.metric, period=period),
+        alarm_description=f"{heartbeat.what} for {periods} periods of {minutes} minutes: the validator "
+                          "may be stopped or blinded",
+        threshold=1, evaluation_periods=periods, datapoints_to_alarm=periods,
+        comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.BREACHING)
+    alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
+    return alarm
 
 
 def _first_occurrence_alarm(scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric,

@@ -302,3 +302,36 @@ CIS_METRIC_NAMESPACE = "SecureTrail/CIS"
 control of ``monitoring_controls.MONITORING_CONTROLS``, named by its ``metric_name``, no
 dimensions, value 1 per matching event. The alarms, the dashboard and the evidence report
 read it from here."""
+
+
+# -- heartbeats: silence is an alarm ------------------------------------------------------
+@dataclass(frozen=True)
+class Heartbeat:
+    """A liveness metric a validator emits (value 1) on every run, and the window its alarm
+    allows without one: ``evaluation_periods`` periods of ``period_minutes`` in a row with no
+    data (missing data is breaching) raise it. ``period_minutes`` 0: the validator's own
+    schedule (the posture check's interval)."""
+
+    metric: Metric
+    period_minutes: int
+    evaluation_periods: int
+    what: str
+
+    def window_minutes(self, schedule_minutes: int = 0) -> int:
+        return (self.period_minutes or schedule_minutes) * self.evaluation_periods
+
+
+HEARTBEATS: dict[str, Heartbeat] = {
+    DIGEST_PLANNER: Heartbeat(Metric(DIGEST_VALIDATOR, "PlannerHeartbeat"), 60, 2,
+                              "The hourly digest planner has not run"),
+    DIGEST_VALIDATOR: Heartbeat(Metric(DIGEST_VALIDATOR, "WorkerHeartbeat"), 60, 2,
+                                "No digest chain has been validated"),
+    ACCESS_LOG_AUDITOR: Heartbeat(Metric(ACCESS_LOG_AUDITOR, "AuditedObjectHeartbeat"), 60, 2,
+                                  "No server access log object of the trail bucket has been audited"),
+    POSTURE_WATCHER: Heartbeat(Metric(POSTURE_WATCHER, "CheckHeartbeat"), 0, 2,
+                               "The scheduled posture check has not run"),
+    ANALYTICS_ENRICHMENT: Heartbeat(Metric(ANALYTICS_ENRICHMENT, "EnrichmentHeartbeat"), 60, 2,
+                                    "No CloudTrail event has reached the analytics enrichment"),
+}
+"""Per validator role: its heartbeat. The handlers emit ``metric``; the stack alarms on it
+(``validators.queue.heartbeat_alarm``) and graphs it on the dashboard."""

@@ -22,7 +22,7 @@ from ..access_logs import audit as access_log_audit
 from ..access_logs.audit import DEFAULT_MIN_TLS, AuditPolicy
 from ..access_logs.sources import body_chunks
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..contract import (ACCESS_LOG_AUDITOR, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
+from ..contract import (ACCESS_LOG_AUDITOR, HEARTBEATS, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
                         decode_list, required)
 
 logger = Logger(service=ACCESS_LOG_AUDITOR)
@@ -76,6 +76,7 @@ class AccessLogAuditor:
         result = access_log_audit.audit_object(body_chunks(body), self.policy, source)  # streamed, capped
         for kind, findings in group_for_alerts(result.findings).items():
             publish_once(self.table, self.alerts, alert_marker(source, etag, kind), source, kind, findings)
+        metrics.add_metric(name=HEARTBEATS[ACCESS_LOG_AUDITOR].metric.name, unit=MetricUnit.Count, value=1)
         if self.table.claim(audited_marker(source, etag)):
             self._emit_metrics(result)
         logger.info("audited", extra={"object": source, "lines": result.summary.lines,

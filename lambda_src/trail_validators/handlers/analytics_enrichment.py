@@ -20,8 +20,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..analytics.accounts import AccountNames, organizations_loader
 from ..analytics.enrich import enrich
 from ..analytics.subscription import PayloadError, Rejection, decode
-from ..contract import (ANALYTICS_ENRICHMENT, ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX, METRIC_NAMESPACE,
-                        AnalyticsEnv, AnalyticsMetrics, ConfigurationError, decode_flag, required)
+from ..contract import (ANALYTICS_ENRICHMENT, ANALYTICS_SERVICES, DEFAULT_ANALYTICS_INDEX_PREFIX, HEARTBEATS,
+                        METRIC_NAMESPACE, AnalyticsEnv, AnalyticsMetrics, ConfigurationError, decode_flag, required)
 
 logger = Logger(service=ANALYTICS_ENRICHMENT)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=ANALYTICS_ENRICHMENT)
@@ -67,6 +67,7 @@ def process(event: Any, *, deliver: Callable, account_names: Mapping[str, str], 
                           (AnalyticsMetrics.INDEXED, delivery.indexed), (AnalyticsMetrics.RETRIED, delivery.retried),
                           (AnalyticsMetrics.FAILED, len(delivery.failures))):
         metrics.add_metric(name=metric.name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name=HEARTBEATS[ANALYTICS_ENRICHMENT].metric.name, unit=MetricUnit.Count, value=1)
     if delivery.failures:
         logger.error("documents not indexed after retries", extra={
             "log_group": batch.log_group, "log_stream": batch.log_stream,

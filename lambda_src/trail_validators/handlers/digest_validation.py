@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..contract import (DIGEST_VALIDATOR, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
+from ..contract import (DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
                         required)
 from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
 from ..digests.chain import ChainResult, Window, failing_kinds
@@ -86,6 +86,7 @@ def planner(event, context):
         if response.get("Failed"):
             raise RuntimeError(f"could not queue {len(response['Failed'])} chains: {response['Failed']}")
     metrics.add_metric(name=DigestMetrics.CHAINS_PLANNED.name, unit=MetricUnit.Count, value=len(chains))
+    metrics.add_metric(name=HEARTBEATS[DIGEST_PLANNER].metric.name, unit=MetricUnit.Count, value=1)
     return {"chains": len(chains)}
 
 
@@ -125,6 +126,7 @@ class DigestWorker:
                            value=sum(1 for f in result.findings if f.kind in failing_kinds(self.strict)))
         metrics.add_metric(name=DigestMetrics.CHAIN_GAPS.name, unit=MetricUnit.Count,
                            value=sum(1 for f in result.findings if f.kind == "chain_gap"))
+        metrics.add_metric(name=HEARTBEATS[DIGEST_VALIDATOR].metric.name, unit=MetricUnit.Count, value=1)
         logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
                                         "digests_valid": result.digests_valid,
                                         "backfill_digests_valid": result.backfill_digests_valid,

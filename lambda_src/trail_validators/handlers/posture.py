@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
-from ..contract import (METRIC_NAMESPACE, POSTURE_WATCHER, ConfigurationError, Env, PostureEnv, PostureKind,
+from ..contract import (HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, ConfigurationError, Env, PostureEnv, PostureKind,
                         PostureMetrics, decode_flag, posture_event_marker, required)
 from ..posture.aws import PostureState, observe, start_logging
 from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
@@ -115,6 +115,7 @@ class PostureWatcher:
             self.alerts.publish(watched.trail_arn, cleared.kind, [cleared])
         self.state.save(scope, changes.open_kinds)
         metrics.add_metric(name=PostureMetrics.FINDINGS.name, unit=MetricUnit.Count, value=len(changes.appeared))
+        metrics.add_metric(name=HEARTBEATS[POSTURE_WATCHER].metric.name, unit=MetricUnit.Count, value=1)
         metrics.add_metric(name=PostureMetrics.OPEN_CONDITIONS.name, unit=MetricUnit.Count,
                            value=len(changes.open_kinds))
         logger.info("posture checked", extra={"open": changes.open_kinds, "appeared": len(changes.appeared),
