@@ -75,6 +75,8 @@ def added_by_handler_code() -> set[tuple[str, str, frozenset]]:
         if "add_metric(name=metric.name" in text:
             for group, attribute in re.findall(r"\((\w+Metrics)\.([A-Z_]+), ", text):
                 found.add(getattr(contract, group).__dict__[attribute])
+        for role in re.findall(r"add_metric\(name=HEARTBEATS\[(\w+)\]\.metric\.name", text):
+            found.add(contract.HEARTBEATS[getattr(contract, role)].metric)
         if "AccessLogMetrics.requests(" in text:
             found.update(contract.AccessLogMetrics.requests(v) for v in (*TLS_VERSIONS, "-"))
     return {(m.namespace, m.name, frozenset(m.dimensions.items())) for m in found}
@@ -137,9 +139,9 @@ def test_the_trail_accounts_dashboard_shows_delivery_its_posture_watcher_and_the
     body = dashboard_body(trail_template.to_json()["Resources"])
     assert {name for namespace, name, _ in metrics(body) if namespace == "AWS/Logs"} == {"IncomingLogEvents",
                                                                                           "IncomingBytes"}
-    assert len(alarm_tokens(body)) == 15 + 2  # the CIS alarms; the watcher's findings and DLQ alarms
+    assert len(alarm_tokens(body)) == 15 + 3  # the CIS alarms; the watcher's findings, DLQ and heartbeat alarms
     headings = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert headings == ["## Delivery health", "## Trail posture", "## CIS monitoring alarms", "## Validator alarms",
+    assert headings == ["## Delivery health", "## Trail posture", "## Heartbeats", "## CIS monitoring alarms", "## Validator alarms",
                         "## Dead-letter queues"]
 
 
