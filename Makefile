@@ -52,7 +52,7 @@ CDK_ARGS ?=
 synth: setup
 	npx cdk synth --quiet $(CDK_ARGS)
 	$(VENV)/bin/secure-trail evidence cdk.out --output cdk.out/evidence.html
-	$(VENV)/bin/secure-trail evidence cdk.out --output cdk.out/evidence.json
+	$(VENV)/bin/secure-trail evidence cdk.out --fail-on not-satisfied --output cdk.out/evidence.json
 
 test: setup
 	$(PYTHON) -m pytest

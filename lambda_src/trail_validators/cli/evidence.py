@@ -1,7 +1,8 @@
 """``secure-trail evidence CDK_OUT [--format html|markdown|json] [--output FILE]
-[--compare OLD_CDK_OUT]``: the subcommand, registered by ``cli.py``.
+[--compare OLD_CDK_OUT] [--fail-on not-satisfied]``: the subcommand, registered by ``cli.py``.
 
-Exit status: 0 the report was written; 1 a control regressed against ``--compare``;
+Exit status: 0 the report was written; 1 a control regressed against ``--compare``, or
+(with ``--fail-on not-satisfied``) a control is not satisfied;
 2 bad input (not a cloud assembly, unreadable or malformed JSON: one line on stderr).
 """
 
@@ -32,6 +33,9 @@ def add_parser(commands) -> None:
     evidence.add_argument("--compare", metavar="OLD_CDK_OUT",
                           help="an earlier cloud assembly: list security-relevant changes, exit 1 if a control "
                                "regressed")
+    evidence.add_argument("--fail-on", choices=("not-satisfied",), default=None,
+                          help="a CI gate: exit 1 when any control is not satisfied (0 otherwise, 2 on "
+                               "unreadable input; default: the statuses do not change the exit status)")
     evidence.set_defaults(run=run)
 
 
@@ -44,6 +48,7 @@ def _format(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..evidence.assembly import read_assembly
+    from ..evidence.model import NOT_SATISFIED
     from ..evidence.compare import property_changes, status_changes
     from ..evidence.render_html import render_html
     from ..evidence.render_markdown import render_markdown
@@ -66,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     for change in report.regressions:
         print(f"secure-trail: regressed: {one_line(change['summary'])}", file=sys.stderr)
-    return EXIT_REGRESSED if report.regressions else EXIT_OK
+    failing = [control for control in report.to_dict().get("controls", [])
+               if args.fail_on and control.get("status") == NOT_SATISFIED]
+    for control in failing:
+        print(f"secure-trail: not satisfied: {control.get('id')}", file=sys.stderr)
+    return EXIT_REGRESSED if report.regressions or failing else EXIT_OK
 
 
 def _write(path: Path, text: str) -> None:

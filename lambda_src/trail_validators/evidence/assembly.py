@@ -38,6 +38,10 @@ class Stack:
     template_file: str
     environment: str
     resources: dict[str, dict[str, Any]]
+    conditions: dict[str, Any] = field(default_factory=dict)
+    """The template's ``Conditions`` section (empty when it has none)."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """The template's ``Parameters`` section (empty when it has none)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ def _stacks(assembly_root: Path, directory: Path, *, depth: int):
             environment = artifact.get("environment")
             yield Stack(name=str(name), template_file=template_file,
                         environment=environment if isinstance(environment, str) else "",
-                        resources=resources)
+                        resources=resources, conditions=_section(template, "Conditions"),
+                        parameters=_section(template, "Parameters"))
         elif artifact.get("type") == NESTED_ASSEMBLY:
             nested = properties.get("directoryName")
             if not isinstance(nested, str):
@@ -158,3 +163,8 @@ def _nag_report(report: Any) -> tuple[NagPlugin, ...]:
 def _short(error: Exception) -> str:
     text = str(error) or type(error).__name__
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _section(template: dict[str, Any], name: str) -> dict[str, Any]:
+    section = template.get(name)
+    return section if isinstance(section, dict) else {}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from .assembly import Assembly, Stack
+from .cfn import document as as_document
+from .cfn import presence
 
 NAME_PROPERTY = {"AWS::S3::Bucket": "BucketName", "AWS::SNS::Topic": "TopicName",
                  "AWS::Logs::LogGroup": "LogGroupName", "AWS::KMS::Alias": "AliasName",
@@ -95,6 +97,8 @@ def _by_type(assembly: Assembly) -> dict[Any, list[Resource]]:
     found: dict[Any, list[Resource]] = {}
     for stack in assembly.stacks:
         for logical_id, body in stack.resources.items():
+            if not presence(stack, body)[0]:
+                continue  # a resource CloudFormation may never create satisfies nothing
             kind = body.get("Type")
             found.setdefault(kind if isinstance(kind, str) else "", []).append(Resource(stack, logical_id))
     return found
@@ -148,7 +152,7 @@ def referenced(assembly: Assembly, origin: Stack, value: Any, *types: str) -> Re
             target = value["Fn::GetAtt"][0]
         if isinstance(target, str) and target in origin.resources:
             found = Resource(origin, target)
-            return found if found.type in types else None
+            return found if found.type in types and presence(origin, found.body)[0] else None
     spelled = flatten(value)
     if not spelled:
         return None
@@ -178,6 +182,7 @@ def referring(assembly: Assembly, target: Resource, resource_type: str, path: st
 
 def statements(document: Any) -> list[Any]:
     """A policy document's statements (a single statement object counts as a list of one)."""
+    document = as_document(document)
     body = document.get("Statement") if isinstance(document, dict) else None
     return body if isinstance(body, list) else [body] if isinstance(body, dict) else []
 

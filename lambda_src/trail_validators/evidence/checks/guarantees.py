@@ -8,18 +8,21 @@ from typing import Any
 
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
+from ..iam import deny_matches
 from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
                          referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
-                    field_selectors, is_true, key_of, missing, prop, strings, trail_buckets, trails)
+                    field_selectors, is_true, key_of, missing, prop, several_policies, strings, trail_buckets, trails)
+from .monitoring import alarm_refusal
 from .trail import monitored_log_group
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 SOURCE_ARN_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
 """Not the ...IfExists forms: those let a request without the key through."""
 POLICY_PATHS = {"AWS::KMS::Key": "KeyPolicy", "AWS::S3::BucketPolicy": "PolicyDocument",
-                "AWS::SNS::TopicPolicy": "PolicyDocument", "AWS::IAM::Role": "AssumeRolePolicyDocument"}
+                "AWS::SNS::TopicPolicy": "PolicyDocument", "AWS::SNS::TopicInlinePolicy": "PolicyDocument",
+                "AWS::IAM::Role": "AssumeRolePolicyDocument"}
 
 
 def _policy_statements(assembly: Assembly):
@@ -71,18 +74,26 @@ def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
 
 
 def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
-    for policy in referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics"):
+    policies = topic_policies(assembly, topic)
+    if len(policies) > 1:
+        return several_policies(topic, policies, f"publishing to {topic.logical_id} without TLS may be allowed")
+    for policy in policies:
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if isinstance(statement, dict) and statement.get("Effect") == "Deny" and is_everyone(statement) and \
-                    conditions_only_on(statement, "aws:SecureTransport") and \
-                    any(operator == "Bool" and value in ("false", False)
-                        for operator, value in conditions(statement, "aws:SecureTransport")) and \
+                    deny_matches(statement, "aws:SecureTransport", ("Bool",), (False,)) is None and \
                     {"sns:Publish", "sns:*", "*"} & set(actions(statement)):
                 return Evidence(policy.stack.name, policy.logical_id, policy.type,
                                 f"PolicyDocument.Statement[{number}]", statement, True,
                                 f"publishing to {topic.logical_id} without TLS is denied")
     return missing("a TLS-only topic policy", where=topic,
                    why=f"no topic policy denies publishing to {topic.logical_id} without TLS")
+
+
+def topic_policies(assembly: Assembly, topic: Resource) -> list[Resource]:
+    """Every policy resource that attaches to ``topic``: ``TopicPolicy`` (a list of topics)
+    and ``TopicInlinePolicy`` (one topic)."""
+    return referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics") + \
+        referring(assembly, topic, "AWS::SNS::TopicInlinePolicy", "TopicArn")
 
 
 def topics_tls_only(assembly: Assembly) -> list[Evidence] | NotApplicable:
@@ -155,6 +166,10 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
         return evidence + [missing(f"{metric.namespace}/{metric.name} alarm",
                                    why=f"no alarm fires on {metric.namespace}/{metric.name} of {metric.service}")]
     for alarm in alarms:
+        refusal = alarm_refusal(alarm, dimensions_allowed=True)
+        if refusal is not None:
+            evidence.append(refusal)
+            continue
         targets = [referenced(assembly, alarm.stack, action, TOPIC)
                    for action in as_list(alarm.value("AlarmActions"))]
         evidence.append(prop(alarm, "AlarmActions", lambda _: any(targets),

@@ -10,7 +10,7 @@ from ...contract.monitoring_controls import MONITORING_CONTROLS, MonitoringContr
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import Resource, cached, referenced, referring, resources
-from .parts import TOPIC, missing, multi_region_trails, prop, trails
+from .parts import TOPIC, is_true, missing, multi_region_trails, prop, trails
 from .trail import monitored_log_group
 
 FILTER, ALARM, SUBSCRIPTION = "AWS::Logs::MetricFilter", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"
@@ -104,14 +104,26 @@ def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource
     return found
 
 
-def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
-    if str(alarm.value("ActionsEnabled")).lower() == "false":
+def alarm_refusal(alarm: Resource, *, dimensions_allowed: bool = False) -> Evidence | None:
+    """Failing evidence when ``alarm`` can never notify on the first matching event (actions
+    disabled in any Boolean form, or a threshold or operator one event does not reach); else None."""
+    present, enabled = alarm.get("ActionsEnabled")
+    if present and not is_true(enabled):
         return prop(alarm, "ActionsEnabled", lambda _: False, ok="",
-                    bad="the alarm's actions are disabled: it changes state but notifies no one")
-    if not _fires_on_first_match(alarm):
+                    bad="the alarm's actions are disabled (or not a literal Boolean): it changes state but "
+                        "notifies no one")
+    if not _fires_on_first_match(alarm, dimensions_allowed):
         return prop(alarm, "ComparisonOperator", lambda _: False, ok="",
                     bad="the alarm does not go off on the first matching event (it needs GreaterThanOrEqualTo"
-                        "Threshold 1 and no dimensions: the filter's metric has none)")
+                        "Threshold 1" + ("" if dimensions_allowed else " and no dimensions: the filter's metric "
+                                         "has none") + ")")
+    return None
+
+
+def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
+    refusal = alarm_refusal(alarm)
+    if refusal is not None:
+        return refusal
     actions = alarm.value("AlarmActions")
     for action in actions if isinstance(actions, list) else []:
         topic = referenced(assembly, alarm.stack, action, TOPIC)
@@ -124,13 +136,13 @@ def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
                 absent="the alarm has no actions")
 
 
-def _fires_on_first_match(alarm: Resource) -> bool:
+def _fires_on_first_match(alarm: Resource, dimensions_allowed: bool = False) -> bool:
     try:
         threshold = float(alarm.value("Threshold"))
     except (TypeError, ValueError):
         return False
     operator = alarm.value("ComparisonOperator")
-    return not alarm.value("Dimensions") and (
+    return (dimensions_allowed or not alarm.value("Dimensions")) and (
         (operator == "GreaterThanOrEqualToThreshold" and threshold <= 1)
         or (operator == "GreaterThanThreshold" and threshold < 1))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..assembly import Assembly
+from ..cfn import boolean
 from ..model import Evidence
 from ..resources import Resource, as_list, referenced, referring, resources
 
@@ -15,7 +16,8 @@ TRAIL_BUCKET, ACCESS_LOG_BUCKET = "trail", "access_log"
 
 
 def is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
+    """``value`` is a CloudFormation Boolean that is provably true (any form it accepts)."""
+    return boolean(value) is True
 
 
 def prop(resource: Resource, path: str, holds: Callable[[Any], bool], *, ok: str, bad: str,
@@ -82,6 +84,15 @@ def buckets(assembly: Assembly, roles: tuple[str, ...]) -> tuple[list[tuple[str,
 
 def bucket_policies(assembly: Assembly, bucket: Resource) -> list[Resource]:
     return referring(assembly, bucket, BUCKET_POLICY, "Bucket")
+
+
+def several_policies(target: Resource, policies: list[Resource], bad: str) -> Evidence:
+    """Failing evidence for a bucket or topic that more than one policy resource attaches
+    to: each replaces the other, so which one is in force depends on deploy order."""
+    names = ", ".join(f"{policy.logical_id} ({policy.type})" for policy in policies)
+    return Evidence(target.stack.name, target.logical_id, target.type, "", None, False,
+                    f"{len(policies)} policy resources attach to {target.logical_id} ({names}); the last one "
+                    f"written wins, so none can be relied on: {bad}", False)
 
 
 def key_of(assembly: Assembly, owner: Resource, path: str) -> Resource | None:

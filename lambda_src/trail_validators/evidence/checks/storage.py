@@ -9,7 +9,8 @@ from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, conditions, conditions_only_on, flatten, is_everyone, resources,
                          statements)
-from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, bucket_policies, buckets, is_true, missing,
+from ..iam import deny_matches
+from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, bucket_policies, buckets, is_true, missing, several_policies,
                     prop)
 
 BOTH = (TRAIL_BUCKET, ACCESS_LOG_BUCKET)
@@ -24,7 +25,7 @@ def _per_bucket(assembly: Assembly, roles: tuple[str, ...], check) -> list[Evide
 
 def _blocks_public_access(role: str, bucket: Resource) -> Evidence:
     return prop(bucket, "PublicAccessBlockConfiguration",
-                lambda value: isinstance(value, dict) and all(value.get(name) is True for name in PUBLIC_ACCESS_BLOCKS),
+                lambda value: isinstance(value, dict) and all(is_true(value.get(name)) for name in PUBLIC_ACCESS_BLOCKS),
                 ok=f"all four public access blocks are on for {ROLE_NAME[role]}: no ACL or policy can make it public",
                 bad=f"{ROLE_NAME[role]} does not turn on all four public access blocks")
 
@@ -66,8 +67,7 @@ def _denies_all(statement: Any, bucket: Resource, key: str, operators: tuple[str
         return False
     if not ({"s3:*", "*"} & set(actions(statement))) or not _covers_bucket_and_objects(statement, bucket):
         return False
-    return conditions_only_on(statement, key) and any(
-        operator in operators and value in values for operator, value in conditions(statement, key))
+    return deny_matches(statement, key, operators, values) is None
 
 
 def denying_statement(assembly: Assembly, bucket: Resource, role: str, *, key: str, operators: tuple[str, ...],
@@ -75,6 +75,8 @@ def denying_statement(assembly: Assembly, bucket: Resource, role: str, *, key: s
     """The bucket policy statement that denies everyone every S3 action on the bucket and
     its objects under the condition ``key`` (``operators``, one of ``values``)."""
     policies = bucket_policies(assembly, bucket)
+    if len(policies) > 1:
+        return several_policies(bucket, policies, f"{ROLE_NAME[role]}: {bad}")
     for policy in policies:
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if _denies_all(statement, bucket, key, operators, values):

@@ -31,7 +31,7 @@ def _management_read_write(trail) -> Evidence:
                     bad="no advanced selector logs all read and write management events unfiltered")
     if basic_present:
         for number, selector in enumerate(basic if isinstance(basic, list) else []):
-            if isinstance(selector, dict) and selector.get("IncludeManagementEvents", True) is not False \
+            if isinstance(selector, dict) and is_true(selector.get("IncludeManagementEvents", True)) \
                     and selector.get("ReadWriteType", "All") == "All" \
                     and not selector.get("ExcludeManagementEventSources"):
                 return prop(trail, f"EventSelectors[{number}]", lambda _: True,
