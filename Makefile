@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 # Wheels of the Lambda asset (arm64, CPython 3.14): downloaded once, bundled offline.
 WHEEL_STAMP := .bundle-cache/.downloaded
 
-.PHONY: setup synth test test-fast bench docs clean
+.PHONY: setup synth test test-fast bench docs clean dist
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WHEEL_STAMP)
 
@@ -53,6 +53,15 @@ synth: setup
 	npx cdk synth --quiet $(CDK_ARGS)
 	$(VENV)/bin/secure-trail evidence cdk.out --output cdk.out/evidence.html
 	$(VENV)/bin/secure-trail evidence cdk.out --fail-on not-satisfied --output cdk.out/evidence.json
+
+# The sdist and wheel of both distributions into dist/, checked as PyPI checks them. Offline:
+# both are built from the checkout (--sdist --wheel) in this venv (--no-isolation), and the
+# Lambda asset takes its wheels from .bundle-cache (make setup fills it).
+dist: setup
+	rm -rf dist
+	$(PYTHON) -m build --no-isolation --sdist --wheel --outdir dist .
+	$(PYTHON) -m build --no-isolation --sdist --wheel --outdir dist lambda_src
+	$(PYTHON) -m twine check --strict dist/*
 
 test: setup
 	$(PYTHON) -m pytest

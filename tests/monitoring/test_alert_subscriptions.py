@@ -85,3 +85,18 @@ def test_context_takes_a_list_or_a_comma_separated_string():
     assert props(disabledMonitoringControls="CloudWatch.10,CloudWatch.11", dashboard="false") \
         .disabled_monitoring_controls == ("CloudWatch.10", "CloudWatch.11")
     assert props(dashboard="false").dashboard is False
+
+
+def _warning_ids(stack: cdk.Stack) -> list[str]:
+    from aws_cdk.assertions import Annotations, Match
+    return [entry.entry.data for entry in Annotations.from_stack(stack).find_warning("*", Match.any_value())]
+
+
+def test_an_empty_alert_subscriptions_warns_with_an_id_to_acknowledge_in_every_stack(default_stack, org_stacks):
+    for stack in (default_stack, *org_stacks):
+        assert any("secure-trail:no-alert-subscriptions" in str(data) for data in _warning_ids(stack)), stack.stack_name
+
+
+def test_a_subscriber_silences_the_no_alert_subscriptions_warning():
+    stack = build_stack(default_props(alert_subscriptions=("security@corp.example",)))
+    assert not any("secure-trail:no-alert-subscriptions" in str(data) for data in _warning_ids(stack))

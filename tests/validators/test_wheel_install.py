@@ -25,6 +25,7 @@ import pytest
 
 from conftest import REPO
 from secure_trail.validators.lambda_asset import LAMBDA_CODE
+from trail_validators import __version__
 
 pytestmark = pytest.mark.slow
 
@@ -83,9 +84,9 @@ def test_the_library_wheel_holds_the_constructs_and_the_asset_only(wheels):
     with zipfile.ZipFile(wheels["library"]) as wheel:
         names = wheel.namelist()
         metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert {name.split("/")[0] for name in names} == {"secure_trail", "secure_trail-0.1.0.dist-info"}
+    assert {name.split("/")[0] for name in names} == {"secure_trail", f"secure_trail-{__version__}.dist-info"}
     assert {"secure_trail/py.typed", "secure_trail/validators/validators_lambda.zip",
-            "secure_trail-0.1.0.dist-info/licenses/LICENSE"} <= set(names)
+            f"secure_trail-{__version__}.dist-info/licenses/LICENSE"} <= set(names)
     assert "License-Expression: Apache-2.0" in metadata and "Requires-Python: >=3.11" in metadata
     assert not [name for name in names if name.endswith(".pyc") or any(h in name for h in TEST_HELPERS)]
 
@@ -189,7 +190,7 @@ def test_the_command_line_tool_installs_without_cdk(wheels, tmp_path):
     python = _pipless_venv(tmp_path / "venv", wheels["cli"])
     version = subprocess.run([python.parent / "secure-trail", "--version"], env=_offline_env(),
                              capture_output=True, text=True, check=True)
-    assert version.stdout.strip() == "secure-trail 0.1.0"
+    assert version.stdout.strip() == f"secure-trail {__version__}"
     closure = subprocess.run([python, "-c", REQUIREMENT_CLOSURE, "secure-trail-validators"],
                              capture_output=True, text=True, check=True).stdout.split()
     assert {"boto3", "obstore", "cryptography"} <= set(closure)

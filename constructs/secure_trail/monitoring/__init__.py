@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -33,6 +34,18 @@ def cis_alarms_wanted(*, cloud_watch_logs: bool, disabled_monitoring_controls: S
     return cloud_watch_logs and bool(enabled_controls(disabled_monitoring_controls))
 
 
+NO_ALERT_SUBSCRIPTIONS = "secure-trail:no-alert-subscriptions"
+
+
+def warn_no_alert_subscriptions(scope: Construct) -> None:
+    """Without a subscriber, every alarm and validator finding reaches no one."""
+    Annotations.of(Stack.of(scope)).add_warning_v2(
+        NO_ALERT_SUBSCRIPTIONS,
+        "alert_subscriptions is empty: no alarm or validator finding reaches anyone. Pass "
+        "alert_subscriptions=['email:team@example.com', ...] (or -c alertSubscriptions=...), or "
+        f"acknowledge with Annotations.of(stack).acknowledge_warning('{NO_ALERT_SUBSCRIPTIONS}').")
+
+
 def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: sns.ITopic | None,
                    alert_subscriptions: Sequence[AlertSubscription], disabled_monitoring_controls: Sequence[str],
                    dashboard: bool, log_group: logs.ILogGroup | None = None, delivery_topic: sns.ITopic | None = None,
@@ -44,6 +57,8 @@ def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: s
     cis = (CisAlarms(scope, "CisAlarms", log_group=log_group, alerts_topic=alerts_topic, controls=controls)
            if log_group is not None and alerts_topic is not None and controls else None)
     subscriptions = subscribe(alerts_topic, alert_subscriptions) if alerts_topic is not None else []
+    if not alert_subscriptions:
+        warn_no_alert_subscriptions(scope)
     validators = validators or Validators()
     parts = [part for part in (validators.digest_validator, validators.access_log_auditor,
                                validators.posture_watcher) if part is not None]
