@@ -115,14 +115,15 @@ def test_in_the_organization_shape_cloudtrail_never_publishes_with_the_log_key(f
 
 def test_the_trail_accounts_key_never_encrypts_logs_or_lets_anyone_read(full_trail_template):
     found = policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "SecureTrailKey")
-    assert {s.get("Sid") for s in found} == {None, "CloudTrailPublishToEncryptedTopics",
+    assert {s.get("Sid") for s in found} == {"AccountAdministersKeyOnly", "AccountGrantsForAwsResourcesOnly",
+                                              "CloudTrailPublishToEncryptedTopics",
                                               "CloudWatchLogsEncryptOwnLogGroups", "CloudWatchAlarmsPublishToAlerts"}
     # the CIS alarms notify this account's alerts topic, and only it
     alarms = statement(found, "CloudWatchAlarmsPublishToAlerts")
     assert alarms["Condition"]["StringEquals"] == {
         "aws:SourceAccount": MANAGEMENT_ACCOUNT,
         "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:org-trail-alerts"}
-    (admin,) = [s for s in found if s.get("Sid") is None]
+    admin = statement(found, "AccountAdministersKeyOnly")
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"}
     assert CONTEXT_KEY not in str(found)
 
@@ -165,3 +166,26 @@ def test_every_service_grant_carries_a_condition(shape, key_statements, delivery
     assert all(s.get("Condition") for s in service_grants)
     service_grants = [s for s in delivery_key_statements if "Service" in s["Principal"]]
     assert all(s.get("Condition") for s in service_grants)
+
+
+def _root_statements(statements) -> list[dict]:
+    return [s for s in statements if "root" in str(s.get("Principal", {}).get("AWS", ""))]
+
+
+def test_account_root_only_administers_the_trail_key(key_statements, delivery_key_statements):
+    from secure_trail.validators.state_key import KEY_ADMINISTRATION
+    for statements in (key_statements, delivery_key_statements):
+        administration = [s for s in statements if s.get("Sid") == "AccountAdministersKeyOnly"]
+        assert len(administration) == 1 and sorted(administration[0]["Action"]) == sorted(KEY_ADMINISTRATION)
+        assert "Condition" not in administration[0]
+        for s in _root_statements(statements):
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            assert "kms:*" not in actions
+            if s.get("Sid") != "AccountAdministersKeyOnly":
+                assert "Condition" in s, s
+
+
+def test_create_grant_is_limited_to_aws_resources(key_statements, delivery_key_statements):
+    for statements in (key_statements, delivery_key_statements):
+        grants = [s for s in statements if "kms:CreateGrant" in str(s["Action"])]
+        assert grants and all(s["Condition"]["Bool"]["kms:GrantIsForAWSResource"] == "true" for s in grants)

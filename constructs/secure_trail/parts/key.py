@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ..names import TrailIdentity
 from ..props import SecureTrailConfigError
+from ..validators.state_key import KEY_ADMINISTRATION
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
@@ -36,6 +37,18 @@ def reader_decrypt_conditions(*, region: str, bucket_arn: str, logs_prefix: str)
     conditions within a statement are all required)."""
     return [cloudtrail_context_condition(),
             s3_bucket_key_condition(region=region, bucket_arn=bucket_arn, logs_prefix=logs_prefix)]
+
+
+def key_administration_statements() -> list[iam.PolicyStatement]:
+    """The account (key administrators through IAM) manages the key, never uses it; grants
+    only for AWS resources (Control Tower CT.KMS.PR.3)."""
+    return [
+        iam.PolicyStatement(sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
+                            actions=list(KEY_ADMINISTRATION), resources=["*"]),
+        iam.PolicyStatement(sid="AccountGrantsForAwsResourcesOnly", principals=[iam.AccountRootPrincipal()],
+                            actions=["kms:CreateGrant"], resources=["*"],
+                            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+    ]
 
 
 class TrailKey(Construct):
@@ -63,6 +76,10 @@ class TrailKey(Construct):
                 enable_key_rotation=True,
                 alias=alias_name or identity.log_key_alias,
                 removal_policy=RemovalPolicy.RETAIN,
+                # CDK's default gives the account root kms:*, so any IAM principal IAM allows
+                # could decrypt the logs: the account only administers the key, and each
+                # reader is named in this policy.
+                policy=iam.PolicyDocument(statements=key_administration_statements()),
             )
         trail_source = {"aws:SourceArn": identity.trail_arn}
         if encrypts_logs:

@@ -198,7 +198,20 @@ def grant_read_logs(grantee: iam.IGrantable, *, bucket: s3.IBucket, key: kms.IKe
                                                logs_prefix=logs_prefix):
         grant = grant.combine(_grant(grantee, key, ["kms:Decrypt"], [key.key_arn], condition,
                                      resource_policy_arns=["*"]))
+        _name_reader_in_key_policy(grantee, key, condition)
     return grant
+
+
+def _name_reader_in_key_policy(grantee: iam.IGrantable, key: kms.IKey, condition: dict[str, Any]) -> None:
+    """The account root only administers the trail key, so an IAM grant alone does not let a
+    reader of this account decrypt: name its role in the key policy (``aws:PrincipalArn``,
+    as the validator-state key does)."""
+    role_arn = getattr(grantee, "role_arn", None)
+    if role_arn is None or not isinstance(key, kms.Key):
+        return
+    key.add_to_resource_policy(iam.PolicyStatement(
+        principals=[iam.AccountRootPrincipal()], actions=["kms:Decrypt"], resources=["*"],
+        conditions={**condition, "ArnEquals": {"aws:PrincipalArn": role_arn}}))
 
 
 def _grant(grantee: iam.IGrantable, resource: iam.IResourceWithPolicyV2, actions: list[str],
