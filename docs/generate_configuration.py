@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import enum
 import inspect
+import re
 import json
 import os
 import sys
@@ -48,12 +49,13 @@ NESTED_KEYS: dict[str, tuple[str, Any]] = {
     "analyticsService": ("analytics (AnalyticsProps.service), only with analyticsEndpoint",
                          AnalyticsProps.service),
     "analyticsCollection": ("analytics (AnalyticsProps.collection)", AnalyticsProps.collection),
-    "guardrails": ("organization shape: the Trail stack's service control policy (docs/guardrails.md)", False),
-    "guardrailsBreakGlassRoleArn": ("guardrails (GuardrailsProps.break_glass_role_arn), required with guardrails",
+    "guardrails": ("GuardrailsProps (organization shape): the Trail stack's control policies, see Guardrails "
+                   "(guardrails.md)", False),
+    "guardrailsBreakGlassRoleArn": ("GuardrailsProps (break_glass_role_arn), required with guardrails",
                                     None),
-    "guardrailsTargetIds": ("guardrails (GuardrailsProps.target_ids: root or OU ids), required with guardrails",
+    "guardrailsTargetIds": ("GuardrailsProps (target_ids: root or OU ids), required with guardrails",
                             None),
-    "guardrailsResourceControlPolicy": ("guardrails (GuardrailsProps.resource_control_policy): also the TLS "
+    "guardrailsResourceControlPolicy": ("GuardrailsProps (resource_control_policy): also the TLS "
                                         "resource control policy", GuardrailsProps.resource_control_policy),
 }
 # Keys app.py reads for itself (not props): what each one decides. Checked against app.py.
@@ -261,7 +263,7 @@ def generate() -> str:
                      f"{cdk_json_value(context, key, example_values)} | {prop_defaults[prop]} |")
     for key, (prop, default) in NESTED_KEYS.items():
         name = prop.split(" ", 1)[0]
-        lines.append(f"| `{key}` | [`{name}`](#{name}) {cell(prop.split(' ', 1)[1])} | "
+        lines.append(f"| `{key}` | [`{name}`](#{re.sub(r'[^a-z0-9_-]', '', name.lower())}) {cell(prop.split(' ', 1)[1])} | "
                      f"{'`true` or `false`' if isinstance(default, bool) else 'a whole number' if isinstance(default, int) else 'text'} | "
                      f"{cdk_json_value(context, key, example_values)} | {format_value(default)} |")
     lines += ["", "Keys the app reads for itself (they are not props):", "",
@@ -273,6 +275,7 @@ def generate() -> str:
     lines += prop_section("SecureTrailProps", SecureTrailProps, "")
     lines += prop_section("ObjectLock", ObjectLock, "ObjectLock.")
     lines += prop_section("AnalyticsProps", AnalyticsProps, "analytics.")
+    lines += prop_section("GuardrailsProps", GuardrailsProps, "guardrails.")
     return "\n".join(lines).rstrip() + "\n"
 
 
