@@ -9,7 +9,7 @@ import aws_cdk as cdk
 
 from secure_trail import SecureTrailStack, organization_stacks, register_nag_packs
 from secure_trail.compliance import nag_summary
-from secure_trail.context import props_from_context
+from secure_trail.context import guardrails_from_context, props_from_context
 
 EXAMPLE_ORG_ID = "o-exampleorg1"
 EXAMPLE_ALERT_SUBSCRIPTION = "security-alerts@example.com"
@@ -26,8 +26,11 @@ if props.log_archive_account_id:
         # Refused unless it is homeRegion: the key, the bucket and the trail share one region.
         log_archive_region=app.node.try_get_context("logArchiveRegion") or None,
         log_archive_stack_name=app.node.try_get_context("logArchiveStackName") or "SecureTrailLogArchive",
-        trail_stack_name=app.node.try_get_context("trailStackName") or "SecureTrailTrail")
+        trail_stack_name=app.node.try_get_context("trailStackName") or "SecureTrailTrail",
+        guardrails=guardrails_from_context(app.node))
 else:
+    if guardrails_from_context(app.node) is not None:
+        sys.exit("context guardrails: the control policies need the organization shape (-c logArchiveAccountId=...).")
     stacks = (SecureTrailStack(
         app, app.node.try_get_context("stackName") or "SecureTrail", props=props,
         # The deploying account: the management account or a delegated administrator.

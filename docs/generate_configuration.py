@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import enum
 import inspect
+import re
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ except ImportError:  # a checkout without `make setup`'s editable install
 
 from secure_trail import AnalyticsProps, ObjectLock, SecureTrailProps  # noqa: E402
 from secure_trail import context as context_module  # noqa: E402
+from secure_trail.parts.guardrails import GuardrailsProps  # noqa: E402
 from secure_trail.props.analytics import analytics_from_context  # noqa: E402
 
 # Context keys read outside CONTEXT_KEYS (by props_from_context and analytics_from_context):
@@ -47,6 +49,14 @@ NESTED_KEYS: dict[str, tuple[str, Any]] = {
     "analyticsService": ("analytics (AnalyticsProps.service), only with analyticsEndpoint",
                          AnalyticsProps.service),
     "analyticsCollection": ("analytics (AnalyticsProps.collection)", AnalyticsProps.collection),
+    "guardrails": ("GuardrailsProps (organization shape): the Trail stack's control policies, see Guardrails "
+                   "(guardrails.md)", False),
+    "guardrailsBreakGlassRoleArn": ("GuardrailsProps (break_glass_role_arn), required with guardrails",
+                                    None),
+    "guardrailsTargetIds": ("GuardrailsProps (target_ids: root or OU ids), required with guardrails",
+                            None),
+    "guardrailsResourceControlPolicy": ("GuardrailsProps (resource_control_policy): also the TLS "
+                                        "resource control policy", GuardrailsProps.resource_control_policy),
 }
 # Keys app.py reads for itself (not props): what each one decides. Checked against app.py.
 APP_KEYS: dict[str, str] = {
@@ -195,7 +205,8 @@ def cdk_json_value(context: dict[str, Any], key: str, example_values: set[str]) 
 def check_keys(parsers: dict[str, str], app_keys: dict[str, str], context: dict[str, Any]) -> None:
     """Every key the code reads is documented here, and nothing else: a new key fails the docs."""
     read = set(parsers)
-    for function in (context_module.props_from_context, analytics_from_context):
+    for function in (context_module.props_from_context, analytics_from_context,
+                     context_module.guardrails_from_context):
         read |= {call.args[0].value for call in string_calls(ast.parse(textwrap.dedent(inspect.getsource(function))), "get")}
     documented = set(parsers) | set(NESTED_KEYS)
     if read != documented:
@@ -252,7 +263,7 @@ def generate() -> str:
                      f"{cdk_json_value(context, key, example_values)} | {prop_defaults[prop]} |")
     for key, (prop, default) in NESTED_KEYS.items():
         name = prop.split(" ", 1)[0]
-        lines.append(f"| `{key}` | [`{name}`](#{name}) {cell(prop.split(' ', 1)[1])} | "
+        lines.append(f"| `{key}` | [`{name}`](#{re.sub(r'[^a-z0-9_-]', '', name.lower())}) {cell(prop.split(' ', 1)[1])} | "
                      f"{'`true` or `false`' if isinstance(default, bool) else 'a whole number' if isinstance(default, int) else 'text'} | "
                      f"{cdk_json_value(context, key, example_values)} | {format_value(default)} |")
     lines += ["", "Keys the app reads for itself (they are not props):", "",
@@ -264,6 +275,7 @@ def generate() -> str:
     lines += prop_section("SecureTrailProps", SecureTrailProps, "")
     lines += prop_section("ObjectLock", ObjectLock, "ObjectLock.")
     lines += prop_section("AnalyticsProps", AnalyticsProps, "analytics.")
+    lines += prop_section("GuardrailsProps", GuardrailsProps, "guardrails.")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -142,3 +142,21 @@ def props_from_context(node: Node) -> SecureTrailProps:
     if analytics is not None:
         kwargs["analytics"] = analytics
     return SecureTrailProps(**kwargs)
+
+
+GUARDRAILS_KEYS = ("guardrails", "guardrailsBreakGlassRoleArn", "guardrailsTargetIds",
+                   "guardrailsResourceControlPolicy")
+"""``-c guardrails=true`` (@default false) with ``guardrailsBreakGlassRoleArn`` and
+``guardrailsTargetIds`` (comma-separated root or OU ids), both required then, and
+``guardrailsResourceControlPolicy`` (@default false): the organization shape's control policies."""
+
+
+def guardrails_from_context(node: Node) -> "GuardrailsProps | None":
+    from .parts.guardrails import GuardrailsProps
+
+    get = _Reader(node)
+    if not get("guardrails", _bool):
+        return None
+    return GuardrailsProps(break_glass_role_arn=get("guardrailsBreakGlassRoleArn", str) or "",
+                           target_ids=tuple(get("guardrailsTargetIds", _string_list) or ()),
+                           resource_control_policy=bool(get("guardrailsResourceControlPolicy", _bool)))

@@ -31,6 +31,7 @@ from ..props import SecureTrailConfigError, SecureTrailProps
 from ..validators.access_logs import AccessLogAuditor
 from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
+from ..parts.guardrails import Guardrails, GuardrailsProps
 from .compose import compose, grant_read_logs
 
 
@@ -96,7 +97,9 @@ class SecureTrailLogArchive(Construct):
 class SecureTrailOrgTrail(Construct):
     """The trail account's half: the organization trail and what delivers and watches it."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
+                 guardrails: GuardrailsProps | None = None) -> None:
+        """``guardrails``: the service (and resource) control policies, @default None (none)."""
         super().__init__(scope, construct_id)
         props = _organization_props(props, "the Trail stack")
         stack = Stack.of(self)
@@ -127,6 +130,8 @@ class SecureTrailOrgTrail(Construct):
         admit this role by its derived ARN; its alarms to this account's alerts topic."""
         self.analytics: TrailAnalytics | None = parts.analytics
         self.monitoring: Monitoring = parts.monitoring
+        self.guardrails: Guardrails | None = (
+            None if guardrails is None else Guardrails(self, "Guardrails", props=guardrails, names=self.names))
 
     @property
     def trail_arn(self) -> str:
@@ -149,20 +154,22 @@ class TrailStack(Stack):
     stack: CloudTrail checks the bucket and key policies when it creates the trail."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
-                 **stack_kwargs: Any) -> None:
+                 guardrails: GuardrailsProps | None = None, **stack_kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="secure-trail: organization CloudTrail writing to "
                          "the Log Archive account", **stack_kwargs)
-        self.org_trail = SecureTrailOrgTrail(self, "SecureTrail", props=props)
+        self.org_trail = SecureTrailOrgTrail(self, "SecureTrail", props=props, guardrails=guardrails)
 
 
 def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: str,
                         trail_account_id: str | None = None, log_archive_region: str | None = None,
                         log_archive_stack_name: str = "SecureTrailLogArchive",
-                        trail_stack_name: str = "SecureTrailTrail") -> tuple[LogArchiveStack, TrailStack]:
+                        trail_stack_name: str = "SecureTrailTrail",
+                        guardrails: GuardrailsProps | None = None) -> tuple[LogArchiveStack, TrailStack]:
     """Both stacks with their environments; the Trail stack depends on the Log Archive stack
     (deploy order only: ``cdk deploy --all`` deploys the Log Archive first; no export).
     ``trail_account_id``: @default ``props.management_account_id`` (give a delegated
-    administrator's id here). ``log_archive_region``: @default ``region``; it must be ``region``
+    administrator's id here). ``guardrails``: @default None (no control policies; in the
+    Trail stack, which must then be the management account). ``log_archive_region``: @default ``region``; it must be ``region``
     (the key, the bucket and the trail share one region)."""
     props = _organization_props(props, "organization_stacks")
     if not region or Token.is_unresolved(region):
@@ -174,7 +181,7 @@ def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: st
             "CloudTrail needs the key and the bucket in the trail's region: deploy both stacks to one region.")
     log_archive = LogArchiveStack(scope, log_archive_stack_name, props=props, trail_account_id=trail_account_id, env={
         "account": props.log_archive_account_id, "region": region})
-    trail = TrailStack(scope, trail_stack_name, props=props, env={
+    trail = TrailStack(scope, trail_stack_name, props=props, guardrails=guardrails, env={
         "account": trail_account_id or props.management_account_id, "region": region})
     trail.add_stack_dependency(log_archive, "CloudTrail checks the Log Archive's bucket and key policies at creation")
     return log_archive, trail
