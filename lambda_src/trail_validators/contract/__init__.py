@@ -232,6 +232,10 @@ class PostureKind:
     KEY_DISABLED = "key_disabled"
     KEY_PENDING_DELETION = "key_pending_deletion"
     BUCKET_TLS_DENY_MISSING = "bucket_tls_deny_missing"
+    HANDOVER_STATEMENT_MISSING = "handover_statement_missing"
+    """A statement handed over to the owner of a brought-in part is not in its live policy."""
+    HANDOVER_UNVERIFIABLE = "handover_unverifiable"
+    """The live policy of a brought-in part could not be read or parsed."""
     CHECK_FAILED = "posture_check_failed"
 
 

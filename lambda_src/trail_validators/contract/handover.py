@@ -1,0 +1,54 @@
+"""Policy statements handed over to the owner of a part the stack does not own.
+
+One source for the CDK side (which hands them over at synth) and the posture check (which
+verifies at run time that they are in place). Statements follow the CloudTrail user guide's
+bucket and key policies, scoped to one trail by ``aws:SourceArn``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+CLOUDTRAIL_SERVICE = {"Service": "cloudtrail.amazonaws.com"}
+
+
+def bucket_statements(bucket_name: str, trail_arn: str, account: str, partition: str = "aws",
+                      prefix: str = "", reader_role_arns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What an existing trail bucket's policy must hold for the trail and the validators."""
+    bucket = f"arn:{partition}:s3:::{bucket_name}"
+    logs = f"{bucket}/{prefix.strip('/') + '/' if prefix.strip('/') else ''}AWSLogs/{account}/*"
+    source = {"aws:SourceArn": trail_arn}
+    statements: list[dict[str, Any]] = [
+        {"Sid": "SecureTrailCloudTrailAclCheck", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
+         "Action": "s3:GetBucketAcl", "Resource": bucket, "Condition": {"StringEquals": source}},
+        {"Sid": "SecureTrailCloudTrailWrite", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
+         "Action": "s3:PutObject", "Resource": logs,
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **source}}},
+        {"Sid": "SecureTrailDenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"},
+         "Action": "s3:*", "Resource": [bucket, f"{bucket}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]
+    if reader_role_arns:
+        statements.append({"Sid": "SecureTrailValidatorsRead", "Effect": "Allow",
+                           "Principal": {"AWS": sorted(reader_role_arns)},
+                           "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [bucket, f"{bucket}/*"]})
+    return statements
+
+
+def key_statements(trail_arn: str, account: str, partition: str = "aws",
+                   reader_role_arns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What a key of another stack or account must allow for the trail and the validators."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "SecureTrailCloudTrailEncrypt", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
+         "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceArn": trail_arn},
+                       "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                                      f"arn:{partition}:cloudtrail:*:{account}:trail/*"}}},
+        {"Sid": "SecureTrailCloudTrailDescribeKey", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
+         "Action": "kms:DescribeKey", "Resource": "*"},
+    ]
+    if reader_role_arns:
+        statements.append({"Sid": "SecureTrailValidatorsDecrypt", "Effect": "Allow",
+                           "Principal": {"AWS": sorted(reader_role_arns)}, "Action": "kms:Decrypt",
+                           "Resource": "*"})
+    return statements

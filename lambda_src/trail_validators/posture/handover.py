@@ -1,0 +1,100 @@
+"""Handed-over policy statements, checked against a live policy (pure, no boto3).
+
+A part the stack does not own (a bucket, key, topic or log group brought in) cannot have its
+policy edited by the stack; the statements CloudTrail and the validators need there are
+handed over to its owner. ``check_handover`` says, for one part, which of them are missing.
+
+A live statement covers an expected one when it has the same effect and, for every other
+field, at least what the expected one grants: every expected action, resource and principal
+is present (or the live field is ``*``), and every expected condition is present with the
+same values. A live policy that cannot be read or parsed is ``handover_unverifiable``,
+never taken as in place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+from ..contract import PostureKind
+from ..findings import Finding, Severity
+
+
+def _as_set(value: Any) -> frozenset[str] | None:
+    if isinstance(value, str):
+        return frozenset([value])
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return frozenset(value)
+    return None
+
+
+def _field_covers(live: Any, expected: Any) -> bool:
+    want = _as_set(expected)
+    have = _as_set(live)
+    if want is None or have is None:
+        return False
+    return "*" in have or want <= have
+
+
+def _principal_covers(live: Any, expected: Any) -> bool:
+    if live == "*" or live == expected:
+        return True
+    if not isinstance(live, Mapping) or not isinstance(expected, Mapping):
+        return False
+    if live.get("AWS") == "*":
+        return True
+    return all(_field_covers(live.get(kind), values) for kind, values in expected.items())
+
+
+def _condition_covers(live: Any, expected: Any) -> bool:
+    if not expected:
+        return True
+    if not isinstance(live, Mapping) or not isinstance(expected, Mapping):
+        return False
+    for operator, keys in expected.items():
+        live_keys = live.get(operator)
+        if not isinstance(keys, Mapping) or not isinstance(live_keys, Mapping):
+            return False
+        for key, value in keys.items():
+            if _as_set(live_keys.get(key)) != _as_set(value) or _as_set(value) is None:
+                return False
+    return True
+
+
+def statement_covers(live: Any, expected: Mapping[str, Any]) -> bool:
+    """True when one live statement grants (or denies) at least what ``expected`` does."""
+    if not isinstance(live, Mapping) or live.get("Effect") != expected.get("Effect"):
+        return False
+    for name in ("Action", "Resource"):
+        if name in expected and not _field_covers(live.get(name), expected[name]):
+            return False
+    if "Principal" in expected and not _principal_covers(live.get("Principal"), expected["Principal"]):
+        return False
+    return _condition_covers(live.get("Condition"), expected.get("Condition"))
+
+
+def check_handover(part: str, live_policy: str | Mapping[str, Any] | None,
+                   expected: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Findings for one brought-in ``part``: one per expected statement not in ``live_policy``."""
+    policy: Any = live_policy
+    if isinstance(live_policy, str):
+        try:
+            policy = json.loads(live_policy)
+        except ValueError:
+            policy = None
+    statements = policy.get("Statement") if isinstance(policy, Mapping) else None
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return [Finding(PostureKind.HANDOVER_UNVERIFIABLE, Severity.HIGH,
+                        f"The policy of {part} could not be read or parsed: the statements handed over to its "
+                        "owner cannot be verified.", details={"part": part})]
+    findings = []
+    for wanted in expected:
+        if not any(statement_covers(live, wanted) for live in statements):
+            findings.append(Finding(
+                PostureKind.HANDOVER_STATEMENT_MISSING, Severity.HIGH,
+                f"The policy of {part} lacks a statement handed over to its owner"
+                f" ({wanted.get('Sid', 'unnamed')}): CloudTrail or a validator may be denied there.",
+                details={"part": part, "statement": dict(wanted)}))
+    return findings
