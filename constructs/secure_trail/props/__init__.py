@@ -292,15 +292,17 @@ def _check(ok: bool, prop: str, value: object, expected: str) -> None:
 
 
 _PROBE_PRINCIPALS = (
-    "arn:aws:iam::111111111111:role/Probe", "arn:aws:iam::222222222222:user/probe",
-    "arn:aws:sts::333333333333:assumed-role/Other/session", "arn:aws:iam::444444444444:root",
+    ("arn:aws:iam::111111111111:role/Probe", "arn:aws:iam::222222222222:user/probe",
+     "arn:aws:iam::333333333333:root"),
+    ("arn:aws:sts::111111111111:assumed-role/Probe/session", "arn:aws:sts::222222222222:federated-user/probe",
+     "arn:aws:sts::333333333333:assumed-role/Other/i-0123456789abcdef0"),
 )
 
 
 def _matches_every_principal(pattern: str) -> bool:
-    """A glob that matches principals of unrelated accounts and kinds alike (``*``,
-    ``arn:aws:iam::*:*``, ``arn:*``) excuses everyone."""
-    return all(fnmatch.fnmatchcase(probe, pattern) for probe in _PROBE_PRINCIPALS)
+    """A glob that matches every IAM or every STS principal of unrelated accounts and kinds
+    alike (``*``, ``arn:aws:iam::*:*``, ``arn:aws:sts::*``, ``arn:*``) excuses everyone."""
+    return any(all(fnmatch.fnmatchcase(probe, pattern) for probe in probes) for probes in _PROBE_PRINCIPALS)
 
 
 def _full(pattern: re.Pattern[str], value: object) -> bool:
