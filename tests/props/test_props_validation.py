@@ -135,6 +135,17 @@ def test_expected_principals_are_clean_globs_in_a_list(principals):
         default_props(expected_principals=principals).validate()
 
 
+@pytest.mark.parametrize("pattern", ["*", "arn:aws:iam::*:*", "arn:*", "**", "arn:aws:*:*:*", "arn:aws:sts::*"])
+def test_expected_principals_that_match_every_principal_are_refused(pattern):
+    with pytest.raises(SecureTrailConfigError, match="^expected_principals: .*matches every principal"):
+        default_props(expected_principals=(pattern,)).validate()
+
+
+@pytest.mark.parametrize("pattern", ["arn:aws:iam::111111111111:*", "arn:aws:sts::*:assumed-role/LogAdmin/*"])
+def test_expected_principals_scoped_to_an_account_or_role_are_accepted(pattern):
+    default_props(expected_principals=(pattern,)).validate()  # does not raise
+
+
 def test_a_long_trail_name_still_gives_valid_function_and_rule_names():
     """Lambda function and EventBridge rule names stop at 64 characters; trail names at 128."""
     from aws_cdk.assertions import Template
@@ -158,3 +169,11 @@ def test_a_list_changed_after_the_check_cannot_change_the_checked_props():
     assert props.log_reader_arns == ("arn:aws:iam::222222222222:role/Auditor",)
     with pytest.raises(AttributeError):
         props.alert_subscriptions.append("http://plain.example.com")
+
+
+def test_a_trail_log_expiry_under_a_year_warns_at_synth_with_an_id_to_acknowledge():
+    from aws_cdk.assertions import Annotations, Match
+    from secure_trail.props import SHORT_LOG_RETENTION_WARNING
+    stack = build_stack(default_props(log_transition_days=30, log_expiration_days=200))
+    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp(
+        f"log_expiration_days is 200.*{SHORT_LOG_RETENTION_WARNING}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 BOOLEAN_PROPS = ("cloud_watch_logs", "insights", "s3_data_events", "lambda_data_events", "validate_digests",
                  "audit_access_logs", "watch_posture", "auto_restart_logging")
 MAX_POSTURE_CHECK_MINUTES = 1440
+SHORT_LOG_RETENTION_DAYS = 365
+"""A ``log_expiration_days`` below this gives the synth warning ``SHORT_LOG_RETENTION_WARNING``."""
+SHORT_LOG_RETENTION_WARNING = "secure-trail:short-log-retention"
+
 LIST_PROPS = ("log_reader_arns", "expected_principals", "alert_subscriptions", "disabled_monitoring_controls")
 
 
@@ -92,8 +97,9 @@ class SecureTrailProps:
     still read any object without a restore."""
 
     log_expiration_days: int = 2557
-    """Days before log objects expire. @default 2557 (7 years: covers HIPAA's 6 and
-    SOX's 7 years)."""
+    """Days before log objects expire; must exceed ``log_transition_days``. Under 365 days
+    synth warns ``secure-trail:short-log-retention`` (acknowledge it on the trail bucket
+    construct). @default 2557 (7 years: covers HIPAA's 6 and SOX's 7 years)."""
 
     noncurrent_version_expiration_days: int = 365
     """Days a replaced or deleted log version is kept, so tampering stays provable.
@@ -147,7 +153,8 @@ class SecureTrailProps:
 
     expected_principals: Sequence[str] = ()
     """Requesters (glob patterns) expected to delete log objects or change the trail
-    bucket's policy, ACL or logging; anyone else doing so is a finding. @default none."""
+    bucket's policy, ACL or logging; anyone else doing so is a finding. A glob that matches
+    every principal (``*``, ``arn:aws:iam::*:*``, ``arn:*``) is refused. @default none."""
 
     watch_posture: bool = True
     """The posture watcher: EventBridge rules on every call that can weaken the trail, its
@@ -258,6 +265,10 @@ class SecureTrailProps:
             _check(isinstance(pattern, str) and pattern.strip() == pattern and pattern.isprintable()
                    and bool(pattern), "expected_principals", pattern,
                    "non-empty requester ARN globs without surrounding spaces or control characters")
+            _check(not _matches_every_principal(pattern), "expected_principals", pattern,
+                   "a glob that names an account or a role, e.g. arn:aws:sts::111111111111:assumed-role/"
+                   "LogAdmin/*: this one matches every principal, so no delete or policy change would "
+                   "ever be a finding")
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
@@ -278,6 +289,20 @@ class SecureTrailProps:
 def _check(ok: bool, prop: str, value: object, expected: str) -> None:
     if not ok:
         raise SecureTrailConfigError(f"{prop}: {value!r} is not valid; expected {expected}.")
+
+
+_PROBE_PRINCIPALS = (
+    ("arn:aws:iam::111111111111:role/Probe", "arn:aws:iam::222222222222:user/probe",
+     "arn:aws:iam::333333333333:root"),
+    ("arn:aws:sts::111111111111:assumed-role/Probe/session", "arn:aws:sts::222222222222:federated-user/probe",
+     "arn:aws:sts::333333333333:assumed-role/Other/i-0123456789abcdef0"),
+)
+
+
+def _matches_every_principal(pattern: str) -> bool:
+    """A glob that matches every IAM or every STS principal of unrelated accounts and kinds
+    alike (``*``, ``arn:aws:iam::*:*``, ``arn:aws:sts::*``, ``arn:*``) excuses everyone."""
+    return any(all(fnmatch.fnmatchcase(probe, pattern) for probe in probes) for probes in _PROBE_PRINCIPALS)
 
 
 def _full(pattern: re.Pattern[str], value: object) -> bool:

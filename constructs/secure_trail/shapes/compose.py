@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Annotations, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -30,7 +30,7 @@ from ..parts.log_group import TrailLogGroup
 from ..parts.topics import TrailTopics
 from ..parts.trail import OrgTrail, event_selectors
 from ..parts.trail_bucket import TrailBucket
-from ..props import SecureTrailProps
+from ..props import SHORT_LOG_RETENTION_DAYS, SHORT_LOG_RETENTION_WARNING, SecureTrailProps
 from ..validators import PostureAlerts, Validators, add_validators, validator_roles
 from ..validators.posture import api_selectors
 
@@ -106,6 +106,13 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             object_lock=props.object_lock, bucket_name=names.trail_bucket_name)
         trail_bucket: s3.IBucket = trail_bucket_part.bucket
+        if props.log_expiration_days < SHORT_LOG_RETENTION_DAYS:
+            Annotations.of(trail_bucket_part).add_warning_v2(
+                SHORT_LOG_RETENTION_WARNING,
+                f"log_expiration_days is {props.log_expiration_days}: trail logs are deleted before a year has "
+                f"passed, shorter than most audit frameworks require ({SHORT_LOG_RETENTION_DAYS} days or more). "
+                f"Raise it, or acknowledge with Annotations.of(<trail bucket construct>)"
+                f".acknowledge_warning('{SHORT_LOG_RETENTION_WARNING}', reason)")
     topics = TrailTopics(scope, "Topics", identity=identity, key=key, delivery=holds_trail,
                          alerts=holds_logs or alarms)
     if holds_logs and not holds_trail and props.watch_posture:
