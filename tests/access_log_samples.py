@@ -49,3 +49,14 @@ def generated_lines(count: int, seed: int = 7) -> list[str]:
                                   "arn:aws:sts::111111111111:assumed-role/Auditor/session"]),
             tls=tls, cipher=cipher, status=rng.choice(["200"] * 19 + ["403"])))
     return lines
+
+
+def unquoted_line(*, operation: str = "BATCH.DELETE.OBJECT", key: str = "photos/2019/a.jpg",
+                  requester: str = "arn:aws:iam::111111111111:user/alice", status: str = "204",
+                  tls: str = "TLSv1.2", cipher: str = "ECDHE-RSA-AES128-GCM-SHA256") -> str:
+    """A line as S3 writes it for a batch delete or a copy's GET: request-URI, referer and
+    user-agent a bare ``-``, no quote anywhere."""
+    return " ".join([OWNER, "trail-bucket", "[12/Jul/2021:06:46:24 +0000]", "192.0.2.3", requester,
+                     "3E57427F3EXAMPLE", operation, key, "-", status, "-", "-", "-", "24", "-", "-", "-",
+                     "-", "k8K/V76EDGKVqTnz9b036goCHoDSYiz=", "SigV4", cipher, "AuthHeader",
+                     "trail-bucket.s3.eu-west-1.amazonaws.com", tls, "-", "-"])

@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from access_log_samples import access_log_line, plain_http_line
+from access_log_samples import access_log_line, plain_http_line, unquoted_line
 from trail_validators.access_logs import stream as access_log_stream
 from trail_validators.access_logs.audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
                                                 MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
@@ -58,6 +58,12 @@ def test_deletion_by_an_unexpected_principal_is_a_finding(operation):
     assert kinds(result) == [("unexpected_deletion", Severity.HIGH)]
 
 
+def test_batch_delete_line_with_bare_dash_fields_is_a_deletion_finding():
+    result = audit_lines([unquoted_line(requester="arn:aws:iam::1:user/mallory")], AuditPolicy())
+    assert kinds(result) == [("unexpected_deletion", Severity.HIGH)]
+    assert result.summary.unparseable == 0
+
+
 @pytest.mark.parametrize("operation", ["REST.PUT.BUCKETPOLICY", "REST.DELETE.BUCKETPOLICY", "REST.PUT.ACL",
                                        "REST.PUT.LOGGING_STATUS", "REST.PUT.VERSIONING"])
 def test_policy_acl_and_logging_changes_by_unexpected_principals_are_findings(operation):
@@ -81,7 +87,8 @@ def test_unparseable_lines_are_findings_never_secure():
     result = audit_lines(["garbage", access_log_line()], AuditPolicy(), "f.log")
     assert kinds(result) == [("unparseable_line", Severity.MEDIUM)]
     assert result.summary.unparseable == 1 and result.summary.records == 1 and result.summary.lines == 2
-    assert dict(result.summary.unparseable_reasons) == {"no quoted fields": 1}
+    assert dict(result.summary.unparseable_reasons) == {
+        "no quoted fields, and the fields before the request-URI do not parse": 1}
 
 
 def test_summary_counts_by_tls_cipher_requester_operation_and_day():

@@ -8,6 +8,10 @@ anything:
 
 - fast path: one anchored regex in which no quoted field contains a quote and no other
   field a space. Then every field boundary is forced and the line is certain.
+- unquoted path: for some operations (``BATCH.DELETE.OBJECT``, ``REST.COPY.OBJECT_GET``,
+  lifecycle ``S3.EXPIRE.OBJECT`` and ``S3.TRANSITION*``) S3 writes the request-URI, the
+  referer and the user-agent as a bare ``-``. Such a line has no quote at all, so every
+  field after the requester is space free and every boundary is forced.
 - careful path, for anything else: the fields after the user-agent are written by S3 and
   never contain a quote, so the user-agent ends at the *last* quote of the line. The
   fields between the URI and the referer (status, error code, bytes, times) must be
@@ -43,6 +47,9 @@ _HEAD = re.compile(
     r'((?:REST|BATCH|WEBSITE|S3)\.[A-Z0-9_.]+) ([^ ]+) (?=["-])')
 # The closing quote is a lookahead so that overlapping look-alikes are all found.
 _MIDDLE = re.compile(r'" ([0-9]{3}|-) ([^ ]+) ([0-9]+|-) ([0-9]+|-) ([0-9]+|-) ([0-9]+|-) (?=")')
+# URI "-", status .. turn-around time, referer "-", user-agent "-": no spaces anywhere.
+_UNQUOTED_MIDDLE = re.compile(r'- ([0-9]{3}|-) ([^ ]+) ([0-9]+|-) ([0-9]+|-) ([0-9]+|-) ([0-9]+|-) - -')
+_UNQUOTED_MIDDLE_FIELDS = 9
 _SIGNATURE_VERSIONS = frozenset(("SigV2", "SigV4", "-"))
 _AUTH_TYPES = frozenset(("AuthHeader", "QueryString", "-"))
 _CIPHER = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -184,24 +191,11 @@ def _plausible(record: AccessLogRecord) -> bool:
 def _parse_carefully(line: str) -> AccessLogRecord:
     last_quote = line.rfind('"')
     if last_quote < 0:
-        raise ParseError("no quoted fields")
+        return _parse_unquoted(line)
     tail = line[last_quote + 1:]
     if not tail.startswith(" "):
         raise ParseError("no fields after the user-agent")
-    tail_fields = tail[1:].split(" ")
-    if len(tail_fields) < MIN_TAIL_FIELDS or "" in tail_fields:
-        raise ParseError(f"{len(tail_fields)} fields after the user-agent, expected at least {MIN_TAIL_FIELDS}")
-    version_id, host_id, signature, cipher, auth, host, tls = tail_fields[:MIN_TAIL_FIELDS]
-    if signature not in _SIGNATURE_VERSIONS:
-        raise ParseError(f"signature version {_shown(signature)} is not SigV2, SigV4 or -")
-    if auth not in _AUTH_TYPES:
-        raise ParseError(f"authentication type {_shown(auth)} is not AuthHeader, QueryString or -")
-    if not _CIPHER.match(cipher):
-        raise ParseError(f"cipher suite {_shown(cipher)} is not a cipher name or -")
-    if tls != "-" and tls.upper() not in TLS_VERSIONS:
-        raise ParseError(f"unknown TLS version {_shown(tls)}")
-    if (cipher == "-") != (tls == "-"):
-        raise ParseError(f"cipher {_shown(cipher)} and TLS version {_shown(tls)} disagree")
+    tail_fields = _checked_tail(tail[1:].split(" "))
 
     head = _HEAD.match(line)
     if head is None:
@@ -226,10 +220,42 @@ def _parse_carefully(line: str) -> AccessLogRecord:
     referer, user_agent = pair[:split], pair[split + 3:]
     uncertain = ("request_uri referer user_agent" if len(candidates) > 1
                  else "referer user_agent" if pair.find('" "', split + 1) >= 0 else "")  # may overlap: '" " "'
-    extra = tail_fields[MIN_TAIL_FIELDS:]
     return AccessLogRecord(*head.groups(), request_uri, *middle.groups(), referer, user_agent,
-                           version_id, host_id, signature, cipher, auth, host, tls,
-                           "".join(" " + field for field in extra), uncertain)
+                           *tail_fields[:MIN_TAIL_FIELDS],
+                           "".join(" " + field for field in tail_fields[MIN_TAIL_FIELDS:]), uncertain)
+
+
+def _parse_unquoted(line: str) -> AccessLogRecord:
+    """A line whose request-URI, referer and user-agent are all a bare ``-``."""
+    head = _HEAD.match(line)
+    if head is None:
+        raise ParseError("no quoted fields, and the fields before the request-URI do not parse")
+    fields = line[head.end():].split(" ")
+    middle = _UNQUOTED_MIDDLE.fullmatch(" ".join(fields[:_UNQUOTED_MIDDLE_FIELDS]))
+    if middle is None:
+        raise ParseError("no quoted fields, and the request-URI to user-agent are not "
+                         "'- status error bytes size time time - -'")
+    tail_fields = _checked_tail(fields[_UNQUOTED_MIDDLE_FIELDS:], "after the user-agent '-'")
+    return AccessLogRecord(*head.groups(), "-", *middle.groups(), "-", "-", *tail_fields[:MIN_TAIL_FIELDS],
+                           "".join(" " + field for field in tail_fields[MIN_TAIL_FIELDS:]))
+
+
+def _checked_tail(tail_fields: list[str], where: str = "after the user-agent") -> list[str]:
+    """The S3-written fields from the version id on, each checked, or ParseError."""
+    if len(tail_fields) < MIN_TAIL_FIELDS or "" in tail_fields:
+        raise ParseError(f"{len(tail_fields)} fields {where}, expected at least {MIN_TAIL_FIELDS}")
+    version_id, host_id, signature, cipher, auth, host, tls = tail_fields[:MIN_TAIL_FIELDS]
+    if signature not in _SIGNATURE_VERSIONS:
+        raise ParseError(f"signature version {_shown(signature)} is not SigV2, SigV4 or -")
+    if auth not in _AUTH_TYPES:
+        raise ParseError(f"authentication type {_shown(auth)} is not AuthHeader, QueryString or -")
+    if not _CIPHER.match(cipher):
+        raise ParseError(f"cipher suite {_shown(cipher)} is not a cipher name or -")
+    if tls != "-" and tls.upper() not in TLS_VERSIONS:
+        raise ParseError(f"unknown TLS version {_shown(tls)}")
+    if (cipher == "-") != (tls == "-"):
+        raise ParseError(f"cipher {_shown(cipher)} and TLS version {_shown(tls)} disagree")
+    return tail_fields
 
 
 def _shown(field: str) -> str:
