@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from access_log_samples import access_log_line, plain_http_line, unquoted_line
+from access_log_samples import OWNER, access_log_line, plain_http_line, unquoted_line
 from trail_validators.access_logs import stream as access_log_stream
 from trail_validators.access_logs.audit import (FAIL, MAX_EVIDENCE_ROWS, MAX_FIELD_CHARS, MAX_FINDINGS_KEPT,
                                                 MEMORY_BUDGET_BYTES, NOTHING_AUDITED, OTHER, AuditPolicy, AuditResult,
@@ -236,3 +236,27 @@ def test_a_merged_total_keeps_bounded_findings_and_exact_counts():
     assert len(total.findings) == MAX_FINDINGS_KEPT
     assert total.summary.findings_by_kind["non_tls_success"] == total.summary.records == 3 * MAX_FINDINGS_KEPT
     assert total.summary.objects == 3
+
+
+# -- actions S3 logs for itself ------------------------------------------------------------
+
+def lifecycle_line(operation: str, requester: str = "AmazonS3") -> str:
+    return (f"{OWNER} trail-bucket [12/Jul/2021:06:46:24 +0000] - {requester} 3E57427F3EXAMPLE {operation} "
+            "AWSLogs/x.json.gz - - - - 123 - - - - - k8K= - - - - - - -")
+
+
+@pytest.mark.parametrize("operation", ["S3.EXPIRE.OBJECT", "S3.TRANSITION_SIA.OBJECT", "S3.TRANSITION.OBJECT",
+                                       "S3.CREATE.DELETEMARKER"])
+@pytest.mark.parametrize("requester", ["AmazonS3", "-"])
+def test_lifecycle_actions_of_s3_itself_are_not_plain_http_requests(operation, requester):
+    result = audit_lines([lifecycle_line(operation, requester)], AuditPolicy())
+    assert result.findings == []
+    assert (result.summary.s3_internal, result.summary.records) == (1, 0)
+    assert "-" not in result.summary.by_tls_version and result.summary.by_operation[operation] == 1
+    assert result.verdict == NOTHING_AUDITED and "actions of S3 itself" in result.why_nothing_audited()
+
+
+def test_a_client_request_claiming_to_be_amazon_s3_still_gets_its_tls_verdict():
+    line = plain_http_line(requester="AmazonS3", operation="REST.GET.OBJECT")
+    result = audit_lines([line], AuditPolicy())
+    assert kinds(result) == [("non_tls_success", Severity.CRITICAL)] and result.summary.s3_internal == 0

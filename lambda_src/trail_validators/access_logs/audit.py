@@ -39,6 +39,9 @@ PASS, FAIL, NOTHING_AUDITED = "pass", "fail", "nothing_audited"
 DEFAULT_MIN_TLS = "TLSv1.2"
 DELETIONS = frozenset(("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE", "BATCH.DELETE.OBJECT",
                        "REST.DELETE.BUCKET"))
+# S3 writes this operation prefix for what it does itself (lifecycle); a client request is
+# logged as REST.*, BATCH.* or WEBSITE.*, so a client cannot produce it.
+S3_INTERNAL_PREFIX = "S3."
 # Mutations that are ordinary uploads, not changes of what protects the logs.
 UPLOADS = frozenset(("REST.PUT.OBJECT", "REST.PUT.PART", "REST.POST.UPLOADS", "REST.POST.UPLOAD",
                      "REST.POST.OBJECT", "REST.COPY.OBJECT", "REST.COPY.PART", "REST.COPY.OBJECT_GET",
@@ -91,6 +94,10 @@ class Summary:
     uncertain_boundaries: int = 0
     """Audited records whose request-URI, referer and user-agent could be split in more
     than one way (no verdict depends on them)."""
+    s3_internal: int = 0
+    """In-scope actions S3 logged for itself (lifecycle expiry and transition: operation
+    ``S3.*``, which no client request can produce): no network request, so no TLS verdict
+    and not counted in ``records``."""
     by_tls_version: Counter = field(default_factory=Counter)
     by_cipher: Counter = field(default_factory=Counter)
     by_requester: Counter = field(default_factory=Counter)
@@ -160,6 +167,7 @@ class AuditResult:
         if not s.lines:
             return f"the {s.objects} log object(s) hold no lines"
         parts = [f"{n} {what}" for n, what in ((s.skipped, "outside the bucket or days asked for"),
+                                                (s.s3_internal, "actions of S3 itself (lifecycle), not requests"),
                                                 (s.unparseable, "unparseable")) if n]
         return f"of {s.lines} lines, " + (", ".join(parts) if parts else "none is a request")
 
@@ -213,6 +221,10 @@ class _Audit:
                 continue
             if not _in_scope(entry, policy):
                 summary.skipped += 1
+                continue
+            if entry.operation.startswith(S3_INTERNAL_PREFIX):
+                summary.s3_internal += 1
+                summary.by_operation[entry.operation] += 1
                 continue
             summary.records += 1
             tls = entry.tls
