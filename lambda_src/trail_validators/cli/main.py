@@ -18,7 +18,7 @@ from ..access_logs.audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPo
                                  tls_order)
 from ..access_logs.sources import SourceError, objects
 from ..digests.layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
-from . import analytics_setup, aws_options, check_posture
+from . import analytics_setup, aws_options, check_posture, help_text
 from . import evidence as evidence_command
 from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
 
@@ -45,10 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="secure-trail", description="Validators of an organization CloudTrail: the digest chain "
-                                         "(validate-logs) and the TLS evidence of the trail bucket's access logs "
-                                         "(audit-access-logs), and the evidence report of a synthesized "
-                                         "cloud assembly (evidence).")
+        prog="secure-trail", description="Validators of an organization CloudTrail. Every command, one line "
+                                         "each, is listed below; secure-trail COMMAND --help for its options.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     audit = commands.add_parser(
         "audit-access-logs", help="audit S3 server access logs for requests without TLS or below the minimum",
@@ -95,8 +93,19 @@ def _parser() -> argparse.ArgumentParser:
     check_posture.add_parser(commands)
     evidence_command.add_parser(commands)
     analytics_setup.register(commands)
+    completion = commands.add_parser("completion", help="print a bash or zsh completion script",
+                                     description="Prints a completion script for the shell, generated "
+                                                 "from this command's own options.")
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(run=lambda args: _completion(parser, args.shell))
+    help_text.decorate(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    print(help_text.bash_script(parser) if shell == "bash" else help_text.zsh_script(parser), end="")
+    return EXIT_OK
 
 
 def _audit_access_logs(args: argparse.Namespace) -> int:
