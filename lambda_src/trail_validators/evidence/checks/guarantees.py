@@ -114,12 +114,20 @@ def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if isinstance(statement, dict) and statement.get("Effect") == "Deny" and is_everyone(statement) and \
                     deny_matches(statement, "aws:SecureTransport", ("Bool",), (False,)) is None and \
-                    {"sns:Publish", "sns:*", "*"} & set(actions(statement)):
+                    {"sns:Publish", "sns:*", "*"} & set(actions(statement)) and \
+                    _covers_topic(assembly, policy, statement, topic):
                 return Evidence(policy.stack.name, policy.logical_id, policy.type,
                                 f"PolicyDocument.Statement[{number}]", statement, True,
                                 f"publishing to {topic.logical_id} without TLS is denied")
     return missing("a TLS-only topic policy", where=topic,
                    why=f"no topic policy denies publishing to {topic.logical_id} without TLS")
+
+
+def _covers_topic(assembly: Assembly, policy: Resource, statement: dict[str, Any], topic: Resource) -> bool:
+    """The statement's Resource is the topic (or ``*``): a deny on another ARN protects nothing here."""
+    listed = as_list(statement.get("Resource"))
+    return bool(listed) and any(item == "*" or referenced(assembly, policy.stack, item, TOPIC) == topic
+                                for item in listed)
 
 
 def topic_policies(assembly: Assembly, topic: Resource) -> list[Resource]:

@@ -75,6 +75,10 @@ def _kms_key(assembly: Assembly, trail) -> list[Evidence]:
     key = key_of(assembly, trail, "KMSKeyId") if evidence[0].holds else None
     if key is not None:
         evidence.append(symmetric(key))
+    elif evidence[0].holds:
+        evidence.append(missing("the trail's KMS key", where=trail, path="KMSKeyId",
+                                why="the key KMSKeyId names is not a key this assembly provably creates (not "
+                                    "found, or its Condition is not provably true)"))
     return evidence
 
 
