@@ -35,3 +35,52 @@ def test_a_weakened_copy_leaves_its_control_not_satisfied(weakening, default_cdk
     weakening.change(template)
     path.write_text(json.dumps(template))
     assert statuses(cdk_out)[weakening.control_id] == "not_satisfied"
+
+
+KEY_ADMINISTRATION = ["kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+                      "kms:DisableKey", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+                      "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource"]
+
+
+def _edit(cdk_out, stack, change):
+    path = template_path(cdk_out, stack)
+    template = json.loads(path.read_text())
+    change(template["Resources"])
+    path.write_text(json.dumps(template))
+    return cdk_out
+
+
+def test_a_trail_key_whose_root_only_administers_and_grants_only_for_aws_resources_is_satisfied(default_cdk_out,
+                                                                                                 tmp_path):
+    from evidence_assemblies import trail_key
+
+    def narrow(resources):
+        statements = trail_key(resources)["KeyPolicy"]["Statement"]
+        root = statements[0]["Principal"]
+        statements[0]["Action"] = KEY_ADMINISTRATION
+        statements.append({"Sid": "GrantsOnlyForAwsResources", "Effect": "Allow", "Principal": root,
+                           "Action": "kms:CreateGrant", "Resource": "*",
+                           "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}})
+    cdk_out = _edit(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", narrow)
+    found = statuses(cdk_out)
+    assert {c: found[c] for c in ("KMS.5", "ST.1", "ST.2", "CIS.3.5", "KMS.4")} == dict.fromkeys(
+        ("KMS.5", "ST.1", "ST.2", "CIS.3.5", "KMS.4"), "satisfied")
+
+
+def test_in_the_organization_shape_a_source_arn_of_the_log_archive_account_is_not_the_trail(organization_cdk_out,
+                                                                                          tmp_path):
+    """The trail lives in the management account: a grant for a trail of the same name in the
+    Log Archive account (where the bucket is) admits a trail this deployment does not own."""
+    assert statuses(organization_cdk_out)["ST.1"] == "satisfied"
+
+    def other_account(resources):
+        for body in resources.values():
+            if body["Type"] == "AWS::S3::BucketPolicy":
+                for statement in body["Properties"]["PolicyDocument"]["Statement"]:
+                    for entries in statement.get("Condition", {}).values():
+                        if "aws:SourceArn" in entries and "cloudtrail" in json.dumps(entries["aws:SourceArn"]):
+                            entries["aws:SourceArn"] = {"Fn::Join": ["", [
+                                "arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:us-east-1:", {"Ref": "AWS::AccountId"},
+                                ":trail/secure-org-trail"]]}
+    cdk_out = _edit(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailLogArchive", other_account)
+    assert statuses(cdk_out)["ST.1"] == "not_satisfied"
