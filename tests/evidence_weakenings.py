@@ -85,7 +85,8 @@ def _never(resource_type: str) -> Callable[[dict], None]:
 def _second_topic_policy(template: dict) -> None:
     resources = template["Resources"]
     (topic_id,) = [logical_id for logical_id, body in resources.items()
-                   if body["Type"] == "AWS::SNS::Topic" and body["Properties"].get("TopicName", "").endswith("delivery")]
+                   if body["Type"] == "AWS::SNS::Topic"
+                   and body["Properties"].get("TopicName", "").endswith("delivery")]
     resources["SecondTopicPolicy"] = {"Type": "AWS::SNS::TopicInlinePolicy", "Properties": {
         "TopicArn": {"Ref": topic_id}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sns:Publish",
@@ -151,6 +152,9 @@ WEAKENINGS: tuple[Weakening, ...] = (
          "Condition": {"StringLike": {"aws:PrincipalAccount": "*"}}})),
     Weakening("key policy another account's root kms:*", "KMS.5", _key_statement(
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"}, "Action": "kms:*",
+         "Resource": "*"})),
+    Weakening("key policy lets another account's role decrypt with no condition", "KMS.5", _key_statement(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:role/reader"}, "Action": "kms:Decrypt",
          "Resource": "*"})),
     Weakening("key policy NotPrincipal allow", "KMS.5", _key_statement(
         {"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"}, "Action": "kms:Decrypt",

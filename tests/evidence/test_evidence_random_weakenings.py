@@ -134,7 +134,8 @@ def narrow_statement(draw):
             resource = statement["Resource"]
             statement["Resource"] = resource[0] if isinstance(resource, list) else {"Ref": "AWS::NoValue"}
         elif how == "if-exists":
-            statement["Condition"] = {f"{operator}IfExists": entries for operator, entries in statement["Condition"].items()}
+            statement["Condition"] = {f"{operator}IfExists": entries
+                                      for operator, entries in statement["Condition"].items()}
         else:
             statement["NotAction"] = statement.pop("Action")
     return Weakened(control, f"narrow a deny ({how}, {extra})", change)
@@ -217,7 +218,8 @@ def second_policy(draw):
             statements, _ = _topic_deny(resources)
             (topic_id,) = [lid for lid, body in resources.items() if body["Type"] == "AWS::SNS::Topic"
                            and body["Properties"]["TopicName"].endswith("delivery")]
-            attach = {"Topics": [{"Ref": topic_id}]} if kind == "AWS::SNS::TopicPolicy" else {"TopicArn": {"Ref": topic_id}}
+            attach = {"Topics": [{"Ref": topic_id}]} if kind == "AWS::SNS::TopicPolicy" \
+                else {"TopicArn": {"Ref": topic_id}}
             resource_type = kind
         else:
             statements = bucket_policy(resources, target)["Statement"]

@@ -84,3 +84,14 @@ def test_in_the_organization_shape_a_source_arn_of_the_log_archive_account_is_no
                                 ":trail/secure-org-trail"]]}
     cdk_out = _edit(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailLogArchive", other_account)
     assert statuses(cdk_out)["ST.1"] == "not_satisfied"
+
+
+def test_a_named_reader_in_another_account_decrypting_under_a_condition_keeps_kms_5(default_cdk_out, tmp_path):
+    from evidence_assemblies import trail_key
+
+    def reader(resources):
+        trail_key(resources)["KeyPolicy"]["Statement"].append({
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:role/auditor"}, "Action": "kms:Decrypt",
+            "Resource": "*", "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:*"}}})
+    cdk_out = _edit(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", reader)
+    assert statuses(cdk_out)["KMS.5"] == "satisfied"

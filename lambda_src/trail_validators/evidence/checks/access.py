@@ -13,7 +13,7 @@ from typing import Any
 from ..assembly import Assembly, Stack
 from ..cfn import document as as_document
 from ..cfn import is_intrinsic
-from ..model import Evidence, NotApplicable
+from ..model import Evidence
 from ..resources import Resource, as_list, flatten, referenced, resources, statements
 from .parts import BUCKET, KEY, buckets, missing
 
@@ -28,6 +28,8 @@ CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", 
                     "s3:PutBucketLogging", "s3:PutReplicationConfiguration", "s3:ReplicateObject",
                     "s3:ReplicateDelete", "s3:PutObjectVersionAcl")
 """Actions that write, delete or change a bucket's objects or the bucket's protection."""
+READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+"""What a named log reader outside this deployment's accounts may be allowed on a key."""
 PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:SourceAccount",
                 "aws:SourceArn", "kms:CallerAccount")
 PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
@@ -163,12 +165,21 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
             if why:
                 bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
                 continue
-            outside = [item for item in aws if item == "*" or "*" in item or _principal_account(item) is None
-                       or _principal_account(item) not in accounts]
-            if outside and not _pinned(statement, accounts):
+            wildcards = [item for item in aws if "*" in item or "?" in item]
+            if wildcards and not _pinned(statement, accounts):
                 bad.append(_statement_evidence(
-                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(outside)} use the key with no "
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(wildcards)} use the key with no "
                     "condition that ties the caller to this deployment's accounts or organization", statement))
+                continue
+            outside = [item for item in aws if item not in wildcards and _principal_account(item) not in accounts]
+            listed, why = _actions(statement)
+            reads_only = not why and {action.lower() for action in listed} <= {action.lower() for action in READ_ACTIONS}
+            if outside and not (reads_only and statement.get("Condition")):
+                bad.append(_statement_evidence(
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(outside)}, outside this "
+                    "deployment's accounts, " + ("do more than decrypt" if not reads_only else
+                                                 "decrypt without a condition") + " with the key: only a named "
+                    "reader may, and only kms:Decrypt or kms:DescribeKey under a condition", statement))
         evidence.extend(bad or [_statement_evidence(
             key, "KeyPolicy", True, "every key-policy grant names this deployment's own accounts, or pins a "
             "wildcard principal to them with a condition", None)])

@@ -14,7 +14,8 @@ from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
                          referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
-                    field_selectors, is_true, key_of, logging_on, missing, prop, several_policies, strings, trail_buckets, trails)
+                    field_selectors, is_true, key_of, logging_on, missing, prop, several_policies, strings,
+                    trail_buckets, trails)
 from .access import stack_account
 from .monitoring import alarm_refusal
 from .storage import logs_retained
@@ -223,7 +224,8 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
 def digest_validation_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
     trail_evidence = [item for trail in trails(assembly) for item in (
         logging_on(trail), prop(trail, "EnableLogFileValidation", is_true, ok="CloudTrail writes signed digests",
-                                bad="log file validation is off: there are no digests to validate"))] or [missing("AWS::CloudTrail::Trail")]
+                                bad="log file validation is off: there are no digests to validate"))] \
+        or [missing("AWS::CloudTrail::Trail")]
     alarm = _validator_alarm(assembly, service=DIGEST_VALIDATOR, metric=DigestMetrics.TAMPERING_FINDINGS,
                              what="digest-chain validation", option="validateDigests")
     if isinstance(alarm, NotApplicable):
@@ -239,7 +241,8 @@ def tls_audit_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
 def organization_trail(assembly: Assembly) -> list[Evidence]:
     found = trails(assembly)
     return [item for trail in found for item in (
-        logging_on(trail), prop(trail, "IsOrganizationTrail", is_true, ok="one trail logs every account of the organization",
+        logging_on(trail),
+        prop(trail, "IsOrganizationTrail", is_true, ok="one trail logs every account of the organization",
              bad="not an organization trail: member accounts are not logged"),
         prop(trail, "IncludeGlobalServiceEvents", is_true, ok="events of global services (IAM, STS, ...) are logged",
              bad="events of global services (IAM, STS, ...) are not logged"))] or [missing("AWS::CloudTrail::Trail")]
