@@ -24,7 +24,7 @@ def add_parser(commands) -> None:
         "evidence", help="report every control the synthesized templates satisfy (from cdk.out, offline)",
         description="Reads every stack of a cloud assembly (cdk.out) and cdk-nag's validation-report.json and "
                     "reports, for each control (CIS AWS Foundations Benchmark sections 3 and 4, Security Hub "
-                    "CloudTrail.*, CloudWatch.*, S3.*, KMS.4, SNS.1 and secure-trail's own guarantees), the "
+                    "CloudTrail.*, CloudWatch.*, S3.*, KMS.4, KMS.5, SNS.1 and secure-trail's own guarantees), the "
                     "resource and property that satisfy it. No AWS access.")
     evidence.add_argument("cdk_out", metavar="CDK_OUT", help="the cloud assembly folder (cdk.out)")
     evidence.add_argument("--format", choices=FORMATS, default=None,

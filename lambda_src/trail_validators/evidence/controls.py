@@ -69,6 +69,8 @@ CONTROLS: tuple[Control, ...] = (
               {"control_id": control.control_id})
       for control in MONITORING_CONTROLS if control.control_id.startswith("CloudWatch.")),
     Control("KMS.4", "AWS KMS key rotation is enabled", SECURITY_HUB, "key_rotation"),
+    Control("KMS.5", "KMS keys are not publicly accessible: no wildcard or outside principal may use a key "
+            "without a condition that pins the caller to this deployment", SECURITY_HUB, "keys_not_public"),
     Control("S3.2", "S3 buckets block public read access", SECURITY_HUB, "not_public", {"roles": BOTH_BUCKETS}),
     Control("S3.3", "S3 buckets block public write access", SECURITY_HUB, "not_public", {"roles": BOTH_BUCKETS}),
     Control("S3.5", "S3 buckets require requests to use SSL", SECURITY_HUB, "denies_non_tls",
@@ -114,4 +116,9 @@ CONTROLS: tuple[Control, ...] = (
     Control("ST.11", "S3 data events never log the log buckets themselves", PROJECT,
             "data_events_exclude_log_buckets"),
     Control("ST.12", "The cdk-nag packs reported no unacknowledged finding", PROJECT, "cdk_nag_clean"),
+    Control("ST.13", "The trail bucket keeps logs at least 365 days, and so does the CloudWatch Logs copy "
+            "(NIST SP 800-53 AU-11)", PROJECT, "trail_logs_retained"),
+    Control("ST.14", "Only the log-delivery services may write the log buckets, and no principal may delete or "
+            "change their objects or policies (NIST SP 800-53 AU-9)", PROJECT, "log_buckets_unchangeable",
+            {"roles": BOTH_BUCKETS}),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..model import NotApplicable
-from . import guarantees, monitoring, storage, trail
+from . import access, guarantees, monitoring, storage, trail
 
 
 def outside_template(_assembly, *, reason: str) -> NotApplicable:
@@ -27,5 +27,7 @@ CHECKS: dict[str, Callable] = {
     **{name: getattr(guarantees, name) for name in (
         "source_arn_on_cloudtrail_grants", "encryption_context_on_cloudtrail_keys", "topics_tls_only",
         "access_log_tls_evidence", "digest_validation_alerts", "tls_audit_alerts", "organization_trail",
-        "retained", "log_group_protected", "data_events_exclude_log_buckets", "cdk_nag_clean")},
+        "retained", "log_group_protected", "data_events_exclude_log_buckets", "cdk_nag_clean",
+        "trail_logs_retained")},
+    **{name: getattr(access, name) for name in ("keys_not_public", "log_buckets_unchangeable")},
 }

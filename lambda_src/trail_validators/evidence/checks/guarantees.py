@@ -4,6 +4,7 @@ retention, the organization trail, and a clean cdk-nag run."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
@@ -13,8 +14,11 @@ from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
                          referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
-                    field_selectors, is_true, key_of, missing, prop, several_policies, strings, trail_buckets, trails)
+                    field_selectors, is_true, key_of, logging_on, missing, prop, several_policies, strings,
+                    trail_buckets, trails)
+from .access import stack_account
 from .monitoring import alarm_refusal
+from .storage import logs_retained
 from .trail import monitored_log_group
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
@@ -33,10 +37,39 @@ def _policy_statements(assembly: Assembly):
                 yield resource, f"{path}.Statement[{number}]", statement
 
 
-def _trail_arn(value: Any) -> bool:
-    spelled = flatten(value)
-    return bool(spelled) and ":cloudtrail:" in spelled and ":trail/" in spelled \
-        and not {"*", "?"} & set(spelled)  # type: ignore[arg-type] # a wildcard admits other accounts' trails
+def _stack_region(stack) -> str | None:
+    match = re.match(r"^aws://[^/]+/([a-z]{2}(?:-[a-z]+)+-\d+)$", stack.environment or "")
+    return match.group(1) if match else None
+
+
+def own_trail_arns(assembly: Assembly, origin) -> set[str]:
+    """The ways a policy written in stack ``origin`` may spell the ARN of a trail of this
+    assembly: ``Fn::GetAtt`` in the trail's own stack, or its ARN with the trail's region,
+    account and name (the pseudo parameters only where they mean the trail's own)."""
+    arns = set()
+    for trail in trails(assembly):
+        same = trail.stack.name == origin.name
+        if same:
+            arns.add("${%s.Arn}" % trail.logical_id)
+        name = flatten(trail.value("TrailName"))
+        if not name or "$" in name:
+            continue
+        region, account = _stack_region(trail.stack), stack_account(trail.stack)
+        regions = {region} if region else set()
+        accounts = {account} if account else set()
+        if same or (account and stack_account(origin) == account):
+            accounts.add("${AWS::AccountId}")
+        if same:
+            regions.add("${AWS::Region}")
+        arns |= {f"arn:{partition}:cloudtrail:{r}:{a}:trail/{name}" for partition in ("aws", "${AWS::Partition}")
+                 for r in regions for a in accounts}
+    return arns
+
+
+def _own_trail_arn(value: Any, arns: set[str]) -> bool:
+    """``value`` names one of this deployment's trails (a wildcard, another account's or an
+    unknown trail does not)."""
+    return flatten(value) in arns
 
 
 def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
@@ -44,14 +77,15 @@ def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
     for resource, path, statement in _policy_statements(assembly):
         if statement.get("Effect") != "Allow" or CLOUDTRAIL not in service_principals(statement):
             continue
+        arns = own_trail_arns(assembly, resource.stack)
         scoped = [value for operator, value in conditions(statement, "aws:SourceArn")
-                  if operator in SOURCE_ARN_OPERATORS and all(_trail_arn(item) for item in
-                                                               (value if isinstance(value, list) else [value]))]
+                  if operator in SOURCE_ARN_OPERATORS and as_list(value)
+                  and all(_own_trail_arn(item, arns) for item in as_list(value))]
         evidence.append(Evidence(
             resource.stack.name, resource.logical_id, resource.type, path, statement, bool(scoped),
             "CloudTrail gets this only when acting for the trail named in aws:SourceArn (no confused deputy)"
-            if scoped else "this CloudTrail grant has no aws:SourceArn condition naming a trail: any trail, of "
-                           "any account, could use it"))
+            if scoped else "this CloudTrail grant has no aws:SourceArn condition naming this deployment's trail "
+                           "(its own ARN, account and name): another trail, of any account, could use it"))
     return evidence or [missing("CloudTrail grant", why="no policy in the assembly grants CloudTrail anything")]
 
 
@@ -81,12 +115,20 @@ def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if isinstance(statement, dict) and statement.get("Effect") == "Deny" and is_everyone(statement) and \
                     deny_matches(statement, "aws:SecureTransport", ("Bool",), (False,)) is None and \
-                    {"sns:Publish", "sns:*", "*"} & set(actions(statement)):
+                    {"sns:Publish", "sns:*", "*"} & set(actions(statement)) and \
+                    _covers_topic(assembly, policy, statement, topic):
                 return Evidence(policy.stack.name, policy.logical_id, policy.type,
                                 f"PolicyDocument.Statement[{number}]", statement, True,
                                 f"publishing to {topic.logical_id} without TLS is denied")
     return missing("a TLS-only topic policy", where=topic,
                    why=f"no topic policy denies publishing to {topic.logical_id} without TLS")
+
+
+def _covers_topic(assembly: Assembly, policy: Resource, statement: dict[str, Any], topic: Resource) -> bool:
+    """The statement's Resource is the topic (or ``*``): a deny on another ARN protects nothing here."""
+    listed = as_list(statement.get("Resource"))
+    return bool(listed) and any(item == "*" or referenced(assembly, policy.stack, item, TOPIC) == topic
+                                for item in listed)
 
 
 def topic_policies(assembly: Assembly, topic: Resource) -> list[Resource]:
@@ -180,9 +222,10 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
 
 
 def digest_validation_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
-    trail_evidence = [prop(trail, "EnableLogFileValidation", is_true, ok="CloudTrail writes signed digests",
-                           bad="log file validation is off: there are no digests to validate")
-                      for trail in trails(assembly)] or [missing("AWS::CloudTrail::Trail")]
+    trail_evidence = [item for trail in trails(assembly) for item in (
+        logging_on(trail), prop(trail, "EnableLogFileValidation", is_true, ok="CloudTrail writes signed digests",
+                                bad="log file validation is off: there are no digests to validate"))] \
+        or [missing("AWS::CloudTrail::Trail")]
     alarm = _validator_alarm(assembly, service=DIGEST_VALIDATOR, metric=DigestMetrics.TAMPERING_FINDINGS,
                              what="digest-chain validation", option="validateDigests")
     if isinstance(alarm, NotApplicable):
@@ -198,6 +241,7 @@ def tls_audit_alerts(assembly: Assembly) -> list[Evidence] | NotApplicable:
 def organization_trail(assembly: Assembly) -> list[Evidence]:
     found = trails(assembly)
     return [item for trail in found for item in (
+        logging_on(trail),
         prop(trail, "IsOrganizationTrail", is_true, ok="one trail logs every account of the organization",
              bad="not an organization trail: member accounts are not logged"),
         prop(trail, "IncludeGlobalServiceEvents", is_true, ok="events of global services (IAM, STS, ...) are logged",
@@ -266,3 +310,19 @@ def cdk_nag_clean(assembly: Assembly) -> list[Evidence] | NotApplicable:
                 for plugin in assembly.nag_report]
     return evidence or [Evidence("(assembly)", None, None, "validation-report.json", [], True,
                                  "no validation plugin reported a finding")]
+
+
+def trail_logs_retained(assembly: Assembly) -> list[Evidence]:
+    """The trail bucket keeps logs at least a year, and so does the CloudWatch Logs copy
+    when there is one."""
+    evidence = logs_retained(assembly)
+    trail, group = monitored_log_group(assembly)
+    if trail is not None and group is not None:
+        evidence.append(prop(group, "RetentionInDays", lambda value: isinstance(value, int) and value >= 365,
+                             ok="the CloudWatch Logs copy keeps events at least a year",
+                             bad="the CloudWatch Logs copy keeps events less than a year",
+                             absent="no retention set on the CloudWatch Logs copy: events are kept forever",
+                             absent_holds=True))
+    elif trail is not None:
+        evidence.append(missing("the trail's log group", where=trail, path="CloudWatchLogsLogGroupArn"))
+    return evidence

@@ -39,6 +39,13 @@ def missing(what: str, *, where: Resource | None = None, path: str = "", why: st
                     why or f"{what} is not in the assembly", present)
 
 
+def logging_on(trail: Resource) -> Evidence:
+    """The trail is created logging (``IsLogging``, which CloudFormation requires, is provably true)."""
+    return prop(trail, "IsLogging", is_true, ok="the trail is created logging",
+                bad="the trail is created with logging stopped (IsLogging is not provably true): it records nothing",
+                absent="IsLogging is not set: the template does not show the trail logs")
+
+
 def trails(assembly: Assembly) -> list[Resource]:
     return resources(assembly, TRAIL)
 

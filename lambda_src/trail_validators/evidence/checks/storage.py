@@ -183,3 +183,53 @@ def topics_encrypted(assembly: Assembly) -> list[Evidence] | NotApplicable:
     return [prop(topic, "KmsMasterKeyId", lambda value: value not in (None, ""),
                  ok="the topic's messages are encrypted at rest with this KMS key",
                  bad="the topic is not encrypted with KMS") for topic in topics]
+
+
+MIN_RETENTION_DAYS = 365
+
+
+def _rule_shortens_retention(rule: Any, minimum: int) -> str | None:
+    """Why an enabled lifecycle rule may delete logs before ``minimum`` days, or None."""
+    if not isinstance(rule, dict):
+        return f"a lifecycle rule {rule!r} is not an object"
+    name = rule.get("Id", "(no Id)")
+    status = rule.get("Status")
+    if status == "Disabled":
+        return None
+    if status != "Enabled":
+        return f"lifecycle rule {name!r} has Status {status!r}, not the literal Enabled or Disabled"
+    if "ExpirationDate" in rule:
+        return f"lifecycle rule {name!r} expires objects on a fixed date ({rule['ExpirationDate']!r})"
+    for days_key, what in (("ExpirationInDays", "objects"),
+                           ("NoncurrentVersionExpiration.NoncurrentDays", "noncurrent versions"),
+                           ("NoncurrentVersionExpirationInDays", "noncurrent versions")):
+        holder: Any = rule
+        for part in days_key.split("."):
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if holder is None:
+            continue
+        if isinstance(holder, bool) or not isinstance(holder, int):
+            return f"lifecycle rule {name!r} sets {days_key} to {holder!r}, not a literal number of days"
+        if holder < minimum:
+            return f"lifecycle rule {name!r} expires {what} after {holder} days ({days_key}), under {minimum}"
+    return None
+
+
+def logs_retained(assembly: Assembly, roles: tuple[str, ...] = (TRAIL_BUCKET,),
+                  minimum: int = MIN_RETENTION_DAYS) -> list[Evidence]:
+    """No enabled lifecycle rule of the trail bucket deletes a log object or a noncurrent
+    version before ``minimum`` days (a rule with a Filter still deletes the logs it selects)."""
+    def check(role: str, bucket: Resource) -> list[Evidence]:
+        present, rules = bucket.get("LifecycleConfiguration.Rules")
+        if not present:
+            return [prop(bucket, "LifecycleConfiguration.Rules", lambda _: True, ok="", bad="",
+                         absent=f"{ROLE_NAME[role]} has no lifecycle rule: its logs are never expired",
+                         absent_holds=True)]
+        if not isinstance(rules, list):
+            return [prop(bucket, "LifecycleConfiguration.Rules", lambda _: False, ok="",
+                         bad=f"the lifecycle rules of {ROLE_NAME[role]} are not a list this check can read")]
+        problems = [why for why in (_rule_shortens_retention(rule, minimum) for rule in rules) if why]
+        return [prop(bucket, "LifecycleConfiguration.Rules", lambda _: not problems,
+                     ok=f"no lifecycle rule of {ROLE_NAME[role]} deletes logs or their noncurrent versions before "
+                        f"{minimum} days", bad=f"{ROLE_NAME[role]}: {problems[0]}" if problems else "")]
+    return _per_bucket(assembly, roles, check)

@@ -7,7 +7,8 @@ from typing import Any
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import referenced, resources
-from .parts import (LOG_GROUP, field_selectors, is_true, key_of, missing, prop, strings, trails)
+from .parts import (LOG_GROUP, field_selectors, is_true, key_of, logging_on, missing, prop, strings,
+                    trails)
 
 
 def _each_trail(assembly: Assembly, check) -> list[Evidence]:
@@ -49,19 +50,19 @@ def _default_selectors(trail) -> Evidence:
 
 def multi_region_management_events(assembly: Assembly) -> list[Evidence]:
     return _each_trail(assembly, lambda trail: [
+        logging_on(trail),
         prop(trail, "IsMultiRegionTrail", is_true, ok="the trail logs every region",
              bad="the trail is not multi-region: events of other regions are not logged"),
         _management_read_write(trail)])
 
 
 def trail_logging(assembly: Assembly) -> list[Evidence]:
-    return _each_trail(assembly, lambda trail: [
-        prop(trail, "IsLogging", is_true, ok="the trail is created logging",
-             bad="the trail is created with logging stopped")])
+    return _each_trail(assembly, lambda trail: [logging_on(trail)])
 
 
 def log_file_validation(assembly: Assembly) -> list[Evidence]:
     return _each_trail(assembly, lambda trail: [
+        logging_on(trail),
         prop(trail, "EnableLogFileValidation", is_true,
              ok="CloudTrail delivers signed hourly digests, so deleted or changed log files can be proven",
              bad="log file validation is off: no digests, tampering cannot be proven")])
@@ -74,6 +75,10 @@ def _kms_key(assembly: Assembly, trail) -> list[Evidence]:
     key = key_of(assembly, trail, "KMSKeyId") if evidence[0].holds else None
     if key is not None:
         evidence.append(symmetric(key))
+    elif evidence[0].holds:
+        evidence.append(missing("the trail's KMS key", where=trail, path="KMSKeyId",
+                                why="the key KMSKeyId names is not a key this assembly provably creates (not "
+                                    "found, or its Condition is not provably true)"))
     return evidence
 
 

@@ -1,0 +1,261 @@
+"""Who may use the keys and change the logs: no wildcard or outside principal can use a
+key without a condition that pins it to this deployment (Security Hub KMS.5's intent), and
+no principal but the services that deliver logs may write, delete or change the log
+buckets' objects or policies. An element this module cannot read (``NotPrincipal``,
+``NotAction``, an intrinsic where a principal or action must be a literal) is a finding."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+from ..assembly import Assembly, Stack
+from ..cfn import document as as_document
+from ..cfn import is_intrinsic
+from ..model import Evidence
+from ..resources import Resource, as_list, flatten, referenced, resources, statements
+from .parts import BUCKET, KEY, buckets, missing
+
+LOG_WRITERS = {"cloudtrail.amazonaws.com": ("s3:PutObject",), "logging.s3.amazonaws.com": ("s3:PutObject",)}
+"""The services that deliver logs into the log buckets, and the one action each may be allowed."""
+CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+                    "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging",
+                    "s3:RestoreObject", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy",
+                    "s3:DeleteBucketPolicy", "s3:DeleteBucket", "s3:PutBucketAcl", "s3:PutBucketVersioning",
+                    "s3:PutLifecycleConfiguration", "s3:PutBucketObjectLockConfiguration",
+                    "s3:PutBucketOwnershipControls", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
+                    "s3:PutBucketLogging", "s3:PutReplicationConfiguration", "s3:ReplicateObject",
+                    "s3:ReplicateDelete", "s3:PutObjectVersionAcl")
+"""Actions that write, delete or change a bucket's objects or the bucket's protection."""
+READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+"""What a named log reader outside this deployment's accounts may be allowed on a key."""
+PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:SourceAccount",
+                "aws:SourceArn", "kms:CallerAccount")
+PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
+ACCOUNT = re.compile(r"^\d{12}$")
+IDENTITY_POLICIES = {"AWS::IAM::Policy": ("PolicyDocument",), "AWS::IAM::ManagedPolicy": ("PolicyDocument",)}
+
+
+def own_accounts(assembly: Assembly) -> set[str]:
+    """The accounts this deployment's stacks are in (a stack without one is ``${AWS::AccountId}``)."""
+    accounts = {"${AWS::AccountId}"}
+    for stack in assembly.stacks:
+        account = stack_account(stack)
+        if account:
+            accounts.add(account)
+    return accounts
+
+
+def stack_account(stack: Stack) -> str | None:
+    match = re.match(r"^aws://(\d{12})/", stack.environment or "")
+    return match.group(1) if match else None
+
+
+def _principal_account(spelled: str) -> str | None:
+    """The account of an IAM principal (account id, or ``arn:...:iam::ACCOUNT:...``)."""
+    if ACCOUNT.match(spelled) or spelled == "${AWS::AccountId}":
+        return spelled
+    match = re.match(r"^arn:[^:]+:(?:iam|sts)::(\$\{AWS::AccountId\}|\d{12}):", spelled)
+    return match.group(1) if match else None
+
+
+def principals(statement: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
+    """``(AWS principals, service principals, why unreadable)``; ``*`` stands for everyone."""
+    if "NotPrincipal" in statement:
+        return [], [], "the statement uses NotPrincipal, which allows everyone not listed"
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"], [], None
+    if not isinstance(principal, dict):
+        return [], [], f"its Principal {principal!r} is not one this check can read"
+    aws, services = [], []
+    for kind, value in principal.items():
+        for item in as_list(value):
+            spelled = flatten(item)
+            if spelled is None:
+                return [], [], f"its {kind} principal {item!r} is an intrinsic function, not a literal"
+            if kind == "AWS":
+                aws.append(spelled)
+            elif kind == "Service":
+                services.append(spelled)
+            else:
+                return [], [], f"its {kind} principal is not one this check models"
+    return aws, services, None
+
+
+def _actions(statement: dict[str, Any]) -> tuple[list[str], str | None]:
+    if "NotAction" in statement:
+        return [], "the statement uses NotAction, which allows every action not listed"
+    listed = as_list(statement.get("Action"))
+    if not listed or not all(isinstance(item, str) for item in listed):
+        return [], f"its Action {statement.get('Action')!r} is not a list of literal actions"
+    return listed, None
+
+
+def _grants(pattern: str, actions: tuple[str, ...]) -> list[str]:
+    lowered = pattern.lower()
+    return [action for action in actions if fnmatch.fnmatchcase(action.lower(), lowered)]
+
+
+def _pinned(statement: dict[str, Any], accounts: set[str]) -> bool:
+    """A condition (every one of its values literal, without a wildcard) ties the caller to
+    this deployment's accounts, organization or ARNs."""
+    block = statement.get("Condition")
+    if not isinstance(block, dict):
+        return False
+    for operator, entries in block.items():
+        if operator not in PINNING_OPERATORS or not isinstance(entries, dict):
+            continue
+        for name, value in entries.items():
+            if not isinstance(name, str) or name.lower() not in {key.lower() for key in PINNING_KEYS}:
+                continue
+            spelled = [flatten(item) for item in as_list(value)]
+            if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts) for item in spelled):
+                return True
+    return False
+
+
+def _own(spelled: str, accounts: set[str]) -> bool:
+    """A pinning value names only this deployment: its organization, a resource of its
+    templates, or ARNs and ids of its accounts."""
+    if spelled.startswith("o-") or (spelled.startswith("${") and spelled.endswith(".Arn}")):
+        return True
+    named = {digits or pseudo for digits, pseudo in
+             re.findall(r"(?<!\d)(\d{12})(?!\d)|(\$\{AWS::AccountId\})", spelled)}
+    return bool(named) and named <= accounts
+
+
+def _statement_evidence(resource: Resource, path: str, holds: bool, why: str, value: Any) -> Evidence:
+    return Evidence(resource.stack.name, resource.logical_id, resource.type, path, value, holds, why)
+
+
+def _documents(resource: Resource, path: str) -> tuple[list[Any], Evidence | None]:
+    present, raw = resource.get(path)
+    parsed = as_document(raw)
+    if not present or not isinstance(parsed, dict) or is_intrinsic(raw):
+        return [], _statement_evidence(resource, path, False, f"the {path} of {resource.logical_id} is not a "
+                                       "policy document this check can read", raw)
+    listed = statements(parsed)
+    if not listed or not all(isinstance(item, dict) for item in listed):
+        return [], _statement_evidence(resource, path, False, f"the {path} of {resource.logical_id} holds a "
+                                       "statement that is not an object", raw)
+    return listed, None
+
+
+def keys_not_public(assembly: Assembly) -> list[Evidence]:
+    """KMS.5: every Allow of every key policy names principals of this deployment, or pins a
+    wildcard / outside principal to it with a condition."""
+    keys = resources(assembly, KEY)
+    if not keys:
+        return [missing("AWS::KMS::Key")]
+    accounts = own_accounts(assembly)
+    evidence = []
+    for key in keys:
+        listed, unreadable = _documents(key, "KeyPolicy")
+        if unreadable:
+            evidence.append(unreadable)
+            continue
+        bad = []
+        for number, statement in enumerate(listed):
+            if statement.get("Effect") != "Allow":
+                continue
+            path = f"KeyPolicy.Statement[{number}]"
+            aws, _, why = principals(statement)
+            if why:
+                bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
+                continue
+            wildcards = [item for item in aws if "*" in item or "?" in item]
+            if wildcards and not _pinned(statement, accounts):
+                bad.append(_statement_evidence(
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(wildcards)} use the key with no "
+                    "condition that ties the caller to this deployment's accounts or organization", statement))
+                continue
+            outside = [item for item in aws if item not in wildcards and _principal_account(item) not in accounts]
+            listed, why = _actions(statement)
+            reads_only = not why and {action.lower() for action in listed} <= {action.lower() for action in READ_ACTIONS}
+            if outside and not (reads_only and statement.get("Condition")):
+                bad.append(_statement_evidence(
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(outside)}, outside this "
+                    "deployment's accounts, " + ("do more than decrypt" if not reads_only else
+                                                 "decrypt without a condition") + " with the key: only a named "
+                    "reader may, and only kms:Decrypt or kms:DescribeKey under a condition", statement))
+        evidence.extend(bad or [_statement_evidence(
+            key, "KeyPolicy", True, "every key-policy grant names this deployment's own accounts, or pins a "
+            "wildcard principal to them with a condition", None)])
+    return evidence
+
+
+def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stack) -> bool:
+    """An identity policy's Resource may name ``bucket`` (an unreadable one may, too)."""
+    arns = [f"${{{bucket.logical_id}.Arn}}"] + ([f"arn:aws:s3:::{bucket.name}"] if bucket.name else [])
+    for item in as_list(value):
+        spelled = flatten(item)
+        if spelled is None or referenced(assembly, origin, item, BUCKET) == bucket:
+            return True
+        pattern = spelled.replace("${AWS::Partition}", "aws")
+        if any(fnmatch.fnmatchcase(arn, pattern) or fnmatch.fnmatchcase(arn + "/object", pattern)
+               or pattern.startswith(arn) for arn in arns):
+            return True
+    return False
+
+
+def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str) -> Evidence | None:
+    if statement.get("Effect") != "Allow":
+        return None
+    listed, why = _actions(statement)
+    if why:
+        return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
+    changing = sorted({action for pattern in listed for action in _grants(pattern, CHANGING_ACTIONS)})
+    if not changing:
+        return None
+    if resource.type not in IDENTITY_POLICIES:
+        aws, services, why = principals(statement)
+        if why:
+            return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
+        allowed = [service for service in services if service in LOG_WRITERS
+                   and set(changing) <= set(LOG_WRITERS[service])]
+        if not aws and services and len(allowed) == len(services):
+            return None
+        who = ", ".join(aws + [service for service in services if service not in allowed])
+    else:
+        who = f"the identities {resource.logical_id} attaches to"
+    return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id} lets {who} "
+                               f"{', '.join(changing[:4])}{'...' if len(changing) > 4 else ''} on {target}: only "
+                               "the log-delivery services may write there, and only s3:PutObject", statement)
+
+
+def log_buckets_unchangeable(assembly: Assembly, roles: tuple[str, ...]) -> list[Evidence]:
+    found, absent = buckets(assembly, roles)
+    evidence = list(absent)
+    policy_resources = resources(assembly, "AWS::S3::BucketPolicy", *IDENTITY_POLICIES, "AWS::IAM::Role")
+    for _, bucket in found:
+        bad = []
+        for policy in policy_resources:
+            documents: list[tuple[str, Any]] = []
+            if policy.type == "AWS::S3::BucketPolicy":
+                if referenced(assembly, policy.stack, policy.value("Bucket"), BUCKET) != bucket:
+                    continue
+                documents.append(("PolicyDocument", policy.value("PolicyDocument")))
+            elif policy.type == "AWS::IAM::Role":
+                for number, inline in enumerate(as_list(policy.value("Policies"))):
+                    if isinstance(inline, dict):
+                        documents.append((f"Policies[{number}].PolicyDocument", inline.get("PolicyDocument")))
+            else:
+                documents.append(("PolicyDocument", policy.value("PolicyDocument")))
+            for prefix, body in documents:
+                for number, statement in enumerate(statements(body)):
+                    if not isinstance(statement, dict):
+                        continue
+                    if policy.type != "AWS::S3::BucketPolicy" and not _names_bucket(
+                            statement.get("Resource"), bucket, assembly, policy.stack):
+                        continue
+                    finding = _writer_findings(policy, f"{prefix}.Statement[{number}]", statement,
+                                               bucket.logical_id)
+                    if finding:
+                        bad.append(finding)
+        evidence.extend(bad or [Evidence(
+            bucket.stack.name, bucket.logical_id, bucket.type, "", None, True,
+            "no policy lets any principal but the log-delivery services write, delete or change this bucket's "
+            "objects or policies", False)])
+    return evidence or [missing("log bucket")]
