@@ -20,6 +20,7 @@ from ..monitoring import Monitoring
 from ..names import DeploymentNames, TrailIdentity
 from ..props import ObjectLock, SecureTrailConfigError, SecureTrailProps
 from ..props.analytics import AnalyticsProps
+from ..props.event_selectors import AdvancedEventSelector, InsightType
 from ..validators.access_logs import AccessLogAuditor
 from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
@@ -79,6 +80,8 @@ class SecureTrail(LogMetricMethods, Construct):
         access_log_object_lock: ObjectLock | None = None, cloud_watch_logs: bool | None = None,
         cloud_watch_logs_retention: logs.RetentionDays | None = None, insights: bool | None = None,
         s3_data_events: bool | None = None, lambda_data_events: bool | None = None,
+        advanced_event_selectors: Sequence[AdvancedEventSelector] | None = None,
+        insight_types: Sequence[InsightType] | None = None,
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
