@@ -69,6 +69,7 @@ def test_an_unknown_filter_on_the_management_selector_is_not_taken_as_delivering
 
 def test_basic_event_selectors_excluding_kms_leave_cloudwatch_7_not_satisfied(default_cdk_out, tmp_path):
     controls = report_with_management_selector(default_cdk_out, tmp_path, basic=[
-        {"IncludeManagementEvents": True, "ReadWriteType": "All", "ExcludeManagementEventSources": ["kms.amazonaws.com"]}])
+        {"IncludeManagementEvents": True, "ReadWriteType": "All",
+         "ExcludeManagementEventSources": ["kms.amazonaws.com"]}])
     assert controls["CloudWatch.7"].status == "not_satisfied"
     assert controls["CloudWatch.4"].status == "satisfied"

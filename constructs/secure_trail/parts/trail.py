@@ -58,7 +58,8 @@ def event_selectors(*, s3_data_events: bool, lambda_data_events: bool, log_bucke
     would log itself forever."""
     log_objects = [b.arn_for_objects("") for b in log_buckets]
     selectors = ([_cfn_selector(selector, log_objects) for selector in custom] if custom is not None else [
-        Selector(name="All management events", field_selectors=[Field(field="eventCategory", equal_to=["Management"])])])
+        Selector(name="All management events",
+                 field_selectors=[Field(field="eventCategory", equal_to=["Management"])])])
     if s3_data_events:
         selectors.append(Selector(name="S3 data events except the log buckets", field_selectors=[
             Field(field="eventCategory", equal_to=["Data"]),

@@ -5,7 +5,7 @@ API): a bad selector fails ``cdk synth`` naming the selector, the field and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence
 
@@ -131,7 +131,8 @@ def data_events(resource_type: str, *, read_only: bool | None = None, event_name
     if arn_starts_with or arn_not_starts_with:
         selectors.append(FieldSelector("resources.ARN", starts_with=arn_starts_with,
                                        not_starts_with=arn_not_starts_with))
-    return AdvancedEventSelector(field_selectors=selectors, name=f"{resource_type} data events" if name is None else name)
+    default = f"{resource_type} data events"
+    return AdvancedEventSelector(field_selectors=selectors, name=default if name is None else name)
 
 
 def _value(value: object) -> object:
@@ -243,4 +244,3 @@ def effective_insight_types(insight_types: Sequence[InsightType], insights: bool
     return tuple(InsightType) if insights else tuple(insight_types)
 
 
-FIELD_NAMES = tuple(f.name for f in fields(FieldSelector))
