@@ -124,6 +124,20 @@ def test_the_installed_library_synthesizes_the_readme_app_offline_without_pip(wh
                     or any(helper in n for helper in TEST_HELPERS)]
 
 
+@pytest.mark.parametrize(("example", "stacks"), [("single_stack.py", 1), ("organization.py", 2)])
+def test_the_installed_library_synthesizes_each_example_offline(wheels, tmp_path, example, stacks):
+    python = _pipless_venv(tmp_path / "venv", wheels["library"])
+    app_dir = tmp_path / "my-cdk-app"
+    app_dir.mkdir()
+    shutil.copy(REPO / "examples" / example, app_dir / "app.py")
+    out = app_dir / "cdk.out"
+    run = subprocess.run([python, "app.py"], cwd=app_dir, env={**_offline_env(), "CDK_OUTDIR": str(out)},
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    artifacts = json.loads((out / "manifest.json").read_text())["artifacts"]
+    assert len([a for a in artifacts.values() if a["type"] == "aws:cloudformation:stack"]) == stacks
+
+
 def _asset_of(library_wheel: Path, where: Path) -> Path:
     """The Lambda asset the library's wheel carries, unpacked into ``where``."""
     with zipfile.ZipFile(library_wheel) as wheel:

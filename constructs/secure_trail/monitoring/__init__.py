@@ -42,7 +42,7 @@ def warn_no_alert_subscriptions(scope: Construct) -> None:
     Annotations.of(Stack.of(scope)).add_warning_v2(
         NO_ALERT_SUBSCRIPTIONS,
         "alert_subscriptions is empty: no alarm or validator finding reaches anyone. Pass "
-        "alert_subscriptions=['email:team@example.com', ...] (or -c alertSubscriptions=...), or "
+        "alert_subscriptions=['team@example.com', ...] (or -c alertSubscriptions=...), or "
         f"acknowledge with Annotations.of(stack).acknowledge_warning('{NO_ALERT_SUBSCRIPTIONS}').")
 
 

@@ -18,6 +18,8 @@ from aws_cdk import aws_s3 as s3
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
+from .event_selectors import (AdvancedEventSelector, InsightType, effective_insight_types, validate_insight_types,
+                              validate_selectors)
 from .checks import ACCOUNT_ID, IAM_PRINCIPAL_ARN, ORG_ID, TRAIL_NAME, SecureTrailConfigError, keep_lists_as_tuples
 
 
@@ -48,7 +50,8 @@ SHORT_LOG_RETENTION_DAYS = 365
 """A ``log_expiration_days`` below this gives the synth warning ``SHORT_LOG_RETENTION_WARNING``."""
 SHORT_LOG_RETENTION_WARNING = "secure-trail:short-log-retention"
 
-LIST_PROPS = ("log_reader_arns", "expected_principals", "alert_subscriptions", "disabled_monitoring_controls")
+LIST_PROPS = ("log_reader_arns", "expected_principals", "alert_subscriptions", "disabled_monitoring_controls",
+              "advanced_event_selectors", "insight_types")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,19 @@ class SecureTrailProps:
     lambda_data_events: bool = False
     """Lambda invoke data events. @default off (high volume and cost)."""
 
+    advanced_event_selectors: Optional[Sequence[AdvancedEventSelector]] = None
+    """The trail's event selectors, typed (``secure_trail.props.event_selectors``): exactly
+    one ``management_events(exclude_sources=..., read_only=...)`` and any ``data_events(...)``.
+    ``s3_data_events`` and ``lambda_data_events`` still add their selectors, and every
+    ``AWS::S3::Object`` selector leaves out the log buckets. Checked at synth against what
+    CloudTrail accepts. Leaving out a source or read or write events leaves the controls that
+    need them not satisfied in the evidence report (CIS 3.1 / CloudTrail.1; with KMS left
+    out, CIS 4.7 / CloudWatch.7). @default None: every read and write management event."""
+
+    insight_types: Sequence[InsightType] = ()
+    """CloudTrail Insights types, ``InsightType.API_CALL_RATE`` and/or
+    ``InsightType.API_ERROR_RATE`` (extra cost); ``insights=True`` is both. @default none."""
+
     validate_digests: bool = True
     """Validate every account's and region's digest chain hourly in Lambda (schedule ->
     planner -> SQS -> workers) and alert on any tampered, missing or injected object.
@@ -202,6 +218,11 @@ class SecureTrailProps:
             return parse_alert_subscriptions(self.alert_subscriptions)
         except ValueError as err:
             raise SecureTrailConfigError(f"alert_subscriptions: {err}") from None
+
+    @property
+    def insight_types_in_force(self) -> tuple[InsightType, ...]:
+        """``insight_types``, or both with ``insights=True``."""
+        return effective_insight_types(self.insight_types, self.insights)
 
     @property
     def posture_check_minutes(self) -> int:
@@ -280,6 +301,8 @@ class SecureTrailProps:
                    "True with analytics: the enrichment subscribes to the trail's CloudWatch Logs group")
             self.analytics.validate()
         _validate_monitoring(self)
+        validate_selectors(self.advanced_event_selectors)
+        validate_insight_types(self.insight_types, self.insights, self.advanced_event_selectors)
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")

@@ -130,14 +130,15 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             scope, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
             account=names.log_archive_account_id, region=names.region)
     selectors = event_selectors(s3_data_events=props.s3_data_events, lambda_data_events=props.lambda_data_events,
-                                log_buckets=[trail_bucket, access_log_bucket])
+                                log_buckets=[trail_bucket, access_log_bucket], custom=props.advanced_event_selectors)
     trail = None
     if holds_trail:
         assert topics.delivery is not None
         trail = OrgTrail(
             scope, "Trail", identity=identity, bucket=trail_bucket,
             key_arn=key.key_arn if holds_logs else names.log_key_alias_arn,
-            delivery_topic_arn=topics.delivery.topic_arn, advanced_event_selectors=selectors, insights=props.insights,
+            delivery_topic_arn=topics.delivery.topic_arn, advanced_event_selectors=selectors,
+            insight_types=[kind.value for kind in props.insight_types_in_force],
             log_group_arn=log_group.log_group.log_group_arn if log_group else None,
             log_role_arn=log_group.role.role_arn if log_group else None).trail
         # CloudTrail checks the bucket, key and topic policies (and the log role's) when the

@@ -33,6 +33,8 @@ from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
 from ..parts.guardrails import Guardrails, GuardrailsProps
 from .compose import compose, grant_read_logs
+from .metric_methods import LogMetricMethods, PostureMetricMethods
+from .single import _props
 
 
 def _organization_props(props: SecureTrailProps, what: str) -> SecureTrailProps:
@@ -52,8 +54,10 @@ def _concrete_region(stack: Stack, what: str) -> str:
     return stack.region
 
 
-class SecureTrailLogArchive(Construct):
-    """The Log Archive account's half: where the logs are kept and proven."""
+class SecureTrailLogArchive(LogMetricMethods, Construct):
+    """The Log Archive account's half: where the logs are kept and proven. Its ``metric_*``
+    methods are ``SecureTrail``'s: the digest validator, access-log auditor and posture
+    watcher run here (their metrics are in this account)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
                  trail_account_id: str | None = None) -> None:
@@ -94,8 +98,10 @@ class SecureTrailLogArchive(Construct):
                                bucket_arn=self.names.trail_bucket_arn)
 
 
-class SecureTrailOrgTrail(Construct):
-    """The trail account's half: the organization trail and what delivers and watches it."""
+class SecureTrailOrgTrail(PostureMetricMethods, Construct):
+    """The trail account's half: the organization trail and what delivers and watches it.
+    Only the posture watcher runs here: ``metric_posture_findings`` (its metrics are in this
+    account); the log readers' grant is the Log Archive's ``grant_read_logs``."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureTrailProps,
                  guardrails: GuardrailsProps | None = None) -> None:
@@ -160,17 +166,30 @@ class TrailStack(Stack):
         self.org_trail = SecureTrailOrgTrail(self, "SecureTrail", props=props, guardrails=guardrails)
 
 
-def organization_stacks(scope: Construct, *, props: SecureTrailProps, region: str,
+def organization_stacks(scope: Construct, props: SecureTrailProps | None = None, *, region: str,
                         trail_account_id: str | None = None, log_archive_region: str | None = None,
                         log_archive_stack_name: str = "SecureTrailLogArchive",
                         trail_stack_name: str = "SecureTrailTrail",
-                        guardrails: GuardrailsProps | None = None) -> tuple[LogArchiveStack, TrailStack]:
+                        guardrails: GuardrailsProps | None = None,
+                        **keywords: Any) -> tuple[LogArchiveStack, TrailStack]:
     """Both stacks with their environments; the Trail stack depends on the Log Archive stack
     (deploy order only: ``cdk deploy --all`` deploys the Log Archive first; no export).
-    ``trail_account_id``: @default ``props.management_account_id`` (give a delegated
+
+    Configure it with keyword arguments, as ``SecureTrail``::
+
+        log_archive, trail = organization_stacks(
+            app, org_id="o-a1b2c3d4e5", log_archive_account_id="222222222222",
+            management_account_id="111111111111", region="eu-west-1",
+            alert_subscriptions=["security@example.com"])
+
+    ``keywords``: the fields of ``SecureTrailProps`` (``org_id``, ``log_archive_account_id``
+    and ``management_account_id`` required), or a ``SecureTrailProps`` as ``props`` (not both).
+    ``trail_account_id``: @default ``management_account_id`` (give a delegated
     administrator's id here). ``guardrails``: @default None (no control policies; in the
-    Trail stack, which must then be the management account). ``log_archive_region``: @default ``region``; it must be ``region``
+    Trail stack, which must then be the management account). ``log_archive_region``:
+    @default ``region``; it must be ``region``
     (the key, the bucket and the trail share one region)."""
+    props = _props(props, keywords, "organization_stacks")
     props = _organization_props(props, "organization_stacks")
     if not region or Token.is_unresolved(region):
         raise SecureTrailConfigError("region: the organization shape needs the home region (context "

@@ -7,7 +7,6 @@ from typing import Any, Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,20 +16,20 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..analytics import TrailAnalytics
-from ..contract import AccessLogMetrics, DigestMetrics, Metric, PostureMetrics
-from ..metrics import contract_metric
 from ..monitoring import Monitoring
 from ..names import DeploymentNames, TrailIdentity
 from ..props import ObjectLock, SecureTrailConfigError, SecureTrailProps
 from ..props.analytics import AnalyticsProps
+from ..props.event_selectors import AdvancedEventSelector, InsightType
 from ..validators.access_logs import AccessLogAuditor
 from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
 from .compose import compose, grant_read_logs
+from .metric_methods import LogMetricMethods
 
 
 
-class SecureTrail(Construct):
+class SecureTrail(LogMetricMethods, Construct):
     """Organization trail, its key, buckets, topics and (by default) log group, and the
     validators that keep proving it.
 
@@ -81,6 +80,8 @@ class SecureTrail(Construct):
         access_log_object_lock: ObjectLock | None = None, cloud_watch_logs: bool | None = None,
         cloud_watch_logs_retention: logs.RetentionDays | None = None, insights: bool | None = None,
         s3_data_events: bool | None = None, lambda_data_events: bool | None = None,
+        advanced_event_selectors: Sequence[AdvancedEventSelector] | None = None,
+        insight_types: Sequence[InsightType] | None = None,
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
@@ -138,59 +139,24 @@ class SecureTrail(Construct):
         return grant_read_logs(grantee, bucket=self.trail_bucket, key=self.key, identity=self.identity,
                                bucket_arn=self.names.trail_bucket_arn)
 
-    def metric_tampering_findings(self, **options: Any) -> cloudwatch.Metric:
-        """Digest-chain findings that mean tampering (a bad signature or chain link, a missing,
-        modified or injected object) per 5 minutes; any value above 0 needs an investigation.
-        ``options``: any ``MetricOptions`` (``period``, ``statistic``, ``label`` ...)."""
-        return self._validator_metric(DigestMetrics.TAMPERING_FINDINGS, "validate_digests", options)
-
-    def metric_chain_gaps(self, **options: Any) -> cloudwatch.Metric:
-        """Digest chains that restarted (logging or validation stopped and started again)."""
-        return self._validator_metric(DigestMetrics.CHAIN_GAPS, "validate_digests", options)
-
-    def metric_digests_validated(self, **options: Any) -> cloudwatch.Metric:
-        """Digests that verified: a flat zero over hours means the validator examines nothing."""
-        return self._validator_metric(DigestMetrics.DIGESTS_VALID, "validate_digests", options)
-
-    def metric_non_tls_successes(self, **options: Any) -> cloudwatch.Metric:
-        """Requests that reached the trail bucket without TLS and succeeded (the access-log
-        auditor's critical finding)."""
-        return self._validator_metric(AccessLogMetrics.NON_TLS_SUCCESS, "audit_access_logs", options)
-
-    def metric_unparseable_access_log_lines(self, **options: Any) -> cloudwatch.Metric:
-        """Access-log lines the auditor could not parse with certainty (never counted as TLS)."""
-        return self._validator_metric(AccessLogMetrics.UNPARSEABLE_LINES, "audit_access_logs", options)
-
-    def metric_requests_by_tls_version(self, tls_version: str, **options: Any) -> cloudwatch.Metric:
-        """Requests to the trail bucket over ``tls_version`` (``TLSv1`` ... ``TLSv1.3``), or
-        without TLS for ``"-"``, as the access-log auditor counted them."""
-        return self._validator_metric(AccessLogMetrics.requests(tls_version), "audit_access_logs", options)
-
-    def metric_posture_findings(self, **options: Any) -> cloudwatch.Metric:
-        """Calls that weakened the trail, its buckets, key or log group, and conditions the
-        scheduled posture check found appearing (the posture watcher's alarm metric)."""
-        return self._validator_metric(PostureMetrics.FINDINGS, "watch_posture", options)
-
-    def _validator_metric(self, metric: Metric, enabled_by: str, options: dict[str, Any]) -> cloudwatch.Metric:
-        if not getattr(self.props, enabled_by):
-            raise SecureTrailConfigError(f"{enabled_by} is False: no validator emits {metric.name}; "
-                                         f"turn {enabled_by} on to use this metric.")
-        return contract_metric(metric, **options)
-
 
 _PROP_NAMES = frozenset(field.name for field in fields(SecureTrailProps))
 
 
-def _props(props: SecureTrailProps | None, keywords: dict[str, Any]) -> SecureTrailProps:
+def _props(props: SecureTrailProps | None, keywords: dict[str, Any], what: str = "SecureTrail") -> SecureTrailProps:
     """The keyword arguments (those given) as props, or the props passed as one object."""
+    unknown = sorted(set(keywords) - _PROP_NAMES)
+    if unknown:
+        raise TypeError(f"{what}: unexpected keyword argument {', '.join(unknown)}; the keyword arguments are "
+                        f"the fields of SecureTrailProps ({', '.join(f.name for f in fields(SecureTrailProps))}).")
     given = {name: value for name, value in keywords.items() if value is not None}
     if props is not None:
         if given:
-            raise TypeError(f"SecureTrail: pass either props or keyword arguments, not both "
+            raise TypeError(f"{what}: pass either props or keyword arguments, not both "
                             f"(got props and {', '.join(sorted(given))}).")
         return props
     if "org_id" not in given:
-        raise TypeError("SecureTrail: missing the keyword argument org_id (e.g. org_id=\"o-a1b2c3d4e5\").")
+        raise TypeError(f"{what}: missing the keyword argument org_id (e.g. org_id=\"o-a1b2c3d4e5\").")
     return SecureTrailProps(**given)
 
 

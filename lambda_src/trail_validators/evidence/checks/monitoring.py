@@ -10,6 +10,7 @@ from ...contract.monitoring_controls import MONITORING_CONTROLS, MonitoringContr
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import Resource, cached, referenced, referring, resources
+from .event_sources import events_not_delivered
 from .parts import TOPIC, is_true, missing, multi_region_trails, prop, trails
 from .trail import monitored_log_group
 
@@ -30,6 +31,9 @@ def metric_filter_alarm(assembly: Assembly, *, control_id: str) -> list[Evidence
                              "has no log group to put metric filters on")
     if group is None:
         return [missing("the trail's log group", where=trail, path="CloudWatchLogsLogGroupArn")]
+    not_delivered = events_not_delivered(trail, control)
+    if not_delivered is not None:
+        return [not_delivered]
     filters = [candidate for candidate in referring(assembly, group, FILTER, "LogGroupName")
                if candidate.value("FilterPattern") == control.filter_pattern]
     if not filters:
