@@ -11,9 +11,11 @@ from enum import Enum
 from typing import Optional, Sequence
 
 from aws_cdk import Duration, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
@@ -50,6 +52,8 @@ SHORT_LOG_RETENTION_DAYS = 365
 """A ``log_expiration_days`` below this gives the synth warning ``SHORT_LOG_RETENTION_WARNING``."""
 SHORT_LOG_RETENTION_WARNING = "secure-trail:short-log-retention"
 
+BROUGHT_PARTS = ("bucket", "sns_topic", "cloud_watch_log_group", "cloud_watch_logs_role")
+"""Parts a SecureTrail can be given instead of creating them (``key`` aside, brought as before)."""
 LIST_PROPS = ("log_reader_arns", "expected_principals", "alert_subscriptions", "disabled_monitoring_controls",
               "advanced_event_selectors", "insight_types")
 
@@ -84,6 +88,25 @@ class SecureTrailProps:
     """Bring-your-own KMS key. @default a new symmetric key with rotation. A key defined
     in this app must be SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT (CloudTrail refuses any
     other); an imported key's policy cannot be edited here and is the owner's to write."""
+
+    bucket: Optional[s3.IBucket] = None
+    """An existing trail bucket (e.g. ``Bucket.from_bucket_name``, a Log Archive's): the trail
+    writes there and the validators read there; no trail bucket and no access-log bucket are
+    created. Its policy is not this stack's to edit: the statements it needs are handed over
+    (docs/constructs.md, "Bring your own parts"). Requires ``audit_access_logs=False`` (its
+    server access logs are its owner's). @default a new hardened, versioned bucket."""
+
+    sns_topic: Optional[sns.ITopic] = None
+    """An existing topic CloudTrail announces each delivered log file on; its policy must
+    admit the trail (handed over). @default a new KMS-encrypted, TLS-only topic."""
+
+    cloud_watch_log_group: Optional[logs.ILogGroup] = None
+    """An existing CloudWatch Logs group the trail delivers to (with ``cloud_watch_logs``).
+    @default a new log group encrypted with the trail key."""
+
+    cloud_watch_logs_role: Optional[iam.IRole] = None
+    """The role CloudTrail assumes to write into the log group. @default a new role that may
+    write log streams of that log group only."""
 
     log_reader_arns: Sequence[str] = ()
     """IAM principals (exact role, user or account root ARNs, no wildcards) that may
@@ -256,6 +279,10 @@ class SecureTrailProps:
                    "leave log_archive_account_id unset (the single-stack shape)")
             _check(self.key is None, "key", self.key, "None with log_archive_account_id: the Log Archive stack "
                    "creates the log key, whose alias ARN the Trail stack derives")
+            for prop in BROUGHT_PARTS:
+                _check(getattr(self, prop) is None, prop, getattr(self, prop),
+                       f"None with log_archive_account_id: the organization shape creates its own {prop} "
+                       "(the two stacks name them by derived names); bring parts to SecureTrail")
         if self.s3_key_prefix is not None:
             _check(isinstance(self.s3_key_prefix, str) and 0 < len(self.s3_key_prefix) <= 200
                    and not self.s3_key_prefix.startswith("/") and not self.s3_key_prefix.endswith("/")
@@ -303,10 +330,32 @@ class SecureTrailProps:
         _validate_monitoring(self)
         validate_selectors(self.advanced_event_selectors)
         validate_insight_types(self.insight_types, self.insights, self.advanced_event_selectors)
+        _check_brought_parts(self)
         _check(self.access_log_object_lock is None, "access_log_object_lock", self.access_log_object_lock,
                "None: S3 server access logging cannot deliver into a bucket with an Object Lock "
                "default retention; lock the trail bucket with object_lock instead")
         return True
+
+
+def _check_brought_parts(props: SecureTrailProps) -> None:
+    # jsii interfaces are not runtime-checkable: each kind by the attribute the trail uses.
+    kinds = {"bucket": ("IBucket", "bucket_name"), "sns_topic": ("ITopic", "topic_arn"),
+             "cloud_watch_log_group": ("ILogGroup", "log_group_arn"), "cloud_watch_logs_role": ("IRole", "role_arn")}
+    for prop, (kind, attribute) in kinds.items():
+        value = getattr(props, prop)
+        _check(value is None or hasattr(value, attribute), prop, value, f"an {kind}, or None")
+    if props.bucket is not None:
+        _check(not props.audit_access_logs, "audit_access_logs", props.audit_access_logs,
+               "False with bucket: an existing bucket's server access logs are its owner's, so the "
+               "access-log auditor has nothing of its own to read; set audit_access_logs=False")
+    for prop in ("cloud_watch_log_group", "cloud_watch_logs_role"):
+        if getattr(props, prop) is not None:
+            _check(props.cloud_watch_logs, "cloud_watch_logs", props.cloud_watch_logs,
+                   f"True with {prop}: the trail delivers to CloudWatch Logs only with cloud_watch_logs on")
+    if props.cloud_watch_logs_role is not None:
+        _check(props.cloud_watch_log_group is not None, "cloud_watch_log_group", None,
+               "the log group the role writes to, with cloud_watch_logs_role (the created log group "
+               "gets its own role)")
 
 
 def _check(ok: bool, prop: str, value: object, expected: str) -> None:

@@ -24,7 +24,9 @@ from constructs import Construct
 from ..analytics import TrailAnalytics
 from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from ..names import DeploymentNames, TrailIdentity, posture_role_name
+from ..contract import handover as contract_handover
 from ..parts.access_log_bucket import AccessLogBucket
+from ..parts.handover import Handover
 from ..parts.key import TrailKey, reader_decrypt_conditions
 from ..parts.log_group import TrailLogGroup
 from ..parts.topics import TrailTopics
@@ -49,11 +51,13 @@ class Composition:
 
     key: kms.IKey
     trail_bucket: s3.IBucket
-    """The trail bucket, or (where the stack holds only the trail) the Log Archive's by its name."""
-    access_log_bucket: s3.IBucket
+    """The trail bucket, the one brought (``bucket``), or (where the stack holds only the
+    trail) the Log Archive's by its name."""
+    access_log_bucket: s3.IBucket | None
+    """None with a brought bucket."""
     alerts_topic: sns.Topic | None
-    delivery_topic: sns.Topic | None
-    log_group: logs.LogGroup | None
+    delivery_topic: sns.ITopic | None
+    log_group: logs.ILogGroup | None
     trail: cloudtrail.CfnTrail | None
     validators: Validators
     analytics: TrailAnalytics | None
@@ -74,6 +78,9 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
                             validate_digests=props.validate_digests and holds_logs,
                             watch_posture=props.watch_posture)
     log_group_wanted = holds_trail and props.cloud_watch_logs
+    brought_bucket = props.bucket if holds_logs else None
+    brought_topic = props.sns_topic if holds_trail else None
+    brought_log_group = props.cloud_watch_log_group if log_group_wanted else None
     analytics_wanted = log_group_wanted and props.analytics is not None
     # CloudWatch alarms notify only topics of their own account: every stack with alarms has
     # an alerts topic, with the same subscribers.
@@ -84,18 +91,23 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
     key = TrailKey(
         scope, "Key", identity=identity, existing_key=props.key if holds_logs else None,
         log_reader_arns=props.log_reader_arns if holds_logs else (),
-        topic_names=([identity.delivery_topic_name] + ([identity.alerts_topic_name] if holds_logs else [])
-                     if holds_trail else []),
-        log_group_names=([identity.log_group_name] if log_group_wanted else [])
+        topic_names=(([identity.delivery_topic_name] if brought_topic is None else [])
+                     + ([identity.alerts_topic_name] if holds_logs else []) if holds_trail else []),
+        log_group_names=([identity.log_group_name] if log_group_wanted and brought_log_group is None else [])
         + [identity.function_log_group_name(role) for role in roles],
         alarm_topic_name=identity.alerts_topic_name if alarms else None, encrypts_logs=holds_logs,
-        trail_bucket_arn=names.trail_bucket_arn if holds_logs else None,
+        trail_bucket_arn=(brought_bucket.bucket_arn if brought_bucket else names.trail_bucket_arn)
+        if holds_logs else None,
         alias_name=None if holds_logs else identity.delivery_key_alias,
         description=None if holds_logs and holds_trail else
         _HALF_KEY_DESCRIPTIONS["logs" if holds_logs else "trail"].format(trail=identity.trail_name)).key
 
-    if holds_logs:
-        access_log_bucket: s3.IBucket = AccessLogBucket(
+    trail_bucket_part = None
+    access_log_bucket: s3.IBucket | None = None
+    if brought_bucket is not None:
+        trail_bucket: s3.IBucket = brought_bucket
+    elif holds_logs:
+        access_log_bucket = AccessLogBucket(
             scope, "AccessLogs", expiration_days=props.access_log_expiration_days,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             bucket_name=None if holds_trail else names.access_log_bucket_name).bucket
@@ -105,7 +117,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             expiration_days=props.log_expiration_days,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
             object_lock=props.object_lock, bucket_name=names.trail_bucket_name)
-        trail_bucket: s3.IBucket = trail_bucket_part.bucket
+        trail_bucket = trail_bucket_part.bucket
         if props.log_expiration_days < SHORT_LOG_RETENTION_DAYS:
             Annotations.of(trail_bucket_part).add_warning_v2(
                 SHORT_LOG_RETENTION_WARNING,
@@ -113,14 +125,17 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
                 f"passed, shorter than most audit frameworks require ({SHORT_LOG_RETENTION_DAYS} days or more). "
                 f"Raise it, or acknowledge with Annotations.of(<trail bucket construct>)"
                 f".acknowledge_warning('{SHORT_LOG_RETENTION_WARNING}', reason)")
-    topics = TrailTopics(scope, "Topics", identity=identity, key=key, delivery=holds_trail,
+    topics = TrailTopics(scope, "Topics", identity=identity, key=key, delivery=holds_trail and brought_topic is None,
                          alerts=holds_logs or alarms)
     if holds_logs and not holds_trail and props.watch_posture:
         _admit_trail_account_posture_alerts(topics.alerts, key, names=names,
                                             trail_account_id=trail_account_id or identity.management_account_id)
 
     log_group = (TrailLogGroup(scope, "CloudWatchLogs", identity=identity, key=key,
-                               retention=props.cloud_watch_logs_retention) if log_group_wanted else None)
+                               retention=props.cloud_watch_logs_retention, existing_log_group=brought_log_group,
+                               existing_role=props.cloud_watch_logs_role)
+                 if log_group_wanted else None)
+    delivery_topic: sns.ITopic | None = brought_topic or topics.delivery
     if not holds_logs:
         # The Log Archive's buckets, by their derived names (no reference across accounts).
         trail_bucket = s3.Bucket.from_bucket_attributes(
@@ -130,25 +145,30 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             scope, "AccessLogBucket", bucket_name=names.access_log_bucket_name,
             account=names.log_archive_account_id, region=names.region)
     selectors = event_selectors(s3_data_events=props.s3_data_events, lambda_data_events=props.lambda_data_events,
-                                log_buckets=[trail_bucket, access_log_bucket], custom=props.advanced_event_selectors)
+                                log_buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None],
+                                custom=props.advanced_event_selectors)
     trail = None
     if holds_trail:
-        assert topics.delivery is not None
+        assert delivery_topic is not None
         trail = OrgTrail(
             scope, "Trail", identity=identity, bucket=trail_bucket,
             key_arn=key.key_arn if holds_logs else names.log_key_alias_arn,
-            delivery_topic_arn=topics.delivery.topic_arn, advanced_event_selectors=selectors,
+            delivery_topic_arn=delivery_topic.topic_arn, advanced_event_selectors=selectors,
             insight_types=[kind.value for kind in props.insight_types_in_force],
             log_group_arn=log_group.log_group.log_group_arn if log_group else None,
             log_role_arn=log_group.role.role_arn if log_group else None).trail
         # CloudTrail checks the bucket, key and topic policies (and the log role's) when the
         # trail is created: they must exist first. The key (whose policy is part of it), the
         # topic, the log group and the role are referenced by the trail already.
-        for policy in (trail_bucket_part.policy if holds_logs else None, topics.delivery.node.find_child("Policy"),
+        for policy in (trail_bucket_part.policy if trail_bucket_part else None,
+                       topics.delivery.node.find_child("Policy") if topics.delivery else None,
                        log_group.policy if log_group else None):
             if policy is not None:
                 trail.node.add_dependency(policy)
 
+    if trail is not None:
+        _hand_over(scope, identity=identity, bucket=brought_bucket, key=key if holds_logs else None,
+                   topic=brought_topic, log_group=log_group if brought_log_group and props.cloud_watch_logs_role else None)
     assert topics.alerts is not None or not roles
     validators = add_validators(
         scope, identity=identity, key=key, alerts_topic=topics.alerts,
@@ -158,7 +178,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
         watch_trail=holds_trail, expected_selectors=api_selectors(selectors) if holds_trail else (),
-        log_group_name=identity.log_group_name if log_group else None,
+        log_group_name=log_group.log_group.log_group_name if log_group else None,
         key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,
         posture_alerts=None if holds_logs else PostureAlerts(
             names.alerts_topic_arn, f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
@@ -170,12 +190,40 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
     monitoring = add_monitoring(
         scope, identity=identity, alerts_topic=topics.alerts, alert_subscriptions=props.alert_subscribers,
         disabled_monitoring_controls=props.disabled_monitoring_controls, dashboard=props.dashboard,
-        log_group=log_group.log_group if log_group else None, delivery_topic=topics.delivery,
+        log_group=log_group.log_group if log_group else None, delivery_topic=delivery_topic,
         validators=validators, analytics=analytics, dashboard_suffix="" if holds_trail else "-log-archive")
     return Composition(key=key, trail_bucket=trail_bucket, access_log_bucket=access_log_bucket,
-                       alerts_topic=topics.alerts, delivery_topic=topics.delivery,
+                       alerts_topic=topics.alerts, delivery_topic=delivery_topic,
                        log_group=log_group.log_group if log_group else None, trail=trail, validators=validators,
                        analytics=analytics, monitoring=monitoring)
+
+
+def _hand_over(scope: Construct, *, identity: TrailIdentity, bucket: s3.IBucket | None, key: kms.IKey | None,
+               topic: sns.ITopic | None, log_group: TrailLogGroup | None) -> None:
+    """The statements the owners of the parts not owned here must add (``parts.handover``)."""
+    readers = [f"arn:{identity.partition}:iam::{identity.account}:root"]
+    handover = None
+
+    def add(part: str, statements: list[dict[str, Any]], where: str) -> None:
+        nonlocal handover
+        handover = handover or Handover(scope, "Handover")
+        handover.add(part, statements, where)
+    if bucket is not None:
+        add("bucket", contract_handover.bucket_statements(
+            bucket.bucket_name, identity.trail_arn, identity.management_account_id, partition=identity.partition,
+            prefix=identity.s3_key_prefix or "", reader_role_arns=readers, org_id=identity.org_id),
+            f"the bucket policy of {bucket.bucket_name}")
+    if key is not None and not isinstance(key, kms.Key):
+        add("key", contract_handover.key_statements(
+            identity.trail_arn, identity.management_account_id, partition=identity.partition,
+            reader_role_arns=readers), f"the key policy of {key.key_arn}")
+    if topic is not None:
+        add("topic", contract_handover.topic_statements(topic.topic_arn, identity.trail_arn),
+            f"the topic policy of {topic.topic_arn}")
+    if log_group is not None:
+        add("log-group", contract_handover.log_group_writer_statements(
+            identity.log_group_arn(log_group.log_group.log_group_name)),
+            f"the policy of role {log_group.role.role_arn} (it writes to {log_group.log_group.log_group_name})")
 
 
 def _admit_trail_account_posture_alerts(alerts_topic: sns.Topic, key: kms.IKey, *, names: DeploymentNames,

@@ -43,12 +43,14 @@ class SecureTrail(LogMetricMethods, Construct):
     """
 
     key: kms.IKey
-    trail_bucket: s3.Bucket
-    access_log_bucket: s3.Bucket
-    delivery_topic: sns.Topic
+    trail_bucket: s3.IBucket
+    """The bucket created, or the one given as ``bucket``."""
+    access_log_bucket: s3.IBucket | None
+    """None with an existing ``bucket`` (its access logs are its owner's)."""
+    delivery_topic: sns.ITopic
     alerts_topic: sns.Topic
     trail: cloudtrail.CfnTrail
-    log_group: logs.LogGroup | None
+    log_group: logs.ILogGroup | None
     props: SecureTrailProps
     """The props in force, defaults filled in."""
     identity: TrailIdentity
@@ -72,7 +74,9 @@ class SecureTrail(LogMetricMethods, Construct):
         self, scope: Construct, construct_id: str, props: SecureTrailProps | None = None, *,
         org_id: str | None = None, trail_name: str | None = None,
         management_account_id: str | None = None, log_archive_account_id: str | None = None, s3_key_prefix: str | None = None,
-        key: kms.IKey | None = None, log_reader_arns: Sequence[str] | None = None,
+        key: kms.IKey | None = None, bucket: s3.IBucket | None = None, sns_topic: sns.ITopic | None = None,
+        cloud_watch_log_group: logs.ILogGroup | None = None, cloud_watch_logs_role: iam.IRole | None = None,
+        log_reader_arns: Sequence[str] | None = None,
         log_transition_days: int | None = None,
         log_transition_storage_class: s3.StorageClass | None = None,
         log_expiration_days: int | None = None, noncurrent_version_expiration_days: int | None = None,

@@ -49,13 +49,13 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
                    key_alias: str | None = None, posture_alerts: PostureAlerts | None = None) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
-    buckets given): the digest validator and the access-log auditor, and a posture watcher of
+    buckets given; only the trail bucket where it was brought): the digest validator and the access-log auditor, and a posture watcher of
     the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
     ``watch_trail``: the posture watcher watches the trail (deployed with
     ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
     where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``."""
-    holds_logs = trail_bucket is not None and access_log_bucket is not None
-    roles = validator_roles(audit_access_logs=audit_access_logs and holds_logs,
+    holds_logs = trail_bucket is not None
+    roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
                             validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
     if not roles:
         return Validators()
@@ -80,7 +80,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
             auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
             expected_selectors=expected_selectors, log_group_name=log_group_name,
-            buckets=[trail_bucket, access_log_bucket] if holds_logs else (), key=key if holds_logs else None,
+            buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None], key=key if holds_logs else None,
             key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)
 

@@ -13,10 +13,13 @@ CLOUDTRAIL_SERVICE = {"Service": "cloudtrail.amazonaws.com"}
 
 
 def bucket_statements(bucket_name: str, trail_arn: str, account: str, partition: str = "aws",
-                      prefix: str = "", reader_role_arns: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """What an existing trail bucket's policy must hold for the trail and the validators."""
+                      prefix: str = "", reader_role_arns: Sequence[str] = (),
+                      org_id: str = "") -> list[dict[str, Any]]:
+    """What an existing trail bucket's policy must hold for the trail and the validators
+    (``org_id``: an organization trail also writes ``AWSLogs/<org-id>/*``)."""
     bucket = f"arn:{partition}:s3:::{bucket_name}"
-    logs = f"{bucket}/{prefix.strip('/') + '/' if prefix.strip('/') else ''}AWSLogs/{account}/*"
+    base = f"{bucket}/{prefix.strip('/') + '/' if prefix.strip('/') else ''}AWSLogs"
+    logs: str | list[str] = f"{base}/{account}/*" if not org_id else [f"{base}/{account}/*", f"{base}/{org_id}/*"]
     source = {"aws:SourceArn": trail_arn}
     statements: list[dict[str, Any]] = [
         {"Sid": "SecureTrailCloudTrailAclCheck", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
@@ -52,3 +55,22 @@ def key_statements(trail_arn: str, account: str, partition: str = "aws",
                            "Principal": {"AWS": sorted(reader_role_arns)}, "Action": "kms:Decrypt",
                            "Resource": "*"})
     return statements
+
+
+def topic_statements(topic_arn: str, trail_arn: str) -> list[dict[str, Any]]:
+    """What an existing delivery topic's policy must allow: this trail publishes to it."""
+    return [{"Sid": "SecureTrailCloudTrailPublish", "Effect": "Allow", "Principal": CLOUDTRAIL_SERVICE,
+             "Action": "SNS:Publish", "Resource": topic_arn,
+             "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}}]
+
+
+def log_group_writer_statements(log_group_arn: str) -> list[dict[str, Any]]:
+    """What a brought ``cloud_watch_logs_role`` must be allowed (its identity policy): write
+    the log streams CloudTrail creates in the log group. ``log_group_arn`` without ``:*``."""
+    return [{"Sid": "SecureTrailWriteLogStreams", "Effect": "Allow",
+             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": f"{log_group_arn}:log-stream:*"}]
+
+
+HANDOVER_PARTS = ("bucket", "key", "topic", "log-group")
+"""The parts whose statements are handed over, as named in warnings, outputs and the file."""

@@ -1,0 +1,104 @@
+"""An existing bucket, another account's key, an existing topic and log group: the trail
+uses exactly those, creates none of them, and hands over what their owners must add."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match, Template
+
+from secure_trail import NAG_PACKS, SecureTrail, SecureTrailConfigError, SecureTrailProps
+from tests.conftest import DEPLOY_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_ARN, TRAIL_NAME, cdk_json_context, resolve_arn_join
+
+BUCKET = "log-archive-trail-bucket"
+KEY_ARN = "arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:existing-trail-topic"
+LOG_GROUP = "existing-trail-log-group"
+
+
+@pytest.fixture(scope="module")
+def brought(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(outdir=str(outdir), context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "Brought", env=cdk.Environment(account=DEPLOY_ACCOUNT, region=REGION))
+    SecureTrail(stack, "Trail", org_id=ORG_ID, trail_name=TRAIL_NAME, management_account_id=MANAGEMENT_ACCOUNT,
+                bucket=s3.Bucket.from_bucket_name(stack, "Bucket", BUCKET),
+                key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
+                sns_topic=sns.Topic.from_topic_arn(stack, "Topic", TOPIC_ARN),
+                cloud_watch_log_group=logs.LogGroup.from_log_group_name(stack, "LogGroup", LOG_GROUP),
+                audit_access_logs=False)
+    app.synth()
+    return stack, Template.from_stack(stack), Path(outdir)
+
+
+def trail_properties(template: Template) -> dict:
+    (trail,) = template.find_resources("AWS::CloudTrail::Trail").values()
+    return trail["Properties"]
+
+
+def test_the_trail_writes_publishes_delivers_and_encrypts_with_exactly_the_brought_parts(brought):
+    stack, template, _ = brought
+    props = trail_properties(template)
+    assert props["S3BucketName"] == BUCKET
+    assert props["SnsTopicName"] == TOPIC_ARN
+    assert props["KMSKeyId"] == KEY_ARN
+    assert json.dumps(stack.resolve(props["CloudWatchLogsLogGroupArn"])).count(f"log-group:{LOG_GROUP}:*") == 1
+
+
+def test_no_bucket_topic_or_log_group_of_the_trail_is_created(brought):
+    _, template, _ = brought
+    template.resource_count_is("AWS::S3::Bucket", 0)
+    template.resource_count_is("AWS::Logs::LogGroup", len(template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": Match.string_like_regexp("^/aws/lambda/")}})))
+    assert not [t for t in template.find_resources("AWS::SNS::Topic").values()
+                if "delivery" in json.dumps(t["Properties"].get("TopicName", ""))]
+
+
+def test_the_bucket_key_and_topic_statements_are_handed_over_as_warning_output_and_file(brought):
+    stack, template, outdir = brought
+    for part, output in (("bucket", "SecureTrailHandoverBucket"), ("key", "SecureTrailHandoverKey"),
+                         ("topic", "SecureTrailHandoverTopic")):
+        Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp(f"handover-{part}"))
+        assert output in template.find_outputs("*")
+    handover = json.loads((outdir / "Brought.secure-trail-handover.json").read_text())
+    bucket = handover["parts"]["bucket"]["statements"]
+    write = next(s for s in bucket if s["Sid"] == "SecureTrailCloudTrailWrite")
+    assert resolve_arn_join(write["Condition"]["StringEquals"]["aws:SourceArn"]) == TRAIL_ARN
+    assert f"arn:aws:s3:::{BUCKET}/AWSLogs/{ORG_ID}/*" in [resolve_arn_join(r) for r in write["Resource"]]
+    assert handover["parts"]["topic"]["statements"][0]["Resource"] == TOPIC_ARN
+    assert {s["Sid"] for s in handover["parts"]["key"]["statements"]} >= {"SecureTrailCloudTrailEncrypt"}
+
+
+@pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda p: p.__name__)
+def test_no_unacknowledged_findings_with_brought_parts(pack, brought):
+    stack, _, _ = brought
+    report = pack().validate_scope(stack)
+    assert [(v.rule_name, [r.resource_logical_id for r in v.violating_resources])
+            for v in report.violations] == []
+
+
+def test_an_existing_bucket_requires_the_access_log_audit_off():
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account=DEPLOY_ACCOUNT, region=REGION))
+    with pytest.raises(SecureTrailConfigError, match="audit_access_logs=False"):
+        SecureTrail(stack, "T", org_id=ORG_ID, bucket=s3.Bucket.from_bucket_name(stack, "B", BUCKET))
+
+
+@pytest.mark.parametrize("prop", ["bucket", "sns_topic", "cloud_watch_log_group", "cloud_watch_logs_role"])
+def test_the_organization_shape_refuses_brought_parts(prop):
+    stack = cdk.Stack(cdk.App(), "S")
+    part = {"bucket": lambda: s3.Bucket.from_bucket_name(stack, "P", BUCKET),
+            "sns_topic": lambda: sns.Topic.from_topic_arn(stack, "P", TOPIC_ARN),
+            "cloud_watch_log_group": lambda: logs.LogGroup.from_log_group_name(stack, "P", LOG_GROUP),
+            "cloud_watch_logs_role": lambda: __import__("aws_cdk.aws_iam").aws_iam.Role.from_role_name(
+                stack, "P", "r")}[prop]()
+    props = SecureTrailProps(org_id=ORG_ID, management_account_id=MANAGEMENT_ACCOUNT,
+                             log_archive_account_id=DEPLOY_ACCOUNT, **{prop: part})
+    with pytest.raises(SecureTrailConfigError, match=f"^{prop}: .*organization shape"):
+        props.validate()
