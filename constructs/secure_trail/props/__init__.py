@@ -15,6 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
+from ..contract import DEFAULT_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS, MIN_REVALIDATION_DAYS
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
@@ -137,6 +138,12 @@ class SecureTrailProps:
     """Validate every account's and region's digest chain hourly in Lambda (schedule ->
     planner -> SQS -> workers) and alert on any tampered, missing or injected object.
     @default on."""
+
+    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
+    """Once a day the digest validator re-validates the last this many days of every chain
+    from scratch (every digest, log and stray object again), so that history rewritten behind
+    the hourly checkpoint is found even when the trail watch missed its event. Whole days
+    from 1 to 31. @default 7."""
 
     strict_digest_validation: bool = False
     """Count every log object that no valid digest vouches for (in a gap of the chain after
@@ -272,6 +279,11 @@ class SecureTrailProps:
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
+        _check(isinstance(self.revalidation_days, int) and not isinstance(self.revalidation_days, bool)
+               and MIN_REVALIDATION_DAYS <= self.revalidation_days <= MAX_REVALIDATION_DAYS,
+               "revalidation_days", self.revalidation_days,
+               f"a whole number of days from {MIN_REVALIDATION_DAYS} to {MAX_REVALIDATION_DAYS} (the daily "
+               "re-validation of the digest chains; one re-validation reads every object of its window)")
         _check_posture_interval(self.posture_check_interval)
         if self.analytics is not None:
             _check(isinstance(self.analytics, AnalyticsProps), "analytics", self.analytics,

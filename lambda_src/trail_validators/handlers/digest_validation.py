@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..contract import (DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, MAX_REVALIDATION_DAYS, METRIC_NAMESPACE,
+from ..contract import (DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, MAX_REVALIDATION_DAYS, METRIC_NAMESPACE,
                         MIN_REVALIDATION_DAYS, REVALIDATE_FIELD, ConfigurationError, DigestMetrics, Env, alert_marker,
                         decode_flag, required)
 from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
@@ -52,6 +52,8 @@ def location_from_env(environ: Mapping[str, str] = os.environ) -> TrailLocation:
 class PlannerConfig:
     location: TrailLocation
     queue_url: str
+    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
+    """What the daily re-validation covers."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ class WorkerConfig:
 
 
 def planner_config_from_env(environ: Mapping[str, str] = os.environ) -> PlannerConfig:
-    return PlannerConfig(location_from_env(environ), required(environ, Env.QUEUE_URL))
+    """Unset, ``REVALIDATION_DAYS`` is the default (``DEFAULT_REVALIDATION_DAYS``)."""
+    days = environ.get(Env.REVALIDATION_DAYS)
+    return PlannerConfig(location_from_env(environ), required(environ, Env.QUEUE_URL),
+                         DEFAULT_REVALIDATION_DAYS if days is None else revalidation_days(days, Env.REVALIDATION_DAYS))
 
 
 def revalidation_days(value: object, where: str) -> int:
@@ -97,8 +102,7 @@ def _s3():
 @logger.inject_lambda_context
 def planner(event, context):
     config = planner_config_from_env()
-    days = (revalidation_days(required(os.environ, Env.REVALIDATION_DAYS), Env.REVALIDATION_DAYS)
-            if isinstance(event, dict) and event.get(REVALIDATE_FIELD) is True else None)
+    days = config.revalidation_days if isinstance(event, dict) and event.get(REVALIDATE_FIELD) is True else None
     location = config.location
     chains = discover_chains(S3Reader(_s3(), location.bucket), location)
     sqs, queue_url = boto3.client("sqs"), config.queue_url

@@ -135,6 +135,8 @@ def unreadable(body: str, why: str) -> Finding:
 
 def versions_other_than(version_id: str | None, listed: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     """From ListObjectVersions' ``Versions`` and ``DeleteMarkers`` of ``key`` (a prefix
-    listing: other keys are left out), the ids that are not the event's own version."""
+    listing: other keys are left out), the ids that are not the event's own version (an
+    event without one is of an unversioned write: S3 lists that version as ``null``)."""
+    own = version_id or "null"
     return [str(entry.get("VersionId")) for entry in listed
-            if entry.get("Key") == key and entry.get("VersionId") != version_id]
+            if entry.get("Key") == key and entry.get("VersionId") != own]
