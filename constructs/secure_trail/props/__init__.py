@@ -139,17 +139,17 @@ class SecureTrailProps:
     planner -> SQS -> workers) and alert on any tampered, missing or injected object.
     @default on."""
 
-    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
-    """Once a day the digest validator re-validates the last this many days of every chain
-    from scratch (every digest, log and stray object again), so that history rewritten behind
-    the hourly checkpoint is found even when the trail watch missed its event. Whole days
-    from 1 to 31. @default 7."""
-
     strict_digest_validation: bool = False
     """Count every log object that no valid digest vouches for (in a gap of the chain after
     logging was stopped, or next to a missing digest) as a failure: the tampering alarm fires
     and the alert is high. @default off: such logs are medium warnings, since stopping and
     starting logging is not tampering (the gap itself is always reported)."""
+
+    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
+    """Once a day the digest validator re-validates the last this many days of every chain
+    from scratch (every digest, log and stray object again), so that history rewritten behind
+    the hourly checkpoint is found even when the trail watch missed its event. Whole days
+    from 1 to 31. @default 7."""
 
     audit_access_logs: bool = True
     """Audit every server access log object of the trail bucket in a Lambda (S3 ->

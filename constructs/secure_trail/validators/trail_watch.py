@@ -62,7 +62,7 @@ class TrailWatch(Construct):
             sid="EventBridgeSendsAsTheTrailWatchRule", principals=[EVENTS], actions=["sqs:SendMessage"],
             resources=[self.queue.queue_arn], conditions={
                 "ArnEquals": {"aws:SourceArn": rule_arn}, "StringEquals": {"aws:SourceAccount": identity.account}}))
-        state_key.allow_event_rule(rule_arn)
+        state_key.allow_event_rule(rule_arn, sid="EventBridgeSendsAsTheTrailWatchRule")
 
         self.validator = ValidatorFunction(
             self, "Watch", identity=identity, role=ROLE, handler="trail_validators.handlers.trail_watch.handler",
