@@ -22,18 +22,21 @@ from access_log_samples import access_log_line, plain_http_line
 from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.digests.aws import CheckpointStore, S3Reader
 from trail_validators.contract import (ACCESS_LOG_AUDITOR, CIS_METRIC_NAMESPACE, DIGEST_PLANNER, DIGEST_VALIDATOR,
-                                      HEARTBEATS, PARTITION_KEY, ConfigurationError)
-from trail_validators.handlers import access_log_auditor, digest_validation
+                                      HEARTBEATS, PARTITION_KEY, TRAIL_WATCH, ConfigurationError)
+from trail_validators.handlers import access_log_auditor, digest_validation, trail_watch
+from watch_events import created, deleted
 from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_simulation import SimulatedTrail
 
 PLANNER = "trail_validators.handlers.digest_validation.planner"
 WORKER = "trail_validators.handlers.digest_validation.worker"
 AUDITOR = "trail_validators.handlers.access_log_auditor.handler"
+WATCH = "trail_validators.handlers.trail_watch.handler"
 # Non-default values everywhere a default could hide a rename; a comma inside a glob (IAM
 # names may hold commas) must survive the environment.
 PRINCIPALS = ("arn:aws:sts::111111111111:assumed-role/Ops,Admins/*", "arn:aws:iam::111111111111:user/break-glass")
-CONTRACT_PROPS = {"s3_key_prefix": "org/trail", "min_tls_version": "TLSv1.3", "expected_principals": PRINCIPALS}
+CONTRACT_PROPS = {"s3_key_prefix": "org/trail", "min_tls_version": "TLSv1.3", "expected_principals": PRINCIPALS,
+                  "revalidation_days": 9, "log_expiration_days": 400}
 MOTO_ACCOUNT = "123456789012"
 
 
@@ -50,7 +53,7 @@ def deployment(contract_template) -> Deployment:
 def readers():
     """handler -> its configuration reader (the only code that reads its environment)."""
     return {PLANNER: digest_validation.planner_config_from_env, WORKER: digest_validation.worker_config_from_env,
-            AUDITOR: access_log_auditor.config_from_env}
+            AUDITOR: access_log_auditor.config_from_env, WATCH: trail_watch.config_from_env}
 
 
 def expected_configs(d: Deployment) -> dict:
@@ -60,10 +63,11 @@ def expected_configs(d: Deployment) -> dict:
     alerts = d.resolve({"Ref": d.one("AWS::SNS::Topic", "Alerts")})
     return {
         PLANNER: digest_validation.PlannerConfig(
-            location, d.resolve({"Ref": d.one("AWS::SQS::Queue", "DigestValidatorWorkQueue")})),
+            location, d.resolve({"Ref": d.one("AWS::SQS::Queue", "DigestValidatorWorkQueue")}), 9),
         WORKER: digest_validation.WorkerConfig(location, table, alerts),
         AUDITOR: access_log_auditor.AuditorConfig(
             AuditPolicy(min_tls="TLSv1.3", expected_principals=PRINCIPALS, bucket=location.bucket), table, alerts),
+        WATCH: trail_watch.WatchConfig(location, table, alerts, 400),
     }
 
 
@@ -72,12 +76,12 @@ def set_environment(monkeypatch, variables: dict[str, str]) -> None:
         monkeypatch.setenv(name, value)
 
 
-@pytest.mark.parametrize("handler", [PLANNER, WORKER, AUDITOR], ids=["planner", "worker", "auditor"])
+@pytest.mark.parametrize("handler", [PLANNER, WORKER, AUDITOR, WATCH], ids=["planner", "worker", "auditor", "watch"])
 def test_each_function_environment_configures_its_handler(handler, deployment):
     assert readers()[handler](deployment.environment(handler)) == expected_configs(deployment)[handler]
 
 
-@pytest.mark.parametrize("handler", [PLANNER, WORKER, AUDITOR], ids=["planner", "worker", "auditor"])
+@pytest.mark.parametrize("handler", [PLANNER, WORKER, AUDITOR, WATCH], ids=["planner", "worker", "auditor", "watch"])
 def test_every_variable_the_construct_sets_is_one_the_handler_reads(handler, deployment):
     """A variable renamed by the construct alone would be ignored, and its default used."""
     environment = deployment.environment(handler)
@@ -156,6 +160,14 @@ def ran(contract_template, aws_env, monkeypatch, capsys):
                 "detail-type": "Object Created", "source": "aws.s3",
                 "detail": {"bucket": {"name": ACCESS_LOGS}, "object": {"key": key, "etag": etag}}})
         written[AUDITOR] = table_keys(ddb, config.table_name) - written[WORKER]
+
+        set_environment(monkeypatch, d.environment(WATCH))
+        monkeypatch.setattr(trail_watch, "_watch", None)
+        bucket, now = config.location.bucket, T0 + timedelta(hours=5)
+        delivered = sorted(k for k in sim.objects if f"/{CLEAN.account}/CloudTrail/" in k)[-1]
+        emitted[WATCH, "clean"] = run(trail_watch.handler, json.loads(created(bucket, delivered, None, now)))
+        emitted[WATCH, "alarm"] = run(trail_watch.handler, json.loads(deleted(bucket, delivered, "m1", now)))
+        written[WATCH] = table_keys(ddb, config.table_name) - written[WORKER] - written[AUDITOR]
     return {"deployment": d, "emitted": emitted, "written": written}
 
 
@@ -200,7 +212,7 @@ HEARTBEAT_NAMES = {heartbeat.metric.name for heartbeat in HEARTBEATS.values()}
 def test_every_alarm_watches_a_metric_its_handler_emits(ran):
     alarms = {k: v for k, v in custom_alarms(ran["deployment"]).items()
               if "PostureWatcher" not in k and v[0][1] not in HEARTBEAT_NAMES}
-    assert len(alarms) == 2  # tampering, non-TLS success (the posture alarm: test_posture_contract.py)
+    assert len(alarms) == 3  # tampering, non-TLS success, trail watch (the posture alarm: test_posture_contract.py)
     for logical_id, (watched, threshold) in alarms.items():
         raised = [h for (h, case), out in ran["emitted"].items()
                   if case == "alarm" and out.get(watched, 0) >= threshold]
@@ -215,7 +227,7 @@ def test_each_heartbeat_alarm_watches_what_its_handler_emits_on_every_run(ran, c
               for p in (a["Properties"] for a in contract_template["Resources"].values()
                         if a["Type"] == "AWS::CloudWatch::Alarm")
               if p.get("TreatMissingData") == "breaching"}
-    for role, handler in ((DIGEST_VALIDATOR, WORKER), (ACCESS_LOG_AUDITOR, AUDITOR)):
+    for role, handler in ((DIGEST_VALIDATOR, WORKER), (ACCESS_LOG_AUDITOR, AUDITOR), (TRAIL_WATCH, WATCH)):
         metric = HEARTBEATS[role].metric
         watched = (metric.namespace, metric.name, frozenset(metric.dimensions.items()))
         assert watched in alarms, role
@@ -227,7 +239,7 @@ def test_each_heartbeat_alarm_watches_what_its_handler_emits_on_every_run(ran, c
 
 def test_handlers_write_only_table_keys_their_role_may_write(ran):
     d = ran["deployment"]
-    for handler in (WORKER, AUDITOR):
+    for handler in (WORKER, AUDITOR, WATCH):
         written = ran["written"][handler]
         assert written, handler
         patterns = [pattern for s in d.role_statements(handler)

@@ -47,7 +47,8 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
         "AccessLogs/Bucket", "TrailLogs/Bucket", "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function")}
+        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
+        "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
 
@@ -61,7 +62,8 @@ def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks)
         "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function")}
+        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
+        "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
 
 
 @pytest.mark.parametrize("which", ["default", "log_archive", "trail"])

@@ -16,7 +16,7 @@ from conftest import REGION, build_stack, default_props
 from sqs_harness import LambdaContext
 from template_tokens import Deployment
 from trail_validators.contract import (ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS,
-                                      POSTURE_WATCHER, Heartbeat)
+                                      POSTURE_WATCHER, TRAIL_WATCH, Heartbeat)
 from trail_validators.handlers import digest_validation
 
 PLANNER = "trail_validators.handlers.digest_validation.planner"
@@ -40,7 +40,7 @@ def key(heartbeat: Heartbeat) -> tuple:
 
 def test_each_default_validator_has_one_breaching_heartbeat_alarm_on_its_contract_metric(template):
     expected = {key(HEARTBEATS[role]) for role in (DIGEST_PLANNER, DIGEST_VALIDATOR, ACCESS_LOG_AUDITOR,
-                                                   POSTURE_WATCHER)}
+                                                   POSTURE_WATCHER, TRAIL_WATCH)}
     assert set(heartbeat_alarms(template)) == expected
 
 

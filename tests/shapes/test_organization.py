@@ -128,7 +128,7 @@ def test_each_stack_holds_only_its_half(log_archive_template, trail_template):
     assert not log_archive_template.find_resources("AWS::CloudTrail::Trail")
     assert not log_archive_template.find_resources("AWS::Logs::LogGroup", {"Properties": {
         "LogGroupName": f"/aws/cloudtrail/{TRAIL_NAME}"}})
-    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 4
+    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 5
 
 
 def test_the_stacks_target_two_accounts_of_one_region_and_deploy_log_archive_first(org_stacks):

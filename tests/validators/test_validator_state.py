@@ -18,7 +18,7 @@ CRYPTO = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt", "kms:GenerateDataKey", 
 DEPLOYER = {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{DEPLOY_ACCOUNT}:role/"
                        f"cdk-hnb659fds-cfn-exec-role-{DEPLOY_ACCOUNT}-{REGION}"}
 ROLES = {"planner": "DigestValidatorPlannerRole", "worker": "DigestValidatorWorkerRole",
-         "auditor": "AccessLogAuditorRole", "posture": "PostureWatcherRole"}
+         "auditor": "AccessLogAuditorRole", "posture": "PostureWatcherRole", "watch": "TrailWatchRole"}
 
 
 from shape_fixtures import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
@@ -81,11 +81,11 @@ def test_table_queues_dead_letter_queues_and_environments_are_encrypted_with_the
     (table,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": state_key}
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert len(queues) == 5  # two work queues, three dead-letter queues (one the posture watcher's)
+    assert len(queues) == 7  # three work queues, four dead-letter queues (one the posture watcher's)
     for logical_id, queue in queues.items():
         assert queue.get("KmsMasterKeyId") == state_key and "SqsManagedSseEnabled" not in queue, logical_id
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 4
+    assert len(functions) == 5
     for logical_id, function in functions.items():
         assert function.get("KmsKeyArn") == state_key, logical_id
 
@@ -107,7 +107,8 @@ def test_state_key_admits_only_the_validators_the_deployer_and_event_bridge(reso
 
 def test_every_use_of_the_state_key_is_scoped_to_a_service_or_the_rule(resources, key_statements):
     via = {"planner": {"sqs", "lambda"}, "worker": {"sqs", "lambda", "dynamodb"},
-           "auditor": {"sqs", "lambda", "dynamodb"}, "posture": {"sqs", "lambda", "dynamodb"}}
+           "auditor": {"sqs", "lambda", "dynamodb"}, "posture": {"sqs", "lambda", "dynamodb"},
+           "watch": {"sqs", "lambda", "dynamodb"}}
     for which, services in via.items():
         mine = used_by(key_statements, resources, which)
         assert {s["Condition"]["StringEquals"]["kms:ViaService"].split(".")[0] for s in mine} == services, which
@@ -129,17 +130,20 @@ def test_each_function_decrypts_only_its_own_environment(resources, key_statemen
                          if "lambda." in s["Condition"]["StringEquals"]["kms:ViaService"]]
         context = lambda_use["Condition"]["StringEquals"]["kms:EncryptionContext:aws:lambda:FunctionArn"]
         name = {"planner": "digest-planner", "worker": "digest-validator", "auditor": "access-log-auditor",
-                "posture": "posture-watcher"}[which]
+                "posture": "posture-watcher", "watch": "trail-watch"}[which]
         assert context == f"arn:aws:lambda:{REGION}:{DEPLOY_ACCOUNT}:function:org-trail-{name}"
         functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"
                      and r["Properties"]["FunctionName"] == f"org-trail-{name}"]
         assert len(functions) == 1
 
 
-def test_event_bridge_uses_the_state_key_only_as_the_auditor_rule(resources, key_statements):
-    s = statement(key_statements, "EventBridgeSendsAsTheAuditorRule")
-    (rule,) = [r["Properties"] for r in resources.values()
-               if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"] and "Name" in r["Properties"]]
+@pytest.mark.parametrize("sid,part", [("EventBridgeSendsAsTheAuditorRule", "AccessLogAuditor"),
+                                      ("EventBridgeSendsAsTheTrailWatchRule", "TrailWatch")])
+def test_event_bridge_uses_the_state_key_only_as_the_queue_rules(resources, key_statements, sid, part):
+    s = statement(key_statements, sid)
+    (rule,) = [r["Properties"] for k, r in resources.items()
+               if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"] and "Name" in r["Properties"]
+               and part in k]
     assert s["Principal"] == {"Service": "events.amazonaws.com"}
     assert sorted(as_list(s["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert s["Condition"] == {
@@ -150,7 +154,7 @@ def test_event_bridge_uses_the_state_key_only_as_the_auditor_rule(resources, key
 def test_roles_use_the_state_key_only_for_their_own_queues_table_and_environment(resources, state_key_id):
     table = next(k for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table")
     queues = {"planner": "DigestValidatorWork", "worker": "DigestValidatorWork", "auditor": "AccessLogAuditorWork",
-              "posture": "PostureWatcherDeadLetters"}
+              "posture": "PostureWatcherDeadLetters", "watch": "TrailWatchWork"}
     for which in ROLES:
         uses = [s for s in managed_statements(resources, which)
                 if s["Resource"] == {"Fn::GetAtt": [state_key_id, "Arn"]}]

@@ -60,7 +60,7 @@ def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: s
     if not alert_subscriptions:
         warn_no_alert_subscriptions(scope)
     validators = validators or Validators()
-    parts = [part for part in (validators.digest_validator, validators.access_log_auditor,
+    parts = [part for part in (validators.digest_validator, validators.trail_watch, validators.access_log_auditor,
                                validators.posture_watcher) if part is not None]
     queues = {f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}
     if analytics is not None:

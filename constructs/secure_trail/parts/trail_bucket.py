@@ -19,7 +19,7 @@ ACCESS_LOG_PREFIX = "trail-bucket/"
 
 class TrailBucket(Construct):
     """SSE-KMS with a bucket key, private, versioned, TLS 1.2+ only, server access logs
-    on; CloudTrail may only read its ACL and write its own prefixes, as this trail."""
+    on, object events to EventBridge; CloudTrail may only read its ACL and write its own prefixes, as this trail."""
 
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, key: kms.IKey,
                  access_log_bucket: s3.IBucket, transition_days: int, transition_storage_class: s3.StorageClass,
@@ -55,6 +55,13 @@ class TrailBucket(Construct):
                 abort_incomplete_multipart_upload_after=Duration.days(7),
             )],
         )
+        # Object events go to EventBridge (AWS service events on the default bus cost nothing):
+        # the trail watch judges each one within minutes. On the L1 bucket, as the access-log
+        # bucket's (CDK's helper would deploy a custom-resource Lambda for this one property).
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True))
         trail_source = {"aws:SourceArn": identity.trail_arn}
         self.bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudTrailAclCheck", principals=[CLOUDTRAIL], actions=["s3:GetBucketAcl"],

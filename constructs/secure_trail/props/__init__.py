@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
+from ..contract import DEFAULT_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS, MIN_REVALIDATION_DAYS
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
@@ -183,6 +184,12 @@ class SecureTrailProps:
     and the alert is high. @default off: such logs are medium warnings, since stopping and
     starting logging is not tampering (the gap itself is always reported)."""
 
+    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
+    """Once a day the digest validator re-validates the last this many days of every chain
+    from scratch (every digest, log and stray object again), so that history rewritten behind
+    the hourly checkpoint is found even when the trail watch missed its event. Whole days
+    from 1 to 31. @default 7."""
+
     audit_access_logs: bool = True
     """Audit every server access log object of the trail bucket in a Lambda (S3 ->
     EventBridge -> SQS -> Lambda) and alert on requests without TLS. @default on."""
@@ -320,6 +327,11 @@ class SecureTrailProps:
         for prop in BOOLEAN_PROPS:
             value = getattr(self, prop)
             _check(isinstance(value, bool), prop, value, "True or False (a number or a string is not a boolean)")
+        _check(isinstance(self.revalidation_days, int) and not isinstance(self.revalidation_days, bool)
+               and MIN_REVALIDATION_DAYS <= self.revalidation_days <= MAX_REVALIDATION_DAYS,
+               "revalidation_days", self.revalidation_days,
+               f"a whole number of days from {MIN_REVALIDATION_DAYS} to {MAX_REVALIDATION_DAYS} (the daily "
+               "re-validation of the digest chains; one re-validation reads every object of its window)")
         _check_posture_interval(self.posture_check_interval)
         if self.analytics is not None:
             _check(isinstance(self.analytics, AnalyticsProps), "analytics", self.analytics,

@@ -32,6 +32,7 @@ from ..validators.access_logs import AccessLogAuditor
 from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
 from ..parts.guardrails import Guardrails, GuardrailsProps
+from ..validators.trail_watch import TrailWatch
 from .compose import compose, grant_read_logs
 from .metric_methods import LogMetricMethods, PostureMetricMethods
 from .single import _props
@@ -86,6 +87,7 @@ class SecureTrailLogArchive(LogMetricMethods, Construct):
         self.validators_table: dynamodb.Table | None = parts.validators.table
         self.digest_validator: DigestValidator | None = parts.validators.digest_validator
         self.access_log_auditor: AccessLogAuditor | None = parts.validators.access_log_auditor
+        self.trail_watch: TrailWatch | None = parts.validators.trail_watch
         self.posture_watcher: PostureWatcher | None = parts.validators.posture_watcher
         """Bucket and key calls, key state and bucket policies (the trail's own are watched
         in the trail's account)."""

@@ -24,6 +24,7 @@ from ..props.event_selectors import AdvancedEventSelector, InsightType
 from ..validators.access_logs import AccessLogAuditor
 from ..validators.digests import DigestValidator
 from ..validators.posture import PostureWatcher
+from ..validators.trail_watch import TrailWatch
 from .compose import compose, grant_read_logs
 from .metric_methods import LogMetricMethods
 
@@ -67,6 +68,8 @@ class SecureTrail(LogMetricMethods, Construct):
     validator_state_key: kms.Key | None
     posture_watcher: PostureWatcher | None
     """None with ``watch_posture=False``."""
+    trail_watch: TrailWatch | None
+    """The trail bucket's object events judged within minutes; None with ``validate_digests=False``."""
     monitoring: Monitoring
     """The CIS alarms, the alerts topic's subscriptions and the dashboard."""
 
@@ -87,6 +90,7 @@ class SecureTrail(LogMetricMethods, Construct):
         advanced_event_selectors: Sequence[AdvancedEventSelector] | None = None,
         insight_types: Sequence[InsightType] | None = None,
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
+        revalidation_days: int | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
         watch_posture: bool | None = None, posture_check_interval: Duration | int | None = None,
@@ -121,6 +125,7 @@ class SecureTrail(LogMetricMethods, Construct):
         self.digest_validator = parts.validators.digest_validator
         self.access_log_auditor = parts.validators.access_log_auditor
         self.posture_watcher = parts.validators.posture_watcher
+        self.trail_watch = parts.validators.trail_watch
         self.analytics = parts.analytics
         self.monitoring = parts.monitoring
 

@@ -1,7 +1,7 @@
 """The validators, wired the same way in every deployment shape: their state key and table,
 the digest-chain validator and the access-log auditor where the logs are, a posture watcher
 in each account that holds a part of the trail. Each module: one validator's construct
-(``digests``, ``access_logs``, ``posture``) or what they share (``function``, ``queue``,
+(``digests``, ``trail_watch``, ``access_logs``, ``posture``) or what they share (``function``, ``queue``,
 ``table``, ``state_key``, ``code`` and ``lambda_asset``: the Lambda asset)."""
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..contract import ACCESS_LOG_AUDITOR, DIGEST_PLANNER, DIGEST_VALIDATOR, POSTURE_WATCHER
+from ..contract import (ACCESS_LOG_AUDITOR, DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR,
+                        POSTURE_WATCHER, TRAIL_WATCH)
 from ..names import TrailIdentity
 from .access_logs import AccessLogAuditor
 from .digests import DigestValidator
 from .posture import PostureWatcher
 from .state_key import ValidatorStateKey
 from .table import ValidatorsTable
+from .trail_watch import TrailWatch
 
 
 def validator_roles(*, audit_access_logs: bool, validate_digests: bool, watch_posture: bool) -> list[str]:
     """The validator functions that are on (each has a log group the key serves)."""
     return (([ACCESS_LOG_AUDITOR] if audit_access_logs else [])
-            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if validate_digests else [])
+            + ([DIGEST_PLANNER, DIGEST_VALIDATOR, TRAIL_WATCH] if validate_digests else [])
             + ([POSTURE_WATCHER] if watch_posture else []))
 
 
@@ -39,6 +41,7 @@ class Validators:
     digest_validator: DigestValidator | None = None
     access_log_auditor: AccessLogAuditor | None = None
     posture_watcher: PostureWatcher | None = None
+    trail_watch: TrailWatch | None = None
 
 
 def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, alerts_topic: sns.ITopic,
@@ -47,13 +50,16 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    min_tls_version: str, expected_principals: Sequence[str], watch_posture: bool,
                    posture_check_minutes: int, auto_restart_logging: bool, watch_trail: bool,
                    expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
-                   key_alias: str | None = None, posture_alerts: PostureAlerts | None = None) -> Validators:
+                   key_alias: str | None = None, posture_alerts: PostureAlerts | None = None,
+                   revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
-    buckets given; only the trail bucket where it was brought): the digest validator and the access-log auditor, and a posture watcher of
-    the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
+    buckets given; only the trail bucket where it was brought): the digest validator and the
+    access-log auditor, and a posture watcher of the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
     ``watch_trail``: the posture watcher watches the trail (deployed with
     ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
-    where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``."""
+    where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``.
+    With the digest validator: the trail watch of the trail bucket (``log_expiration_days``: its
+    lifecycle expiry), and a daily re-validation of the last ``revalidation_days``."""
     holds_logs = trail_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
                             validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
@@ -63,8 +69,12 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     table = ValidatorsTable(scope, "ValidatorsTable", key=state_key.key).table
     digest_validator = DigestValidator(
         scope, "DigestValidator", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
-        alerts_topic=alerts_topic, table=table, strict=strict_digest_validation) \
-        if DIGEST_VALIDATOR in roles else None
+        alerts_topic=alerts_topic, table=table, strict=strict_digest_validation,
+        revalidation_days=revalidation_days) if DIGEST_VALIDATOR in roles else None
+    trail_watch = TrailWatch(
+        scope, "TrailWatch", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
+        alerts_topic=alerts_topic, table=table, expiration_days=log_expiration_days) \
+        if TRAIL_WATCH in roles else None
     access_log_auditor = AccessLogAuditor(
         scope, "AccessLogAuditor", identity=identity, access_log_bucket=access_log_bucket,
         audited_bucket=trail_bucket, key=key, state_key=state_key, alerts_topic=alerts_topic, table=table,
@@ -82,7 +92,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             expected_selectors=expected_selectors, log_group_name=log_group_name,
             buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None], key=key if holds_logs else None,
             key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None)
-    return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher)
+    return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher, trail_watch)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class AccessLogAuditor(Construct):
                               visibility_timeout=Duration.minutes(30), what="An access-log object")
         self.queue, self.dead_letter_queue = work.queue, work.dead_letter_queue
 
-        _send_events_to_event_bridge(access_log_bucket)
+        send_events_to_event_bridge(access_log_bucket)
         rule_name = identity.event_rule_name(ROLE)
         rule_arn = identity.event_rule_arn(rule_name)
         self.rule = events.Rule(
@@ -61,7 +61,7 @@ class AccessLogAuditor(Construct):
                 source=["aws.s3"], detail_type=["Object Created"],
                 detail={"bucket": {"name": [access_log_bucket.bucket_name]},
                         "object": {"key": [{"prefix": ACCESS_LOG_PREFIX}]}}),
-            targets=[_QueueTarget(self.queue)])
+            targets=[QueueTarget(self.queue)])
         self.queue.add_to_resource_policy(iam.PolicyStatement(
             sid="EventBridgeSendsAsTheAuditorRule", principals=[EVENTS], actions=["sqs:SendMessage"],
             resources=[self.queue.queue_arn], conditions={
@@ -100,7 +100,7 @@ class AccessLogAuditor(Construct):
 
 
 @jsii.implements(events.IRuleTarget)
-class _QueueTarget:
+class QueueTarget:
     """The queue as a rule target, and nothing else: CDK's ``SqsQueue`` target would also
     grant EventBridge the queue's key without ``aws:SourceArn`` (it cannot name the rule
     without a dependency loop); the queue and key policies above name it."""
@@ -112,7 +112,7 @@ class _QueueTarget:
         return events.RuleTargetConfig(arn=self._queue.queue_arn)
 
 
-def _send_events_to_event_bridge(bucket: s3.Bucket) -> None:
+def send_events_to_event_bridge(bucket: s3.Bucket) -> None:
     """On the L1 bucket: CDK's ``enable_event_bridge_notification`` deploys a custom-resource
     Lambda (with a managed policy and an inline one) just to set this one property."""
     cfn_bucket = bucket.node.default_child

@@ -1,5 +1,7 @@
 """Continuous digest validation: an hourly planner queues one message per account and
-region; workers validate each chain from its checkpoint to now.
+region; workers validate each chain from its checkpoint to now. A daily schedule has the
+planner queue a re-validation of the last ``revalidation_days`` of every chain, from
+scratch, so that whatever the hourly runs and the trail watch missed is still found.
 
 schedule (hourly) --> planner Lambda --> SQS (SSE, TLS-only, DLQ) --> worker Lambda
 (partial batch failures) --> alerts topic + EMF metrics; checkpoints in the validators'
@@ -21,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import DIGEST_PLANNER as PLANNER
 from ..contract import DIGEST_VALIDATOR as WORKER
-from ..contract import HEARTBEATS, DigestMetrics, Env, encode_flag
+from ..contract import DEFAULT_REVALIDATION_DAYS, HEARTBEATS, REVALIDATE_FIELD, DigestMetrics, Env, encode_flag
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
@@ -38,7 +40,8 @@ WORKER_TIMEOUT = Duration.minutes(10)
 class DigestValidator(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, trail_bucket: s3.IBucket,
                  key: kms.IKey, state_key: ValidatorStateKey, alerts_topic: sns.ITopic,
-                 table: dynamodb.ITable, strict: bool = False) -> None:
+                 table: dynamodb.ITable, strict: bool = False,
+                 revalidation_days: int = DEFAULT_REVALIDATION_DAYS) -> None:
         super().__init__(scope, construct_id)
         work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, key=state_key.key,
                               visibility_timeout=Duration.minutes(60), what="A chain's validation")
@@ -54,12 +57,19 @@ class DigestValidator(Construct):
             self, "Planner", identity=identity, role=PLANNER, handler=f"{HANDLERS}.planner",
             description="Queues one digest-chain validation per account and region, hourly", key=key,
             state_key=state_key, dead_letter_queue=self.dead_letter_queue, timeout=Duration.minutes(5),
-            environment={**environment, Env.QUEUE_URL: self.queue.queue_url}, reserved_concurrency=1,
+            environment={**environment, Env.QUEUE_URL: self.queue.queue_url,
+                         Env.REVALIDATION_DAYS: str(revalidation_days)}, reserved_concurrency=1,
             statements=[list_logs, iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])])
         state_key.grant_send(self.planner, self.queue)
         self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
                                     schedule=events.Schedule.rate(Duration.hours(1)),
                                     targets=[targets.LambdaFunction(self.planner.function)])
+        self.daily_revalidation = events.Rule(
+            self, "DailyRevalidation",
+            description=f"Re-validate the last {revalidation_days} days of every digest chain",
+            schedule=events.Schedule.rate(Duration.days(1)),
+            targets=[targets.LambdaFunction(self.planner.function, event=events.RuleTargetInput.from_object(
+                {REVALIDATE_FIELD: True}))])
 
         log_objects = trail_bucket.arn_for_objects(f"{logs_prefix}*")
         self.worker = ValidatorFunction(

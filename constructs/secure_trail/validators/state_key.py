@@ -104,9 +104,9 @@ class ValidatorStateKey(Construct):
         context = {"kms:EncryptionContext:aws:lambda:FunctionArn": grantee.named_function_arn}
         self._grant(grantee, "lambda", RECEIVE, context, key_policy_context=context)
 
-    def allow_event_rule(self, rule_arn: str) -> None:
-        """EventBridge delivers to an encrypted queue, as this rule only."""
-        self._allow("EventBridgeSendsAsTheAuditorRule", iam.ServicePrincipal("events.amazonaws.com"), SEND, {
+    def allow_event_rule(self, rule_arn: str, sid: str = "EventBridgeSendsAsTheAuditorRule") -> None:
+        """EventBridge delivers to an encrypted queue, as this rule only (``sid``: one per rule)."""
+        self._allow(sid, iam.ServicePrincipal("events.amazonaws.com"), SEND, {
             "ArnEquals": {"aws:SourceArn": rule_arn},
             "StringEquals": {"aws:SourceAccount": self._identity.account}})
 

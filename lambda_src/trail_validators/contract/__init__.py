@@ -24,6 +24,8 @@ from typing import Mapping, Sequence
 DIGEST_PLANNER = "digest-planner"
 DIGEST_VALIDATOR = "digest-validator"
 ACCESS_LOG_AUDITOR = "access-log-auditor"
+TRAIL_WATCH = "trail-watch"
+"""The trail-bucket watch: judges each object event under ``AWSLogs/`` within minutes."""
 
 
 # -- environment -------------------------------------------------------------------------
@@ -46,6 +48,17 @@ class Env:
     AUDITED_BUCKET = "AUDITED_BUCKET"
     STRICT_VALIDATION = "STRICT_VALIDATION"
     """Digest worker: ``true`` counts logs no valid digest vouches for as failures too."""
+    REVALIDATION_DAYS = "REVALIDATION_DAYS"
+    """Digest planner: the days the daily re-validation covers (``MIN..MAX_REVALIDATION_DAYS``)."""
+    LOG_EXPIRATION_DAYS = "LOG_EXPIRATION_DAYS"
+    """Trail watch: the deployed lifecycle expiry; a lifecycle deletion of a younger object is a finding."""
+
+
+MIN_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS = 1, 31
+DEFAULT_REVALIDATION_DAYS = 7
+REVALIDATE_FIELD = "revalidate"
+"""The daily schedule's input to the planner (``{"revalidate": true}``), and the worker
+message's field holding the window in days."""
 
 
 class ConfigurationError(ValueError):
@@ -120,6 +133,32 @@ class DigestMetrics:
     CHAIN_GAPS = Metric(DIGEST_VALIDATOR, "ChainGaps")
 
 
+class TrailWatchMetrics:
+    """Emitted by ``handlers.trail_watch``."""
+
+    FINDINGS = Metric(TRAIL_WATCH, "TrailWatchFindings")
+    """Backdated, overwritten or deleted objects; the trail-watch alarm fires on the first."""
+
+
+class TrailWatchKind:
+    """Finding kinds of the trail-bucket watch (docs/trail-watch.md)."""
+
+    BACKDATED = "backdated_object"
+    """A log or digest created with a name time already behind its chain's checkpoint."""
+    OVERWRITE = "overwritten_object"
+    """A second version of a log or digest key."""
+    DELETION = "deleted_object"
+    """A deletion or delete marker under ``AWSLogs/`` (other than the deployed lifecycle's expiry)."""
+    UNRECOGNIZED = "unrecognized_object"
+    """An object created under ``AWSLogs/`` whose name is no log or digest in its folder."""
+    UNREADABLE_EVENT = "unreadable_object_event"
+    """An event that does not hold what S3 sends: judged as hostile, never skipped."""
+
+
+TRAIL_WATCH_SCOPE = "watch://"
+"""The trail watch's alert markers name the object as ``watch://bucket/key``."""
+
+
 class AccessLogMetrics:
     """Emitted by ``handlers.access_log_auditor``."""
 
@@ -185,8 +224,12 @@ TABLE_ACCESS: dict[str, tuple[ItemAccess, ...]] = {
         ItemAccess(f"{AUDITED_PREFIX}{ACCESS_LOG_SCOPE}", ("dynamodb:PutItem",)),
     ),
 }
+TABLE_ACCESS[TRAIL_WATCH] = (
+    ItemAccess(CHECKPOINT_PREFIX, ("dynamodb:GetItem",)),
+    ItemAccess(f"{ALERT_PREFIX}{TRAIL_WATCH_SCOPE}", ("dynamodb:DeleteItem", "dynamodb:PutItem")),
+)
 """Per role, every item it touches. The planner touches none; only the digest worker
-reads or writes checkpoints."""
+writes checkpoints (the trail watch reads them)."""
 
 
 # -- posture watcher ---------------------------------------------------------------------
@@ -332,6 +375,8 @@ HEARTBEATS: dict[str, Heartbeat] = {
                                 "No digest chain has been validated"),
     ACCESS_LOG_AUDITOR: Heartbeat(Metric(ACCESS_LOG_AUDITOR, "AuditedObjectHeartbeat"), 60, 2,
                                   "No server access log object of the trail bucket has been audited"),
+    TRAIL_WATCH: Heartbeat(Metric(TRAIL_WATCH, "WatchedEventHeartbeat"), 60, 2,
+                           "No object event of the trail bucket has been judged"),
     POSTURE_WATCHER: Heartbeat(Metric(POSTURE_WATCHER, "CheckHeartbeat"), 0, 2,
                                "The scheduled posture check has not run"),
     ANALYTICS_ENRICHMENT: Heartbeat(Metric(ANALYTICS_ENRICHMENT, "EnrichmentHeartbeat"), 60, 2,

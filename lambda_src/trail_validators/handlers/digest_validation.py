@@ -1,8 +1,11 @@
 """Lambdas of the continuous digest validation.
 
-``planner`` (hourly schedule): one SQS message per account and region that has digests.
+``planner`` (hourly schedule): one SQS message per account and region that has digests;
+(daily schedule, input ``{"revalidate": true}``) the same messages asking for the last
+``REVALIDATION_DAYS`` days again.
 ``worker`` (SQS, partial batch failures): validates one chain from its checkpoint to now,
-alerts once per finding, emits metrics and advances the checkpoint. Redelivery is
+alerts once per finding, emits metrics and advances the checkpoint; a re-validation message
+validates its whole window from scratch (strays included) and leaves the checkpoint alone. Redelivery is
 harmless: the checkpoint has moved on, and every alert is claimed once in the table.
 """
 
@@ -24,8 +27,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from botocore.config import Config
 
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
-from ..contract import (DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, METRIC_NAMESPACE, DigestMetrics, Env, alert_marker, decode_flag,
-                        required)
+from ..contract import (DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, MAX_REVALIDATION_DAYS, METRIC_NAMESPACE,
+                        MIN_REVALIDATION_DAYS, REVALIDATE_FIELD, ConfigurationError, DigestMetrics, Env, alert_marker,
+                        decode_flag, required)
 from ..digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys
 from ..digests.chain import ChainResult, Window, failing_kinds
 from ..digests.layout import ChainId, TrailLocation
@@ -48,6 +52,8 @@ def location_from_env(environ: Mapping[str, str] = os.environ) -> TrailLocation:
 class PlannerConfig:
     location: TrailLocation
     queue_url: str
+    revalidation_days: int = DEFAULT_REVALIDATION_DAYS
+    """What the daily re-validation covers."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,28 @@ class WorkerConfig:
 
 
 def planner_config_from_env(environ: Mapping[str, str] = os.environ) -> PlannerConfig:
-    return PlannerConfig(location_from_env(environ), required(environ, Env.QUEUE_URL))
+    """Unset, ``REVALIDATION_DAYS`` is the default (``DEFAULT_REVALIDATION_DAYS``)."""
+    days = environ.get(Env.REVALIDATION_DAYS)
+    return PlannerConfig(location_from_env(environ), required(environ, Env.QUEUE_URL),
+                         DEFAULT_REVALIDATION_DAYS if days is None else revalidation_days(days, Env.REVALIDATION_DAYS))
+
+
+def revalidation_days(value: object, where: str) -> int:
+    """A whole number of days in the allowed range (an int, or its digits from the
+    environment), or ConfigurationError."""
+    days = int(value) if where == Env.REVALIDATION_DAYS and isinstance(value, str) \
+        and value.isascii() and value.isdigit() else value
+    if isinstance(days, bool) or not isinstance(days, int) \
+            or not MIN_REVALIDATION_DAYS <= days <= MAX_REVALIDATION_DAYS:
+        raise ConfigurationError(f"{where}: {value!r} is not a whole number of days from "
+                                 f"{MIN_REVALIDATION_DAYS} to {MAX_REVALIDATION_DAYS}")
+    return days
+
+
+def chain_messages(chains: list[ChainId], days: int | None) -> list[str]:
+    """One worker message per chain; ``days``: a re-validation of that many days."""
+    extra = {} if days is None else {REVALIDATE_FIELD: days}
+    return [json.dumps({"account": c.account, "region": c.region, **extra}) for c in chains]
 
 
 def worker_config_from_env(environ: Mapping[str, str] = os.environ) -> WorkerConfig:
@@ -75,19 +102,20 @@ def _s3():
 @logger.inject_lambda_context
 def planner(event, context):
     config = planner_config_from_env()
+    days = config.revalidation_days if isinstance(event, dict) and event.get(REVALIDATE_FIELD) is True else None
     location = config.location
     chains = discover_chains(S3Reader(_s3(), location.bucket), location)
     sqs, queue_url = boto3.client("sqs"), config.queue_url
-    for first in range(0, len(chains), 10):
-        batch = chains[first:first + 10]
+    messages = chain_messages(chains, days)
+    for first in range(0, len(messages), 10):
+        batch = messages[first:first + 10]
         response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(n), "MessageBody": json.dumps({"account": c.account, "region": c.region})}
-            for n, c in enumerate(batch)])
+            {"Id": str(n), "MessageBody": body} for n, body in enumerate(batch)])
         if response.get("Failed"):
             raise RuntimeError(f"could not queue {len(response['Failed'])} chains: {response['Failed']}")
     metrics.add_metric(name=DigestMetrics.CHAINS_PLANNED.name, unit=MetricUnit.Count, value=len(chains))
     metrics.add_metric(name=HEARTBEATS[DIGEST_PLANNER].metric.name, unit=MetricUnit.Count, value=1)
-    return {"chains": len(chains)}
+    return {"chains": len(chains)} if days is None else {"chains": len(chains), "revalidation_days": days}
 
 
 class DigestWorker:
@@ -100,14 +128,21 @@ class DigestWorker:
 
     def handle_message(self, body: str) -> ChainResult:
         message = json.loads(body)
-        return self.validate(ChainId(str(message["account"]), str(message["region"])))
+        chain = ChainId(str(message["account"]), str(message["region"]))
+        if REVALIDATE_FIELD in message:
+            return self.validate(chain, revalidation_days(message[REVALIDATE_FIELD], "message field revalidate"))
+        return self.validate(chain)
 
-    def validate(self, chain: ChainId) -> ChainResult:
+    def validate(self, chain: ChainId, revalidate_days: int | None = None) -> ChainResult:
         """From the checkpoint (or INITIAL_LOOKBACK ago) to now. The checkpoint only ever
-        moves to a digest that verified and links to its chain (ChainResult.newest)."""
-        anchor = self.checkpoints.load(chain)
+        moves to a digest that verified and links to its chain (ChainResult.newest).
+        ``revalidate_days``: the last that many days instead, from scratch (every object of
+        the window, strays included), whatever the checkpoint says; it stays where it is."""
+        stored = self.checkpoints.load(chain)
+        anchor = None if revalidate_days else stored
         now = self.clock()
-        start = anchor.end if anchor else now - INITIAL_LOOKBACK
+        start = (now - timedelta(days=revalidate_days) if revalidate_days
+                 else anchor.end if anchor else now - INITIAL_LOOKBACK)
         window = Window(start, now, now)
         with ThreadPoolExecutor(FETCH_CONCURRENCY) as fetcher:
             result = validate_chain(self.reader, self.location, chain, window,
@@ -118,7 +153,7 @@ class DigestWorker:
             identity = hashlib.sha256(json.dumps(sorted(
                 [list(f.keys), f.details.get("expected_end")] for f in findings)).encode()).hexdigest()
             publish_once(self.table, self.alerts, alert_marker(str(chain), kind, identity), str(chain), kind, findings)
-        if result.newest is not None and (anchor is None or result.newest.key != anchor.key):
+        if not revalidate_days and result.newest is not None and (anchor is None or result.newest.key != anchor.key):
             self.checkpoints.save(chain, result.newest)
         metrics.add_metric(name=DigestMetrics.DIGESTS_VALID.name, unit=MetricUnit.Count, value=result.digests_valid)
         metrics.add_metric(name=DigestMetrics.LOGS_VALID.name, unit=MetricUnit.Count, value=result.logs_valid)
@@ -128,6 +163,7 @@ class DigestWorker:
                            value=sum(1 for f in result.findings if f.kind == "chain_gap"))
         metrics.add_metric(name=HEARTBEATS[DIGEST_VALIDATOR].metric.name, unit=MetricUnit.Count, value=1)
         logger.info("validated", extra={"chain": str(chain), "start": start.isoformat(),
+                                        "revalidation_days": revalidate_days,
                                         "digests_valid": result.digests_valid,
                                         "backfill_digests_valid": result.backfill_digests_valid,
                                         "backfill_findings": sum(1 for f in result.findings
