@@ -132,7 +132,7 @@ def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(shape, key_sta
     prefix = f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:"
     functions = [f"{prefix}/aws/lambda/org-trail-access-log-auditor",
                  f"{prefix}/aws/lambda/org-trail-digest-planner", f"{prefix}/aws/lambda/org-trail-digest-validator",
-                 f"{prefix}/aws/lambda/org-trail-posture-watcher"]
+                 f"{prefix}/aws/lambda/org-trail-trail-watch", f"{prefix}/aws/lambda/org-trail-posture-watcher"]
     s = statement(key_statements, "CloudWatchLogsEncryptOwnLogGroups")
     assert s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     if shape == "single":
