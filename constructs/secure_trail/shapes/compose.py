@@ -179,7 +179,8 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
         watch_trail=holds_trail, expected_selectors=api_selectors(selectors) if holds_trail else (),
-        log_group_name=log_group.log_group.log_group_name if log_group else None,
+        log_group_name=(brought_log_group.log_group_name if brought_log_group else identity.log_group_name)
+        if log_group else None,
         key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,
         posture_alerts=None if holds_logs else PostureAlerts(
             names.alerts_topic_arn, f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
