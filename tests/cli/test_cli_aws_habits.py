@@ -206,3 +206,46 @@ def test_every_json_error_kind_is_documented():
     page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
     for kind in output.ERROR_KINDS:
         assert f"`{kind}`" in page
+
+
+@pytest.fixture
+def opensearch():
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from opensearch_bulk_server import JsonHandler
+
+    class Handler(JsonHandler):
+        def do_PUT(self) -> None:
+            self._body()
+            self._reply(200, {"acknowledged": True})
+
+        def do_POST(self) -> None:
+            self._body()
+            self._reply(400, {"success": False, "errors": ["refused"]})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_analytics_setup_prints_a_json_report_that_query_selects_from(opensearch, capsys):
+    assert main(["analytics", "setup", "--endpoint-url", opensearch, "--service", "es", "--skip-dashboards",
+                 "--output", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["index_template"] == "cloudtrail-secure-trail" and report["saved_objects_imported"] is None
+    assert main(["analytics", "setup", "--endpoint", opensearch, "--service", "es", "--skip-dashboards",
+                 "--query", "index_pattern", "--output", "text"]) == 0
+    assert capsys.readouterr().out == "cloudtrail-*\n"
+
+
+def test_analytics_setup_errors_are_json_in_json_mode(opensearch, capsys):
+    assert main(["analytics", "setup", "--endpoint", opensearch, "--service", "es", "--output", "json"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["index_template"] == "cloudtrail-secure-trail"
+    error = json.loads(captured.err)["error"]
+    assert error["kind"] == "aws" and "saved objects not imported (HTTP 400)" in error["message"]
+    assert main(["analytics", "setup", "--endpoint", opensearch, "--service", "es", "--no-sign-request"]) == 2
+    assert "--no-sign-request cannot apply to analytics setup" in capsys.readouterr().err
