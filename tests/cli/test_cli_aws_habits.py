@@ -249,3 +249,9 @@ def test_analytics_setup_errors_are_json_in_json_mode(opensearch, capsys):
     assert error["kind"] == "aws" and "saved objects not imported (HTTP 400)" in error["message"]
     assert main(["analytics", "setup", "--endpoint", opensearch, "--service", "es", "--no-sign-request"]) == 2
     assert "--no-sign-request cannot apply to analytics setup" in capsys.readouterr().err
+
+
+def test_evidence_query_selects_from_its_json_report(default_cdk_out, capsys):
+    assert main(["evidence", str(default_cdk_out), "--query", "controls[].id"]) == 0
+    ids = json.loads(capsys.readouterr().out)
+    assert ids and all(isinstance(i, str) for i in ids)
