@@ -1,7 +1,9 @@
 """The AWS CLI's global options, which users pass to ``validate-logs`` out of habit, as boto3
 and obstore take them. Meanings follow ``aws cloudtrail validate-logs``: ``--endpoint-url``
 is CloudTrail's endpoint (S3's comes from ``AWS_ENDPOINT_URL_S3``, as for the AWS CLI);
-``--region`` is the region of the clients, not a filter of chains."""
+``--region`` is the region of the clients, not a filter of chains. ``--no-sign-request``
+sends S3 requests unsigned (a public bucket's objects); a command that needs CloudTrail, KMS
+or another API that answers only signed requests refuses it with a usage error."""
 
 from __future__ import annotations
 
@@ -14,14 +16,18 @@ from pathlib import Path
 DEFAULT_READ_TIMEOUT = DEFAULT_CONNECT_TIMEOUT = 60
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser,
+                  endpoint_help: str = "CloudTrail endpoint URL, as for aws cloudtrail validate-logs "
+                                       "(S3's is AWS_ENDPOINT_URL_S3)",
+                  unsigned_help: str = "refused here: CloudTrail answers only signed requests") -> None:
     group = parser.add_argument_group("AWS options (as the AWS CLI takes them)")
     group.add_argument("--profile", help="use this profile from the AWS credentials and config files")
     group.add_argument("--region", help="region of the AWS clients (default: the trail's home region for "
                                         "CloudTrail, the profile's for S3); to validate only some regions' "
                                         "chains, use --only-region")
-    group.add_argument("--endpoint-url", help="CloudTrail endpoint URL, as for aws cloudtrail validate-logs "
-                                              "(S3's is AWS_ENDPOINT_URL_S3)")
+    group.add_argument("--endpoint-url", help=endpoint_help)
+    group.add_argument("--no-sign-request", dest="sign_request", action="store_false",
+                       help=f"do not sign requests nor load credentials: {unsigned_help}")
     group.add_argument("--no-verify-ssl", dest="verify_ssl", action="store_false",
                        help="do not verify TLS certificates (S3 and CloudTrail): only for testing")
     group.add_argument("--ca-bundle", type=_readable_file, help="PEM file of CA certificates to verify TLS with")
@@ -42,11 +48,18 @@ class AwsOptions:
     debug: bool
     read_timeout: int
     connect_timeout: int
+    sign_request: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "AwsOptions":
         return cls(args.profile, args.region, args.endpoint_url, args.verify_ssl, args.ca_bundle, args.debug,
-                   args.cli_read_timeout, args.cli_connect_timeout)
+                   args.cli_read_timeout, args.cli_connect_timeout, args.sign_request)
+
+    def require_signing(self, command: str, why: str) -> None:
+        """A usage error when ``--no-sign-request`` was given to a command that cannot work unsigned."""
+        if not self.sign_request:
+            from .output import UsageError
+            raise UsageError(f"--no-sign-request cannot apply to {command}: {why}")
 
     def session(self):
         import boto3
@@ -61,7 +74,10 @@ class AwsOptions:
         return False if not self.verify_ssl else (self.ca_bundle or True)
 
     def config(self, **settings):
+        from botocore import UNSIGNED
         from botocore.config import Config
+        if not self.sign_request:
+            settings["signature_version"] = UNSIGNED
         return Config(read_timeout=self.read_timeout or None, connect_timeout=self.connect_timeout or None,
                       **settings)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..contract import PostureKind
-from . import aws_options
+from . import aws_options, output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+UNSIGNED = "CloudTrail, KMS and S3's GetBucketPolicy answer only signed requests"
 
 
 def add_parser(commands) -> None:
@@ -32,9 +32,8 @@ def add_parser(commands) -> None:
     check.add_argument("--expected-selectors", type=_selectors, metavar="JSON|@FILE",
                        help="the advanced event selectors the trail must have, as GetEventSelectors returns them "
                             "(default: not compared)")
-    check.add_argument("--format", "--output", choices=("text", "json"), default="text",
-                       help="report format (default text)")
-    aws_options.add_arguments(check)
+    output.add_arguments(check)
+    aws_options.add_arguments(check, unsigned_help=f"refused here: {UNSIGNED}")
     check.set_defaults(run=run)
 
 
@@ -42,12 +41,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError as missing:
-        raise LookupError(f"check-posture needs {missing.name}: pip install ./lambda_src (from a checkout)") from None
+        raise output.MissingDependency(f"check-posture needs {missing.name}: pip install ./lambda_src (from a checkout)") from None
     from ..posture.judge import judge_status
     from ..posture.aws import observe
 
     home_region = _home_region(args.trail_arn)
     aws = aws_options.AwsOptions.from_args(args)
+    aws.require_signing("check-posture", UNSIGNED)
     session = aws.session()
     config = aws.config(retries={"mode": "standard"})
     cloudtrail = session.client("cloudtrail", region_name=aws.region or home_region, config=config,
@@ -64,19 +64,20 @@ def run(args: argparse.Namespace) -> int:
     findings = judge_status(observation, expected_selectors=args.expected_selectors, trail_arn=args.trail_arn)
     errors = [f for f in findings if f.kind == PostureKind.CHECK_FAILED]
     verdict = "error" if errors else "findings" if findings else "healthy"
-    if args.format == "json":
-        json.dump({"trail_arn": args.trail_arn, "verdict": verdict, "checked": {
-            "trail": observation.trail is not None, "key": observation.key is not None, "buckets": buckets,
-            "selectors": args.expected_selectors is not None},
-            "findings": [f.to_dict() for f in findings]}, sys.stdout, indent=2)
-        print()
-    else:
-        print(f"Posture of {args.trail_arn}: {verdict.upper()}")
-        for finding in findings:
-            print(f"  [{finding.severity}] {finding.kind}: {_printable(finding.message)}")
-        if args.expected_selectors is None:
-            print("  (event selectors not compared: pass --expected-selectors)")
+    report = {"trail_arn": args.trail_arn, "verdict": verdict, "checked": {
+        "trail": observation.trail is not None, "key": observation.key is not None, "buckets": buckets,
+        "selectors": args.expected_selectors is not None},
+        "findings": [f.to_dict() for f in findings]}
+    output.emit(args, report, lambda: _text(args, verdict, findings))
     return EXIT_ERROR if errors else EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _text(args: argparse.Namespace, verdict: str, findings) -> str:
+    lines = [f"Posture of {args.trail_arn}: {verdict.upper()}"]
+    lines += [f"  [{finding.severity}] {finding.kind}: {_printable(finding.message)}" for finding in findings]
+    if args.expected_selectors is None:
+        lines.append("  (event selectors not compared: pass --expected-selectors)")
+    return "\n".join(lines)
 
 
 def _home_region(trail_arn: str) -> str:

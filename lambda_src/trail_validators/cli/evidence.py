@@ -15,6 +15,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from . import output
+
 EXIT_OK, EXIT_REGRESSED = 0, 1
 FORMATS = ("html", "markdown", "json")
 
@@ -27,9 +29,12 @@ def add_parser(commands) -> None:
                     "CloudTrail.*, CloudWatch.*, S3.*, KMS.4, KMS.5, SNS.1 and secure-trail's own guarantees), the "
                     "resource and property that satisfy it. No AWS access.")
     evidence.add_argument("cdk_out", metavar="CDK_OUT", help="the cloud assembly folder (cdk.out)")
-    evidence.add_argument("--format", choices=FORMATS, default=None,
-                          help="report format (default: from --output's extension, else markdown)")
-    evidence.add_argument("--output", metavar="FILE", help="write the report here (default: standard output)")
+    evidence.add_argument("--output", metavar="FILE",
+                          help="write the report here (default: standard output); a file, not the AWS CLI's "
+                               "format option: the format is --format's")
+    output.add_arguments(evidence, formats=FORMATS, default=None, output_alias=False,
+                         format_help="report format: html, markdown or json (default: from --output's extension, "
+                                     "else markdown; json when --query is given)")
     evidence.add_argument("--compare", metavar="OLD_CDK_OUT",
                           help="an earlier cloud assembly: list security-relevant changes, exit 1 if a control "
                                "regressed")
@@ -63,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         report = replace(report, compared_with=old_assembly.directory,
                          changes=tuple(status_changes(old_report, report) + property_changes(old_assembly, assembly)))
     kind = _format(args)
-    text = (json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n" if kind == "json"
+    text = (json.dumps(args.query.search(report.to_dict()), indent=2) + "\n" if args.query is not None
+            else json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n" if kind == "json"
             else render_html(report) if kind == "html" else render_markdown(report))
     if args.output:
         _write(Path(args.output), text)

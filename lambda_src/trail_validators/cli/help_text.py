@@ -8,7 +8,9 @@ import argparse
 EXIT_CODES = ("exit status:\n"
               "  0  nothing wrong\n"
               "  1  findings above info\n"
-              "  2  usage, input, access or AWS errors, or nothing audited")
+              "  2  usage, input, access or AWS errors, or nothing audited\n"
+              "in JSON mode (--output json) an error is one JSON object on stderr:\n"
+              '  {"error": {"kind": "usage|input|aws|dependency|nothing_audited", "message": ..., "exit_status": 2}}')
 
 EXAMPLES = {
     "secure-trail": [
@@ -26,7 +28,7 @@ EXAMPLES = {
         "secure-trail validate-logs --trail-arn arn:aws:cloudtrail:eu-west-1:111111111111:trail/org \\\n"
         "      --start-time 2026-01-01T00:00:00Z --end-time 2026-01-02T00:00:00Z",
         "secure-trail validate-logs --trail-arn ARN --start-time 2026-01-01T00:00:00Z --account-id 222222222222 \\\n"
-        "      --only-region eu-west-1 --output json --query 'chains[?status!=`valid`]'",
+        "      --only-region eu-west-1 --query 'chains[?!valid].[account, region]' --output text",
     ],
     "check-posture": [
         "secure-trail check-posture --trail-arn arn:aws:cloudtrail:eu-west-1:111111111111:trail/org",

@@ -7,7 +7,6 @@ nothing audited.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import date, datetime, timezone
@@ -18,33 +17,42 @@ from ..access_logs.audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPo
                                  tls_order)
 from ..access_logs.sources import SourceError, objects
 from ..digests.layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
-from . import analytics_setup, aws_options, check_posture, help_text
+from . import analytics_setup, aws_options, check_posture, help_text, output
 from . import evidence as evidence_command
 from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+UNSIGNED_VALIDATION = ("the public keys that verify digest signatures come from CloudTrail's ListPublicKeys, "
+                       "which answers only signed requests (the logs of a public bucket can still be read "
+                       "with credentials of any account)")
 CLI_INSTALL = "install the command line tool with its dependencies: pip install ./lambda_src (from a checkout)"
 ORG_ID, ACCOUNT = re.compile(r"o-[a-z0-9]{10,32}"), re.compile(r"[0-9]{12}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    output.Parser.json_errors = output.wants_json(argv)
     parser = _parser()
     args = parser.parse_args(argv)
+    output.resolve(args, parser)
+    as_json = getattr(args, "format", None) == "json"
     try:
         return args.run(args)
+    except output.UsageError as error:
+        return output.error("usage", str(error), as_json)
+    except output.MissingDependency as error:
+        return output.error("dependency", str(error), as_json)
     except (SourceError, ValueError, LookupError) as error:
-        print(f"secure-trail: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return output.error("input", str(error), as_json)
     except _AWS_ERRORS as error:
-        print(f"secure-trail: AWS error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return output.error("aws", str(error), as_json)
     except BrokenPipeError:  # e.g. piped into head: not an error of ours
         sys.stderr.close()
         return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = output.Parser(
         prog="secure-trail", description="Validators of an organization CloudTrail. Every command, one line "
                                          "each, is listed below; secure-trail COMMAND --help for its options.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -62,8 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--bucket", help="audit only requests to this bucket (default: all in the logs)")
     audit.add_argument("--expected-principal", action="append", default=[], metavar="GLOB",
                        help="requester allowed to delete or change settings (repeatable, globs allowed)")
-    audit.add_argument("--format", "--output", choices=("text", "json"), default="text",
-                       help="report format: an evidence table, or JSON for tooling (default text)")
+    output.add_arguments(audit)
+    aws_options.add_arguments(audit, endpoint_help="S3 endpoint URL of the s3:// inputs",
+                              unsigned_help="read s3:// inputs anonymously (a public bucket)")
     audit.set_defaults(run=_audit_access_logs)
 
     validate = commands.add_parser(
@@ -85,10 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true",
                           help="fail on any log that no valid digest vouches for, also in gaps of the chain "
                                "(default: such logs are warnings)")
-    validate.add_argument("--format", "--output", choices=("text", "json"), default="text",
-                          help="report format (default text; --output json as the AWS CLI spells it)")
     validate.add_argument("--verbose", action="store_true", help="also list every chain's counts")
-    aws_options.add_arguments(validate)
+    output.add_arguments(validate)
+    aws_options.add_arguments(validate, unsigned_help=f"refused here: {UNSIGNED_VALIDATION}")
     validate.set_defaults(run=_validate_logs)
     check_posture.add_parser(commands)
     evidence_command.add_parser(commands)
@@ -113,23 +121,19 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
                          bucket=args.bucket, since=args.since, until=args.until)
     total = AuditResult()
     progress = _Progress()
-    for number, log_object in enumerate(objects(args.inputs, _s3_client), 1):
+    for number, log_object in enumerate(objects(args.inputs, lambda: _s3_client(args)), 1):
         total.merge(audit_object(log_object.chunks(), policy, log_object.name))
         progress.update(f"{number} objects, {total.summary.lines} lines")
     progress.done()
-    if args.format == "json":
-        json.dump({"policy": {"min_tls": policy.min_tls, "bucket": policy.bucket, "since": policy.since,
-                              "until": policy.until, "expected_principals": list(policy.expected_principals)},
-                   "schema_version": SCHEMA_VERSION, "verdict": total.verdict,
-                   "nothing_audited": total.why_nothing_audited(),
-                   "summary": total.summary.to_dict(),
-                   "findings": [f.to_dict() for f in total.findings]}, sys.stdout, indent=2)
-        print()
-    else:
-        print(access_log_text_report(total, policy))
+    report = {"policy": {"min_tls": policy.min_tls, "bucket": policy.bucket, "since": policy.since,
+                         "until": policy.until, "expected_principals": list(policy.expected_principals)},
+              "schema_version": SCHEMA_VERSION, "verdict": total.verdict,
+              "nothing_audited": total.why_nothing_audited(),
+              "summary": total.summary.to_dict(),
+              "findings": [f.to_dict() for f in total.findings]}
+    output.emit(args, report, lambda: access_log_text_report(total, policy))
     if total.verdict == NOTHING_AUDITED:
-        print(f"secure-trail: nothing was audited: {total.why_nothing_audited()}", file=sys.stderr)
-        return EXIT_ERROR
+        return output.error("nothing_audited", total.why_nothing_audited(), args.format == "json")
     return EXIT_FINDINGS if total.verdict == FAIL else EXIT_OK
 
 
@@ -138,7 +142,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
         import boto3  # noqa: F401 - AwsOptions.session
         import obstore  # noqa: F401 - fetches the objects (object_store_reader)
     except ImportError as missing:
-        raise LookupError(f"validate-logs needs {missing.name}: {CLI_INSTALL}") from None
+        raise output.MissingDependency(f"validate-logs needs {missing.name}: {CLI_INSTALL}") from None
 
     from ..digests.aws import cloudtrail_public_keys, describe_trail
     from ..digests.chain import Window
@@ -153,6 +157,7 @@ def _validate_logs(args: argparse.Namespace) -> int:
     if args.start_time >= end:
         raise ValueError("--start-time must be before --end-time")
     aws = aws_options.AwsOptions.from_args(args)
+    aws.require_signing("validate-logs", UNSIGNED_VALIDATION)
     config = aws.config(max_pool_connections=max(10, args.concurrency), retries={"mode": "standard"},
                         parameter_validation=False)
     session = aws.session()
@@ -191,11 +196,8 @@ def _validate_logs(args: argparse.Namespace) -> int:
         raise ValueError(f"no digests of trail {trail_name} (home region {home_region}) under "
                          f"s3://{bucket}/{location.aws_logs} for this window: check --trail-arn, --s3-bucket and "
                          f"--s3-prefix; digests of other trails are there: {', '.join(others)}")
-    if args.format == "json":
-        json.dump(digest_json_report(result, location, window), sys.stdout, indent=2)
-        print()
-    else:
-        print(digest_text_report(result, location, window, verbose=args.verbose))
+    output.emit(args, digest_json_report(result, location, window),
+                lambda: digest_text_report(result, location, window, verbose=args.verbose))
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
@@ -261,12 +263,14 @@ def _day(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day; expected YYYY-MM-DD") from None
 
 
-def _s3_client():
+def _s3_client(args: argparse.Namespace):
     try:
-        import boto3  # only when an s3:// input is given
+        import boto3  # noqa: F401 - only when an s3:// input is given
     except ImportError as missing:
-        raise LookupError(f"s3:// inputs need {missing.name}: {CLI_INSTALL}") from None
-    return boto3.client("s3")
+        raise output.MissingDependency(f"s3:// inputs need {missing.name}: {CLI_INSTALL}") from None
+    aws = aws_options.AwsOptions.from_args(args)
+    return aws.session().client("s3", config=aws.config(retries={"mode": "standard"}), verify=aws.verify,
+                                endpoint_url=aws.endpoint_url)
 
 
 try:

@@ -122,7 +122,48 @@ def digest_text_report(result, location, window, verbose: bool = False) -> str:
             + f", {counts['not_vouched']} not vouched for"
             + (f", {counts['pending']} not yet covered (their digest is not due yet)" if counts["pending"] else ""),
             f"Verdict: {'INVALID' if result.failed else 'VALID'}" + (f" ({warnings} warnings)" if warnings else "")]
+    differences = aws_cli_differences(result)
+    if differences:
+        out[-1:-1] = ["Counts differ from aws cloudtrail validate-logs on the same data:",
+                      *(f"  - {difference['message']}" for difference in differences)]
     return "\n".join(out)
+
+
+MISSING_DIGEST_KINDS = ("missing_digest", "missing_newest_digest")
+
+
+def aws_cli_differences(result) -> list[dict]:
+    """Why ``aws cloudtrail validate-logs`` (awscli ``customizations/cloudtrail/validation.py``)
+    would print other counts for the same bucket and window. It counts, for one account and
+    region a run, the digests named from the window's start to an hour after its end (each
+    run of missing ones as one INVALID digest file, none after the newest), and every log
+    file those valid digests list; it lists no log folder."""
+    chains = result.chains
+    missing = sum(1 for f in result.findings if f.kind in MISSING_DIGEST_KINDS and not f.details.get("backfill"))
+    others = sorted({name for c in chains for name in c.other_trails})
+    counts = _log_object_counts(chains)
+    reasons = [
+        ("chains", len(chains) if len(chains) > 1 else 0, lambda n:
+         f"{n} chains (account and region) in one run: the AWS CLI validates one a run (--account-id, and "
+         "--region or the home region); its counts are one chain's"),
+        ("missing_digests", missing, lambda n:
+         f"{n} missing digests are findings here, not digest files: the AWS CLI counts each run of missing "
+         "digests as one INVALID digest file, and none after the newest digest"),
+        ("logs_outside_window", sum(c.logs_outside_window for c in chains), lambda n:
+         f"{n} log files listed by a digest ending after the window, but named outside it, are left to the next "
+         "window here; the AWS CLI checks every log file of the digests up to an hour after the window"),
+        ("digests_after_aws_cli_range", sum(c.digests_after_aws_cli_range for c in chains), lambda n:
+         f"{n} digests ending more than an hour after the window (delivery jitter) are counted here; the AWS "
+         "CLI stops at one hour"),
+        ("logs_of_other_trails", sum(c.logs_checked_of_other_trails for c in chains), lambda n:
+         f"{n} log files listed only by other trails' digests ({', '.join(others)}) are checked and "
+         "counted here; the AWS CLI reads this trail's digests only"),
+        ("log_objects_not_vouched", counts["not_vouched"], lambda n:
+         f"{n} log objects that no valid digest lists are counted here (from the log folders); the AWS CLI "
+         "looks only at the log files digests list, and never sees them"),
+    ]
+    return [{"reason": reason, "count": n, "message": printable(message(n))}
+            for reason, n, message in reasons if n]
 
 
 def digest_json_report(result, location, window) -> dict:
@@ -133,6 +174,7 @@ def digest_json_report(result, location, window) -> dict:
             "strict": result.strict,
             "valid": not result.failed,
             "log_objects": _log_object_counts(result.chains),
+            "aws_cli_differences": aws_cli_differences(result),
             "chains": [{"account": c.chain.account, "region": c.chain.region, "valid": not c.failed,
                         "digests_valid": c.digests_valid, "digests_checked": c.digests_checked,
                         "backfill_digests_valid": c.backfill_digests_valid,

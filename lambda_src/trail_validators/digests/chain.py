@@ -126,6 +126,14 @@ class ChainResult:
     included): none at all usually means a wrong trail name, home region, bucket or prefix."""
     other_trails: set[str] = field(default_factory=set)
     """Names of other trails whose digests share these folders."""
+    logs_outside_window: int = 0
+    """Log files listed by a valid digest ending after the window, named outside it: not
+    checked here (the next window's), checked by the AWS CLI."""
+    logs_checked_of_other_trails: int = 0
+    """Of ``logs_checked``: listed only by other trails' digests (the AWS CLI reads none)."""
+    digests_after_aws_cli_range: int = 0
+    """Of ``digests_checked``: ending more than a cadence after the window's end (delivery
+    jitter), after the AWS CLI's last digest (window end plus one hour)."""
     newest: Anchor | None = None
     """The newest digest that verified and links to its chain: the next run's checkpoint.
     None when no digest qualifies (the checkpoint stays where it was)."""
@@ -204,6 +212,7 @@ class ChainValidator:
         self._vouched_earlier: set[str] = set()  # listed by the anchor digest
         self._referenced_by_others: dict[str, tuple[str, str]] = {}  # log key -> (hash, trail name)
         self._referenced_backfill: dict[str, str] = {}  # log key -> hash, from valid backfill digests
+        self._after_window: set[str] = set()  # listed by a valid digest after the window, named after it
         self._others_newest: dict[str, datetime] = {}  # trail name -> end of its newest valid digest
         self._hashed_ok: set[str] = set()
         self._pending: list[datetime] = []
@@ -289,12 +298,15 @@ class ChainValidator:
             slot = _Slot(key, self._ends[key], fetched.get(key))
             self._check_one(slot)
             self._slots.append(slot)
+            self.result.digests_after_aws_cli_range += slot.time > self.window.end + CADENCE
         for key in self._plan.backfill:
             slot = _Slot(key, self._ends[key], fetched.get(key))
             self._check_backfill(slot)
             self._backfill_slots.append(slot)
         self._build_timeline()
         self._link_backfill()
+        self.result.logs_outside_window = len(self._after_window - self._referenced.keys()
+                                            - self._referenced_backfill.keys())
         return sorted(self._referenced.keys() | self._referenced_backfill.keys() | self._referenced_by_others.keys())
 
     def _take_anchor(self, read: DigestRead) -> None:
@@ -335,6 +347,8 @@ class ChainValidator:
         for log in digest.log_files:
             if digest.end <= self.window.end or _named_within(log.key, self.logs_from, self.window.end):
                 self._referenced[log.key] = log.hash_value
+            else:
+                self._after_window.add(log.key)
 
     def _check_backfill(self, slot: _Slot) -> None:
         counted = slot.time >= self.window.start
@@ -350,6 +364,8 @@ class ChainValidator:
         for log in digest.log_files:
             if (counted and digest.end <= self.window.end) or _named_within(log.key, self.logs_from, self.window.end):
                 self._referenced_backfill[log.key] = log.hash_value
+            elif counted:
+                self._after_window.add(log.key)
 
     def _link_backfill(self) -> None:
         """Each valid backfill digest's link to the one before it (a new backfill chain has
@@ -507,6 +523,8 @@ class ChainValidator:
                 expected_hashes[key].append((value, f" (listed by trail {trail})", None))
         for key, expectations in expected_hashes.items():
             self.result.logs_checked += 1
+            listed_by_this_trail = key in self._referenced or key in self._referenced_backfill
+            self.result.logs_checked_of_other_trails += not listed_by_this_trail
             actual = hashes.get(key)
             _, whose, marks = expectations[0]
             if actual is None:
