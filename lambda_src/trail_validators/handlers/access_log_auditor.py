@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import boto3
-from botocore.exceptions import ClientError
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from botocore.exceptions import ClientError
 
 from ..access_logs import audit as access_log_audit
 from ..access_logs.audit import DEFAULT_MIN_TLS, AuditPolicy
