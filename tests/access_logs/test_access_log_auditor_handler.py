@@ -20,6 +20,7 @@ def aws(aws_env, monkeypatch):
     with mock_aws():
         s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
         s3.create_bucket(Bucket=ACCESS_LOGS)
+        s3.put_bucket_versioning(Bucket=ACCESS_LOGS, VersioningConfiguration={"Status": "Enabled"})
         create_validators_table(ddb)
         topic = sns.create_topic(Name="alerts")["TopicArn"]
         inbox = subscribed_inbox(sqs, sns, topic)
@@ -32,9 +33,11 @@ def aws(aws_env, monkeypatch):
 
 
 def put_log(aws, key, lines):
-    etag = aws["s3"].put_object(Bucket=ACCESS_LOGS, Key=key, Body="\n".join(lines).encode())["ETag"].strip('"')
+    """The object, and the EventBridge event S3 sends for it (with its version and ETag)."""
+    put = aws["s3"].put_object(Bucket=ACCESS_LOGS, Key=key, Body="\n".join(lines).encode())
     return json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {
-        "bucket": {"name": ACCESS_LOGS}, "object": {"key": key, "etag": etag}}})
+        "bucket": {"name": ACCESS_LOGS},
+        "object": {"key": key, "etag": put["ETag"].strip('"'), "version-id": put["VersionId"]}}})
 
 
 def deliver(aws, bodies):
@@ -68,19 +71,70 @@ def test_redelivery_is_harmless(aws):
 
 def test_poison_message_lands_in_the_dlq_and_nothing_else_is_lost(aws):
     good = put_log(aws, "trail-bucket/good", [plain_http_line(bucket=AUDITED)])
-    missing = json.dumps({"detail-type": "Object Created", "detail": {
-        "bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/deleted-before-audit"}}})
-    assert len(deliver(aws, [good, "not json", missing])) == 2
+    keyless = json.dumps({"detail-type": "Object Created", "detail": {"bucket": {"name": ACCESS_LOGS}, "object": {}}})
+    assert len(deliver(aws, [good, "not json", keyless])) == 2
     assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
     assert len(deliver(aws, [])) == 2  # retried once more (maxReceiveCount 2) ...
     aws["sqs"].receive_message(QueueUrl=aws["queue"])  # ... then moved to the DLQ on the next receive
     dead = aws["sqs"].receive_message(QueueUrl=aws["dlq"], MaxNumberOfMessages=10).get("Messages", [])
-    assert sorted(m["Body"] for m in dead) == sorted(["not json", missing])
+    assert sorted(m["Body"] for m in dead) == sorted(["not json", keyless])
+
+
+def test_an_overwrite_between_event_and_read_does_not_hide_a_plain_http_success(aws):
+    key = "trail-bucket/2021-07-12-00-00-00-B"
+    event = put_log(aws, key, [plain_http_line(bucket=AUDITED)])
+    aws["s3"].put_object(Bucket=ACCESS_LOGS, Key=key, Body=access_log_line(bucket=AUDITED).encode())
+    assert deliver(aws, [event]) == set()
+    assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
+
+
+def test_a_delete_marker_neither_hides_the_log_nor_sends_it_to_the_dlq(aws):
+    key = "trail-bucket/2021-07-12-00-00-00-C"
+    event = put_log(aws, key, [plain_http_line(bucket=AUDITED)])
+    aws["s3"].delete_object(Bucket=ACCESS_LOGS, Key=key)
+    assert deliver(aws, [event]) == set()
+    assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
+
+
+def test_an_announced_version_deleted_before_the_audit_is_a_finding_not_a_dlq_message(aws):
+    key = "trail-bucket/2021-07-12-00-00-00-D"
+    event = put_log(aws, key, [plain_http_line(bucket=AUDITED)])
+    version = json.loads(event)["detail"]["object"]["version-id"]
+    aws["s3"].delete_object(Bucket=ACCESS_LOGS, Key=key, VersionId=version)
+    assert deliver(aws, [event]) == set()
+    (alert,) = alerts(aws)
+    assert (alert["kind"], alert["severity"]) == ("access_log_object_gone", "high")
+    assert alert["findings"][0]["details"]["version_id"] == version
+
+
+def test_a_read_whose_etag_is_not_the_announced_one_is_a_finding(aws):
+    event = json.loads(put_log(aws, "trail-bucket/2021-07-12-00-00-00-E", [access_log_line(bucket=AUDITED)]))
+    event["detail"]["object"]["etag"] = "0" * 32
+    assert deliver(aws, [json.dumps(event)]) == set()
+    (alert,) = alerts(aws)
+    assert (alert["kind"], alert["findings"][0]["details"]["announced_etag"]) == ("access_log_object_changed", "0" * 32)
+
+
+def test_without_a_version_an_overwritten_object_is_audited_and_reported_changed(aws):
+    key = "trail-bucket/2021-07-12-00-00-00-F"
+    event = json.loads(put_log(aws, key, [access_log_line(bucket=AUDITED)]))
+    del event["detail"]["object"]["version-id"]
+    aws["s3"].put_object(Bucket=ACCESS_LOGS, Key=key, Body=plain_http_line(bucket=AUDITED).encode())
+    assert deliver(aws, [json.dumps(event)]) == set()
+    assert sorted(a["kind"] for a in alerts(aws)) == ["access_log_object_changed", "non_tls_success"]
+
+
+def test_without_a_version_a_deleted_object_is_a_finding_not_a_dlq_message(aws):
+    missing = json.dumps({"detail-type": "Object Created", "detail": {
+        "bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/deleted-before-audit", "etag": "1" * 32}}})
+    assert deliver(aws, [missing]) == set()
+    assert [a["kind"] for a in alerts(aws)] == ["access_log_object_gone"]
 
 
 def test_s3_event_notification_format_is_understood_too(aws):
-    aws["s3"].put_object(Bucket=ACCESS_LOGS, Key="trail-bucket/a b", Body=plain_http_line(bucket=AUDITED).encode())
-    body = json.dumps({"Records": [{"s3": {"bucket": {"name": ACCESS_LOGS}, "object": {"key": "trail-bucket/a+b"}}}]})
+    put = aws["s3"].put_object(Bucket=ACCESS_LOGS, Key="trail-bucket/a b", Body=plain_http_line(bucket=AUDITED).encode())
+    body = json.dumps({"Records": [{"s3": {"bucket": {"name": ACCESS_LOGS}, "object": {
+        "key": "trail-bucket/a+b", "eTag": put["ETag"].strip('"'), "versionId": put["VersionId"]}}}]})
     assert deliver(aws, [body]) == set()
     assert [a["kind"] for a in alerts(aws)] == ["non_tls_success"]
 

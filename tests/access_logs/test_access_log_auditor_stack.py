@@ -63,7 +63,7 @@ def test_auditor_is_python_3_14_arm64_with_partial_batch_failures(template):
 def test_auditor_role_is_least_privilege(template):
     statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "AccessLogAuditor")
     by_action = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements}
-    assert by_action[("s3:GetObject",)]["Resource"] == "<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*"
+    assert by_action[("s3:GetObject", "s3:GetObjectVersion")]["Resource"] == "<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*"
     assert by_action[("sns:Publish",)]["Resource"] == "<SecureTrailTopicsAlertsDE2AE7F0>"
     assert by_action[("dynamodb:DeleteItem", "dynamodb:PutItem")]["Resource"].startswith("<SecureTrailValidatorsTable")
     (sns_kms,) = [s for s in statements if "kms:EncryptionContext:aws:sns:topicArn" in str(s.get("Condition"))]

@@ -17,7 +17,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from ..contract import DEFAULT_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS, MIN_REVALIDATION_DAYS
+from ..contract import (DEFAULT_POSTURE_CHECK_MINUTES, DEFAULT_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS,
+                        MIN_REVALIDATION_DAYS)
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
@@ -208,7 +209,7 @@ class SecureTrailProps:
     the trail's status, settings, selectors, key state and bucket policy (one alert per
     condition when it appears and when it clears). @default on."""
 
-    posture_check_interval: Duration | int = 15
+    posture_check_interval: Duration | int = DEFAULT_POSTURE_CHECK_MINUTES
     """How often the posture watcher reads the trail's status: a ``Duration`` or a number of
     minutes, whole minutes from 1 to 1440. @default 15 minutes."""
 

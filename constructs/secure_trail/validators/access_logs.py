@@ -78,7 +78,7 @@ class AccessLogAuditor(Construct):
                          Env.MIN_TLS: min_tls_version, Env.EXPECTED_PRINCIPALS: encode_list(expected_principals),
                          Env.AUDITED_BUCKET: audited_bucket.bucket_name},
             statements=[
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[logs_arn]),
+                iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[logs_arn]),
                 consume_statement(self.queue),
                 *item_statements(table, ROLE),
                 *publish_alerts_statements(alerts_topic, key),

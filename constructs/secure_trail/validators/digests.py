@@ -23,7 +23,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import DIGEST_PLANNER as PLANNER
 from ..contract import DIGEST_VALIDATOR as WORKER
-from ..contract import DEFAULT_REVALIDATION_DAYS, HEARTBEATS, REVALIDATE_FIELD, DigestMetrics, Env, encode_flag
+from ..contract import (DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES, HEARTBEATS, REVALIDATE_FIELD, REVALIDATION_MINUTES,
+                        DigestMetrics, Env, encode_flag)
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
@@ -62,12 +63,12 @@ class DigestValidator(Construct):
             statements=[list_logs, iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])])
         state_key.grant_send(self.planner, self.queue)
         self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
-                                    schedule=events.Schedule.rate(Duration.hours(1)),
+                                    schedule=events.Schedule.rate(Duration.minutes(DIGEST_PLAN_MINUTES)),
                                     targets=[targets.LambdaFunction(self.planner.function)])
         self.daily_revalidation = events.Rule(
             self, "DailyRevalidation",
             description=f"Re-validate the last {revalidation_days} days of every digest chain",
-            schedule=events.Schedule.rate(Duration.days(1)),
+            schedule=events.Schedule.rate(Duration.minutes(REVALIDATION_MINUTES)),
             targets=[targets.LambdaFunction(self.planner.function, event=events.RuleTargetInput.from_object(
                 {REVALIDATE_FIELD: True}))])
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Mapping
+from urllib.parse import unquote_plus
+
+from ..findings import Finding, Severity
 
 READ_CHUNK_BYTES = 256 * 2**10
 """Bytes read from a file or an S3 body at a time."""
@@ -25,6 +28,83 @@ class LogObject:
     name: str
     chunks: Callable[[], Iterator[bytes]]
     """Its bytes, READ_CHUNK_BYTES at a time."""
+
+
+OBJECT_GONE = "access_log_object_gone"
+OBJECT_CHANGED = "access_log_object_changed"
+
+
+@dataclass(frozen=True)
+class AnnouncedObject:
+    """An access-log object as an S3 event announced it: the version to read and the ETag
+    it must have. S3 never rewrites a delivered access log, so an object that is gone or
+    differs by the time it is read was deleted or overwritten by someone."""
+
+    bucket: str
+    key: str
+    etag: str
+    """Without quotes; empty when the event named none."""
+    version_id: str | None
+    """None when the event named none (a bucket without versioning)."""
+
+    @property
+    def source(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def announced_objects(message: Mapping[str, Any]) -> list[AnnouncedObject]:
+    """The objects of an EventBridge ``Object Created`` event or an S3 event notification
+    (an S3 test event announces none). KeyError or TypeError for anything else."""
+    if message.get("detail-type") == "Object Created":
+        detail = message["detail"]
+        item = detail["object"]
+        return [AnnouncedObject(_text(detail["bucket"]["name"]), _text(item["key"]), _etag(item.get("etag")),
+                                _version(item.get("version-id")))]
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    found = []
+    for record in message["Records"]:
+        s3 = record["s3"]
+        item = s3["object"]
+        found.append(AnnouncedObject(_text(s3["bucket"]["name"]), unquote_plus(_text(item["key"])),
+                                     _etag(item.get("eTag")), _version(item.get("versionId"))))
+    return found
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{value!r} is not a name")
+    return value
+
+
+def _etag(value: Any) -> str:
+    return value.strip('"') if isinstance(value, str) else ""
+
+
+def _version(value: Any) -> str | None:
+    # S3 writes "null" for an object put while versioning was never enabled.
+    return value if isinstance(value, str) and value and value != "null" else None
+
+
+def gone_finding(announced: AnnouncedObject, error_code: str) -> Finding:
+    which = f"version {announced.version_id}" if announced.version_id else "the object"
+    return Finding(OBJECT_GONE, Severity.HIGH,
+                   f"{announced.source}: {which} announced by S3 cannot be read ({error_code}): the access log "
+                   "was deleted before it was audited, and requests it recorded are unaudited.",
+                   keys=(announced.key,), details={"version_id": announced.version_id or "",
+                                                    "etag": announced.etag, "error": error_code[:100]})
+
+
+def changed_finding(announced: AnnouncedObject, read_etag: str) -> Finding:
+    if not announced.etag:
+        why = "the event named no ETag, so what was read cannot be matched to what S3 delivered"
+    else:
+        why = f"its ETag is {read_etag!r}, not the announced {announced.etag!r}: it was overwritten"
+    return Finding(OBJECT_CHANGED, Severity.HIGH,
+                   f"{announced.source}: the object read is not the one S3 announced ({why}); what was read is "
+                   "audited, the announced content is not.",
+                   keys=(announced.key,), details={"version_id": announced.version_id or "",
+                                                    "announced_etag": announced.etag, "read_etag": read_etag})
 
 
 def body_chunks(body: BinaryIO) -> Iterator[bytes]:

@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .bounded import bound
+from ..contract.weakening_calls import RESOURCE_FIELDS
+from .bounded import MAX_LIST_ITEMS, bound
 from .detections import detect
 from .records import event_time
 from .schema import BOOLEAN, CLOUDTRAIL_FIELDS, DERIVED_ROOTS, MAX_KEYWORD_CHARS
@@ -19,7 +20,11 @@ MAX_DOCUMENT_BYTES = 256 * 1024
 """Serialized size of one document; the record's largest unindexed fields are cut to a
 preview until it fits."""
 MAX_TARGETS = 50
+"""Other short strings of ``requestParameters`` listed in ``targets``, after the resource fields."""
 MAX_TARGET_CHARS = 256
+TARGET_RESOURCE_FIELDS = tuple(dict.fromkeys(name for names in RESOURCE_FIELDS.values() for name in names))
+"""The fields of ``requestParameters`` that name a call's resource (the posture watcher's
+table): always listed first in ``targets``, however many other values the call carries."""
 ACCOUNT_ID_CHARS = 12
 
 
@@ -71,7 +76,7 @@ def build_document(record: dict[str, Any], log_event: LogEvent, batch: Subscript
             if isinstance(issuer, dict) else None}),
         "source": _compact({"ip": _ip(source.get("sourceIPAddress")), "address": source.get("sourceIPAddress")}),
         "detection": {"tags": list(detections.tags), "controls": list(detections.controls)},
-        "targets": _targets(source.get("requestParameters")),
+        "targets": _targets(record),
         "cloudwatch": {"owner": _keyword(batch.owner), "logGroup": _keyword(batch.log_group),
                        "logStream": _keyword(batch.log_stream), "eventId": _keyword(log_event.id)},
     })
@@ -123,20 +128,39 @@ def _ip(value: Any) -> str | None:
         return None  # a service name (``cloudtrail.amazonaws.com``) or anything else
 
 
-def _targets(parameters: Any) -> list[str]:
-    """Short string values anywhere in ``requestParameters`` (bucket names, key ids, trail
-    names, ARNs ...), so one query finds every call on a given resource."""
-    found: list[str] = []
+def _targets(record: dict[str, Any]) -> list[str]:
+    """The resources the call names (its resource fields, then CloudTrail's ``resources``
+    ARNs), then short string values anywhere in ``requestParameters`` (bucket names, key
+    ids, ARNs ...), so one query finds every call on a given resource. Read from the record
+    itself, not its bounded copy, so no padding pushes a resource out."""
+    parameters = record.get("requestParameters")
+    found: dict[str, None] = {}
+
+    def add_resource(value: Any) -> None:
+        for item in (value if isinstance(value, list) else [value])[:MAX_LIST_ITEMS]:
+            if isinstance(item, str) and 0 < len(item) <= MAX_KEYWORD_CHARS:
+                found.setdefault(item)
+
+    if isinstance(parameters, dict):
+        for name in TARGET_RESOURCE_FIELDS:
+            add_resource(parameters.get(name))
+    resources = record.get("resources")
+    if isinstance(resources, list):
+        for resource in resources[:MAX_LIST_ITEMS]:
+            if isinstance(resource, dict):
+                add_resource(resource.get("ARN"))
+    others = 0
     stack = [parameters]
-    while stack and len(found) < MAX_TARGETS:
+    while stack and others < MAX_TARGETS:
         value = stack.pop()
         if isinstance(value, dict):
             stack.extend(reversed(list(value.values())))
         elif isinstance(value, list):
             stack.extend(reversed(value))
         elif isinstance(value, str) and 0 < len(value) <= MAX_TARGET_CHARS and value not in found:
-            found.append(value)
-    return found
+            found[value] = None
+            others += 1
+    return list(found)
 
 
 def _fit(source: dict[str, Any], truncated: list[str]) -> None:

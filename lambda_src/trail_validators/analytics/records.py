@@ -1,6 +1,8 @@
 """One CloudWatch Logs event's message as a CloudTrail record, or a ``Rejection`` saying why
-not: too long, not JSON (NaN, Infinity and numbers too long to read are not JSON here),
-nested past the parser's limit, or missing what every CloudTrail record has."""
+not: too long, not JSON (NaN and Infinity are not JSON), nested past the parser's limit, or
+missing what every CloudTrail record has. A number OpenSearch could not hold (an integer
+outside 64 bits, a float that overflows a double, too many digits for Python to read) is
+kept as its text: the record is still indexed and tagged."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def parse_record(event: LogEvent) -> dict[str, Any] | Rejection:
     if len(event.message) > MAX_MESSAGE_CHARS:
         return reject(f"message over {MAX_MESSAGE_CHARS} characters")
     try:
-        record = json.loads(event.message, parse_constant=_refuse_constant, parse_float=_finite_float)
+        record = json.loads(event.message, parse_constant=_refuse_constant, parse_float=_float_or_text,
+                            parse_int=_int_or_text)
     except RecursionError:
         return reject("message nested too deep to parse")
     except ValueError:
@@ -68,8 +71,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _finite_float(text: str) -> float:
+LONG_RANGE = (-2**63, 2**63 - 1)
+"""OpenSearch's ``long``: a number outside it is kept as text."""
+_LONG_DIGITS = len(str(2**63))
+
+
+def _float_or_text(text: str) -> float | str:
     value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
+    return value if math.isfinite(value) else text
+
+
+def _int_or_text(text: str) -> int | str:
+    if len(text.lstrip("-")) > _LONG_DIGITS:  # before int(): Python refuses over 4,300 digits
+        return text
+    value = int(text)
+    return value if LONG_RANGE[0] <= value <= LONG_RANGE[1] else text

@@ -351,6 +351,15 @@ dimensions, value 1 per matching event. The alarms, the dashboard and the eviden
 read it from here."""
 
 
+# -- schedules: how often the scheduled validators run ------------------------------------
+DIGEST_PLAN_MINUTES = 60
+"""The digest planner's schedule: every chain is validated from its checkpoint this often."""
+REVALIDATION_MINUTES = 24 * 60
+"""The daily re-validation's schedule (the last ``revalidation_days`` of every chain)."""
+DEFAULT_POSTURE_CHECK_MINUTES = 15
+"""The scheduled posture check's default interval (prop ``posture_check_interval``)."""
+
+
 # -- heartbeats: silence is an alarm ------------------------------------------------------
 @dataclass(frozen=True)
 class Heartbeat:

@@ -1,7 +1,8 @@
 """Lambda: S3 ObjectCreated (access-log bucket) -> SQS -> audit each log object.
 
-Partial batch failures: a poison message is retried and then lands in the DLQ while the
-rest of its batch succeeds. Redelivery is harmless: every alert and the metrics of an
+Partial batch failures: a poison message (not an S3 event) or a failed read is retried and
+then lands in the DLQ while the rest of its batch succeeds; an announced object that is gone
+is a finding instead. Redelivery is harmless: every alert and the metrics of an
 object are claimed once in the validators' table, keyed by object key and ETag.
 """
 
@@ -11,22 +12,25 @@ import json
 import os
 from dataclasses import dataclass
 from typing import Mapping
-from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from botocore.exceptions import ClientError
 
 from ..access_logs import audit as access_log_audit
 from ..access_logs.audit import DEFAULT_MIN_TLS, AuditPolicy
-from ..access_logs.sources import body_chunks
+from ..access_logs.sources import AnnouncedObject, announced_objects, body_chunks, changed_finding, gone_finding
 from ..alerts import AlertPublisher, ValidatorsTable, group_for_alerts, publish_once
 from ..contract import (ACCESS_LOG_AUDITOR, HEARTBEATS, METRIC_NAMESPACE, AccessLogMetrics, Env, alert_marker, audited_marker,
                         decode_list, required)
 
 logger = Logger(service=ACCESS_LOG_AUDITOR)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=ACCESS_LOG_AUDITOR)
+GONE_ERRORS = frozenset(("NoSuchKey", "NoSuchVersion", "MethodNotAllowed", "InvalidArgument"))
+"""GetObject's errors for an announced object that is no more: deleted (a delete marker,
+whose version S3 answers with 405), permanently deleted, or a version id S3 never issued."""
 # Report every failure item by item, even when the whole batch failed.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -58,29 +62,40 @@ class AccessLogAuditor:
     def handle_message(self, body: str) -> None:
         """An EventBridge ``Object Created`` event (what the stack sends) or an S3 event
         notification; anything else raises, so the message ends in the DLQ."""
-        message = json.loads(body)
-        if message.get("detail-type") == "Object Created":
-            detail = message["detail"]
-            self.audit_object(detail["bucket"]["name"], detail["object"]["key"], detail["object"].get("etag", ""))
-        elif message.get("Event") == "s3:TestEvent":
-            return
-        else:
-            for record in message["Records"]:
-                s3 = record["s3"]
-                self.audit_object(s3["bucket"]["name"], unquote_plus(s3["object"]["key"]),
-                                  s3["object"].get("eTag", ""))
+        for announced in announced_objects(json.loads(body)):
+            self.audit_object(announced)
 
-    def audit_object(self, bucket: str, key: str, etag: str) -> None:
-        source = f"s3://{bucket}/{key}"
-        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
-        result = access_log_audit.audit_object(body_chunks(body), self.policy, source)  # streamed, capped
-        for kind, findings in group_for_alerts(result.findings).items():
-            publish_once(self.table, self.alerts, alert_marker(source, etag, kind), source, kind, findings)
+    def audit_object(self, announced: AnnouncedObject) -> None:
+        """Reads the version the event announced (a later overwrite or delete marker leaves
+        it readable) and checks its ETag. A version that is gone is a finding, not a retry."""
+        source, etag = announced.source, announced.etag
+        request = {"Bucket": announced.bucket, "Key": announced.key}
+        if announced.version_id:
+            request["VersionId"] = announced.version_id
+        try:
+            response = self.s3.get_object(**request)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in GONE_ERRORS:
+                raise
+            self._publish(source, etag or announced.version_id or "", [gone_finding(announced, code)])
+            metrics.add_metric(name=HEARTBEATS[ACCESS_LOG_AUDITOR].metric.name, unit=MetricUnit.Count, value=1)
+            return
+        read_etag = str(response.get("ETag", "")).strip('"')
+        result = access_log_audit.audit_object(body_chunks(response["Body"]), self.policy, source)  # streamed, capped
+        findings = list(result.findings)
+        if not etag or read_etag != etag:
+            findings.append(changed_finding(announced, read_etag))
+        self._publish(source, etag or read_etag, findings)
         metrics.add_metric(name=HEARTBEATS[ACCESS_LOG_AUDITOR].metric.name, unit=MetricUnit.Count, value=1)
-        if self.table.claim(audited_marker(source, etag)):
+        if self.table.claim(audited_marker(source, read_etag)):
             self._emit_metrics(result)
-        logger.info("audited", extra={"object": source, "lines": result.summary.lines,
-                                      "findings": len(result.findings)})
+        logger.info("audited", extra={"object": source, "version": announced.version_id,
+                                      "lines": result.summary.lines, "findings": len(findings)})
+
+    def _publish(self, source: str, identity: str, findings) -> None:
+        for kind, grouped in group_for_alerts(findings).items():
+            publish_once(self.table, self.alerts, alert_marker(source, identity, kind), source, kind, grouped)
 
     def _emit_metrics(self, result) -> None:
         summary = result.summary

@@ -1,0 +1,371 @@
+"""Time to detect, proven: for each attack class, what finds it and within how long, on a
+simulated clock (no wall-clock anywhere). The windows come from the constants the stack uses
+(the contract's schedules and ``HEARTBEATS``; the template's rules and alarms are checked
+against them), and the table in docs/monitoring.md ("Time to detect") is rendered here from
+the same rows: a change of a schedule or window that the page does not follow fails."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from aws_cdk.assertions import Template
+
+from conftest import REPO, build_stack, default_props
+from posture_events import api_call_event, weakening_calls
+from trail_simulation import T0, MemoryReader, SimulatedTrail
+from trail_validators.contract import (ACCESS_LOG_AUDITOR, ANALYTICS_ENRICHMENT, DEFAULT_POSTURE_CHECK_MINUTES,
+                                      DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES, DIGEST_PLANNER,
+                                      DIGEST_VALIDATOR, HEARTBEATS, POSTURE_WATCHER, REVALIDATION_MINUTES,
+                                      TRAIL_WATCH, PostureKind, TrailWatchKind)
+from trail_validators.digests.chain import CADENCE, JITTER, Anchor, StoredObject
+from trail_validators.digests.layout import ChainId, TrailLocation
+from trail_validators.handlers import digest_validation
+from trail_validators.posture.judge import PostureObservation, WatchedResources, judge_api_call, judge_status
+from trail_validators.trail_watch.judge import judge as judge_object_event, parse_event, trail_object
+from watch_events import created, deleted
+
+MINUTE = timedelta(minutes=1)
+DIGEST_ARRIVAL = int((CADENCE + JITTER) / MINUTE)
+"""A log is covered by the digest that ends within the hour after it, delivered within the
+jitter after that end."""
+CHAIN_AFTER_ATTACK = DIGEST_PLAN_MINUTES
+CHAIN_AFTER_WRITE = DIGEST_ARRIVAL + DIGEST_PLAN_MINUTES
+
+
+# -- the table ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    attack: str
+    detector: str
+    within: str
+
+
+def heartbeat_within(role: str, schedule_minutes: int = 0) -> str:
+    heartbeat = HEARTBEATS[role]
+    period = heartbeat.period_minutes or schedule_minutes
+    return (f"{heartbeat.window_minutes(schedule_minutes)} min of silence "
+            f"(at most {heartbeat.window_minutes(schedule_minutes) + period} min after its last run)")
+
+
+EVENT_DRIVEN = "minutes (the event's delivery to EventBridge; no schedule waited for)"
+ROWS = [
+    Row("A call that blinds a validator or weakens the trail, its buckets, key or log group",
+        "posture watcher's rules (`weakening_api_call`)", EVENT_DRIVEN),
+    Row("Drift in what the scheduled check reads (docs/posture.md), when its event is missed",
+        "scheduled posture check", f"{DEFAULT_POSTURE_CHECK_MINUTES} min (`posture_check_interval`)"),
+    Row("Digest planner stopped", "heartbeat `PlannerHeartbeat`", heartbeat_within(DIGEST_PLANNER)),
+    Row("Digest worker stopped", "heartbeat `WorkerHeartbeat`", heartbeat_within(DIGEST_VALIDATOR)),
+    Row("Access-log auditor stopped", "heartbeat `AuditedObjectHeartbeat`", heartbeat_within(ACCESS_LOG_AUDITOR)),
+    Row("Trail-bucket watch stopped", "heartbeat `WatchedEventHeartbeat`", heartbeat_within(TRAIL_WATCH)),
+    Row("Posture check stopped", "heartbeat `CheckHeartbeat`",
+        heartbeat_within(POSTURE_WATCHER, DEFAULT_POSTURE_CHECK_MINUTES)),
+    Row("Analytics enrichment stopped (when on)", "heartbeat `EnrichmentHeartbeat`",
+        heartbeat_within(ANALYTICS_ENRICHMENT)),
+    Row("A log backdated, overwritten or deleted behind the checkpoint", "trail-bucket watch", EVENT_DRIVEN),
+    Row("The same, when its event is missed", "daily re-validation of the last "
+        f"{DEFAULT_REVALIDATION_DAYS} days (`revalidation_days`)", f"{REVALIDATION_MINUTES // 60} h"),
+    *(Row(attack, f"digest chain (`{kind}`)",
+          f"{CHAIN_AFTER_ATTACK} min after the attack once the digest covering it is delivered; "
+          f"at most {CHAIN_AFTER_WRITE} min after the {what}")
+      for attack, kind, what in (("A log modified", "modified_log", "log was written"),
+                                 ("A log deleted", "missing_log", "log was written"),
+                                 ("A log injected", "injected_log", "log's name time"),
+                                 ("The newest digest deleted", "missing_digest", "deleted digest's end"))),
+    Row("A digest forged", "digest chain (`invalid_digest_signature`, `chain_link_mismatch`)",
+        f"{CHAIN_AFTER_ATTACK} min after the attack (the next hourly run)"),
+    Row("Props that weaken (`expected_principals` matching everyone; a log expiry under a year)",
+        "synth (refused, or a warning to acknowledge)", "before deployment"),
+]
+DOCS_HEADER = ["| attack | detected by | within |", "| --- | --- | --- |"]
+
+
+def rendered() -> list[str]:
+    return DOCS_HEADER + [f"| {row.attack} | {row.detector} | {row.within} |" for row in ROWS]
+
+
+def test_the_docs_table_is_the_one_these_tests_prove():
+    page = (REPO / "docs" / "monitoring.md").read_text()
+    section = page.split("## Time to detect", 1)[1]
+    table = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("|")]
+    assert table == rendered(), "docs/monitoring.md's time-to-detect table is stale:\n" + "\n".join(rendered())
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return Template.from_stack(build_stack(default_props())).to_json()
+
+
+def test_the_stack_runs_on_the_schedules_the_windows_are_computed_from(template):
+    rules = {r["Properties"].get("ScheduleExpression") for r in template["Resources"].values()
+             if r["Type"] == "AWS::Events::Rule"}
+    assert {rate(DIGEST_PLAN_MINUTES), rate(REVALIDATION_MINUTES), rate(DEFAULT_POSTURE_CHECK_MINUTES)} <= rules
+
+
+def rate(minutes: int) -> str:
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"rate({count} {unit}{'s' if count > 1 else ''})"
+    raise AssertionError(minutes)
+
+
+# -- heartbeats: a CloudWatch alarm whose missing data is breaching, on a simulated clock ----------
+def first_alarm(runs: list[datetime], period: int, evaluation_periods: int, until: datetime) -> datetime | None:
+    """When an alarm (Sum < 1 over ``evaluation_periods`` periods of ``period`` minutes in a row,
+    missing data breaching, periods aligned on the clock) first fires: at the end of the last
+    of those periods."""
+    start = T0  # the validator runs from the first period on
+    slots = {math.floor((run - start) / (period * MINUTE)) for run in runs}
+    empty_in_a_row = 0
+    for slot in range(math.ceil((until - start) / (period * MINUTE))):
+        empty_in_a_row = 0 if slot in slots else empty_in_a_row + 1
+        if empty_in_a_row == evaluation_periods:
+            return start + (slot + 1) * period * MINUTE
+    return None
+
+
+HEARTBEAT_SCHEDULES = {DIGEST_PLANNER: DIGEST_PLAN_MINUTES, DIGEST_VALIDATOR: DIGEST_PLAN_MINUTES,
+                       POSTURE_WATCHER: DEFAULT_POSTURE_CHECK_MINUTES,
+                       ACCESS_LOG_AUDITOR: 5, TRAIL_WATCH: 5, ANALYTICS_ENRICHMENT: 1}
+"""How often each validator runs: on its schedule, or (event-driven) as often as its events
+come, here every few minutes: the alarm's bound does not depend on it."""
+
+
+@pytest.mark.parametrize("role", sorted(HEARTBEATS))
+def test_a_stopped_validator_raises_its_heartbeat_alarm_within_the_documented_time(role):
+    heartbeat, every = HEARTBEATS[role], HEARTBEAT_SCHEDULES[role]
+    schedule = DEFAULT_POSTURE_CHECK_MINUTES if role == POSTURE_WATCHER else 0
+    period, window = heartbeat.period_minutes or schedule, heartbeat.window_minutes(schedule)
+    worst = 0
+    for phase in range(0, every, max(1, every // 5)):
+        runs = [T0 + (phase + n * every) * MINUTE for n in range(2 * 24 * 60 // every)]
+        for stop in range(24 * 60 // every, 24 * 60 // every + 2 * period // every + 2):
+            ran = runs[:stop]
+            alarm = first_alarm(ran, period, heartbeat.evaluation_periods, ran[-1] + timedelta(days=1))
+            # never while it runs, always within the window plus the period its last run fell in
+            assert first_alarm(ran, period, heartbeat.evaluation_periods, ran[-1]) is None, role
+            assert window * MINUTE <= alarm - ran[-1] <= (window + period) * MINUTE, role
+            worst = max(worst, int((alarm - ran[-1]) / MINUTE))
+    assert worst > window, role  # the bound is reached: the table does not promise less than the alarm does
+
+
+# -- event-driven: the finding is made from the event itself --------------------------------------
+ACCOUNT, REGION = "111111111111", "eu-west-1"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
+BUCKETS = ("org-trail-logs-111111111111-eu-west-1", "org-trail-access-logs-111111111111-eu-west-1")
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+LOG_GROUP = "/aws/cloudtrail/org-trail"
+WATCHED = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, buckets=BUCKETS, key_arn=KEY_ARN,
+                           key_alias="alias/org-trail", log_group_name=LOG_GROUP)
+
+
+def test_a_blinding_or_weakening_call_is_a_finding_on_its_own_event():
+    calls = weakening_calls(trail_name="org-trail", trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=KEY_ARN,
+                            log_group=LOG_GROUP, key_alias="alias/org-trail")
+    for source, name, parameters, resources in calls:
+        event = api_call_event(source, name, parameters, account=ACCOUNT, region=REGION, resources=resources)
+        finding = judge_api_call(event, WATCHED)
+        assert getattr(finding, "kind", None) == PostureKind.WEAKENING_API_CALL, name
+
+
+LOCATION = TrailLocation("trail-bucket", None, "o-a1b2c3d4e5", "org-trail", "us-east-1")
+CHAIN = ChainId("111111111111", "us-east-1")
+
+
+def test_history_rewritten_behind_the_checkpoint_is_a_finding_on_its_own_event():
+    sim = SimulatedTrail(LOCATION)
+    digests = sim.deliver(CHAIN, T0, 6)
+    checkpoint_end = trail_object(LOCATION, digests[-1]).time
+    old_log = next(k for k in sim.objects if "/CloudTrail/" in k)
+    backdated = sim.put_log(CHAIN, T0 + timedelta(hours=1, minutes=30), random.Random(1))
+    now = checkpoint_end + 5 * MINUTE
+    cases = [(created(LOCATION.bucket, backdated, "v1", now), [], TrailWatchKind.BACKDATED),
+             (created(LOCATION.bucket, old_log, "v2", now), ["v1"], TrailWatchKind.OVERWRITE),
+             (deleted(LOCATION.bucket, old_log, "v3", now), [], TrailWatchKind.DELETION)]
+    for body, other_versions, kind in cases:
+        findings = judge_object_event(parse_event(json.loads(body)), LOCATION, checkpoint_end=checkpoint_end,
+                                      other_versions=other_versions, expiration_days=365)
+        assert kind in {f.kind for f in findings}, kind
+
+
+# -- scheduled: the posture check ------------------------------------------------------------------
+TLS_DENY = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{BUCKETS[0]}", f"arn:aws:s3:::{BUCKETS[0]}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+SELECTORS = [{"Name": "All management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
+
+
+def observed(at: datetime, drift_at: datetime) -> PostureObservation:
+    policy = None if at >= drift_at else json.dumps({"Version": "2012-10-17", "Statement": [TLS_DENY]})
+    return PostureObservation(
+        trail={"IsMultiRegionTrail": True, "IsOrganizationTrail": True, "LogFileValidationEnabled": True},
+        status={"IsLogging": True}, selectors={"AdvancedEventSelectors": SELECTORS},
+        key={"Arn": KEY_ARN, "KeyState": "Enabled", "Enabled": True}, bucket_policies={BUCKETS[0]: policy})
+
+
+def test_posture_drift_whose_event_was_missed_is_found_within_one_check_interval():
+    interval = DEFAULT_POSTURE_CHECK_MINUTES
+    checks = [T0 + n * interval * MINUTE for n in range(20)]
+    worst = timedelta(0)
+    for drift_minute in range(interval * 3, interval * 5):
+        drift_at = T0 + drift_minute * MINUTE + timedelta(seconds=1)
+        found = next(at for at in checks if judge_status(observed(at, drift_at), expected_selectors=SELECTORS,
+                                                         trail_arn=TRAIL_ARN))
+        worst = max(worst, found - drift_at)
+    assert worst <= interval * MINUTE and worst > (interval - 1) * MINUTE
+
+
+# -- synth: props that weaken ----------------------------------------------------------------------
+def test_weakening_props_are_refused_or_warned_before_deployment():
+    from aws_cdk.assertions import Annotations, Match
+    from secure_trail.props import SHORT_LOG_RETENTION_WARNING, SecureTrailConfigError
+    with pytest.raises(SecureTrailConfigError, match="^expected_principals: .*matches every principal"):
+        default_props(expected_principals=("*",)).validate()
+    stack = build_stack(default_props(log_transition_days=1, log_expiration_days=2))
+    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp(f".*{SHORT_LOG_RETENTION_WARNING}"))
+
+
+# -- the digest chain, hourly, and the daily re-validation ------------------------------------------
+class Checkpoints:
+    def __init__(self) -> None:
+        self.anchors: dict[ChainId, Anchor] = {}
+
+    def load(self, chain: ChainId) -> Anchor | None:
+        return self.anchors.get(chain)
+
+    def save(self, chain: ChainId, anchor: Anchor) -> None:
+        self.anchors[chain] = anchor
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+
+    def claim(self, marker: str) -> bool:
+        return True
+
+    def release(self, marker: str) -> None:
+        pass
+
+    def publish(self, scope: str, kind: str, findings) -> None:
+        self.kinds.add(kind)
+
+
+class SimulatedBucket:
+    """The trail bucket as it is at a moment: a log from its name time, a digest from its end
+    plus the delivery jitter (the latest it arrives)."""
+
+    def __init__(self, sim: SimulatedTrail) -> None:
+        self.sim = sim
+        self.arrival = {key: self._arrival(key) for key in sim.objects}
+
+    def _arrival(self, key: str) -> datetime:
+        found = trail_object(LOCATION, key)
+        return found.time + (JITTER if found.is_digest else timedelta(0))
+
+    def at(self, now: datetime) -> MemoryReader:
+        return MemoryReader({k: v for k, v in self.sim.objects.items() if self.arrival.get(k, now) <= now})
+
+    def newest(self, now: datetime, digest: bool) -> str:
+        kind = "/CloudTrail-Digest/" if digest else "/CloudTrail/"
+        return max((k for k in self.sim.objects if kind in k and self.arrival[k] <= now), key=self.arrival.get)
+
+
+def worker_run(bucket: SimulatedBucket, checkpoints: Checkpoints, now: datetime,
+               revalidate_days: int | None = None) -> set[str]:
+    alerts = Alerts()
+    worker = digest_validation.DigestWorker(bucket.at(now), LOCATION, checkpoints, alerts, alerts,
+                                            lambda region, window: bucket.sim.public_keys, clock=lambda: now)
+    worker.validate(CHAIN, revalidate_days)
+    return alerts.kinds
+
+
+def modify(bucket: SimulatedBucket, key: str) -> None:
+    bucket.sim.objects[key] = StoredObject(gzip.compress(b'{"Records": []}', mtime=0), {})
+
+
+def newest_log(bucket: SimulatedBucket, now: datetime) -> str:
+    return bucket.newest(now, digest=False)
+
+
+def forge(bucket: SimulatedBucket, now: datetime) -> datetime:
+    key = bucket.newest(now, digest=True)
+    bucket.sim.replace_digest_body(key, {**bucket.sim.digest_body(key), "logFiles": []})  # the old signature kept
+    return trail_object(LOCATION, key).time
+
+
+def delete_newest_digest(bucket: SimulatedBucket, now: datetime) -> datetime:
+    key = bucket.newest(now, digest=True)
+    del bucket.sim.objects[key]
+    return trail_object(LOCATION, key).time
+
+
+def inject(bucket: SimulatedBucket, now: datetime) -> datetime:
+    key = bucket.sim.put_log(CHAIN, now, random.Random(str(now)))
+    bucket.arrival[key] = now
+    return now
+
+
+def tampered_log(change):
+    def attack(bucket: SimulatedBucket, now: datetime) -> datetime:
+        key = newest_log(bucket, now)
+        change(bucket, key)
+        return trail_object(LOCATION, key).time
+    return attack
+
+
+ATTACKS = {
+    "modified_log": tampered_log(modify),
+    "missing_log": tampered_log(lambda bucket, key: bucket.sim.objects.pop(key)),
+    "injected_log": inject,
+    "invalid_digest_signature": forge,
+    "missing_digest": delete_newest_digest,
+}
+"""Each tampers with the newest object of its kind (one the checkpoint has not passed) and
+returns the time it covers: a log's name time, a digest's end."""
+DETECTED_AS = {"invalid_digest_signature": {"invalid_digest_signature", "chain_link_mismatch"},
+               "missing_digest": {"missing_digest", "missing_newest_digest"}}
+FAILING = {"modified_log", "missing_log", "injected_log", "invalid_digest_signature", "chain_link_mismatch",
+           "missing_digest"}
+
+
+@pytest.mark.parametrize("kind", sorted(ATTACKS))
+@pytest.mark.parametrize("attack_minute", [5, 25, 50])
+@pytest.mark.parametrize("phase", [0, 30])
+def test_chain_tampering_is_found_by_the_next_hourly_run_after_its_digest_arrives(kind, attack_minute, phase):
+    sim = SimulatedTrail(LOCATION)
+    sim.deliver(CHAIN, T0, 12)
+    bucket, checkpoints = SimulatedBucket(sim), Checkpoints()
+    ticks = [T0 + timedelta(hours=3) + (phase + n * DIGEST_PLAN_MINUTES) * MINUTE for n in range(8)]
+    assert not worker_run(bucket, checkpoints, ticks[0]) & FAILING  # healthy before the attack
+    assert not worker_run(bucket, checkpoints, ticks[1]) & FAILING
+    attack_at = ticks[1] + attack_minute * MINUTE
+    covered = ATTACKS[kind](bucket, attack_at)
+    found = next(tick for tick in ticks[2:] if worker_run(bucket, checkpoints, tick) & DETECTED_AS.get(kind, {kind}))
+    covering_digest_arrives = min(bucket.arrival[k] for k in sim.objects  # a deleted digest: the next one
+                                  if "/CloudTrail-Digest/" in k and trail_object(LOCATION, k).time >= covered)
+    assert covering_digest_arrives - covered <= DIGEST_ARRIVAL * MINUTE + MINUTE  # (the simulated end jitter)
+    assert found - max(attack_at, covering_digest_arrives) <= CHAIN_AFTER_ATTACK * MINUTE
+    assert found - covered <= (CHAIN_AFTER_WRITE + 1) * MINUTE
+
+
+@pytest.mark.parametrize("attack", ["modify", "delete"])
+def test_history_rewritten_behind_the_checkpoint_is_found_by_the_next_daily_re_validation(attack):
+    sim = SimulatedTrail(LOCATION)
+    sim.deliver(CHAIN, T0, 24 * (DEFAULT_REVALIDATION_DAYS + 2), logs_per_hour=1)
+    bucket, checkpoints = SimulatedBucket(sim), Checkpoints()
+    start = T0 + timedelta(days=DEFAULT_REVALIDATION_DAYS, hours=1)
+    daily = [start + n * REVALIDATION_MINUTES * MINUTE for n in range(2)]
+    assert not worker_run(bucket, checkpoints, daily[0], DEFAULT_REVALIDATION_DAYS) & FAILING
+    attack_at = daily[0] + timedelta(minutes=7)
+    victim = sorted(k for k in sim.objects if "/CloudTrail/" in k and bucket.arrival[k] < daily[0] - timedelta(days=2))[-1]
+    modify(bucket, victim) if attack == "modify" else sim.objects.pop(victim)
+    found = worker_run(bucket, checkpoints, daily[1], DEFAULT_REVALIDATION_DAYS)
+    assert found & {"modified_log", "missing_log"}
+    assert daily[1] - attack_at <= REVALIDATION_MINUTES * MINUTE
