@@ -253,7 +253,8 @@ def test_state_changes_alert_once_when_a_condition_appears_and_once_when_it_clea
     second = state_changes(first.open_kinds, stopped)
     assert second.appeared == [] and second.cleared == []
     third = state_changes(second.open_kinds, [])
-    assert third.appeared == [] and third.cleared == [PostureKind.LOGGING_STOPPED] and third.open_kinds == []
+    assert third.appeared == [] and third.cleared == [f"{PostureKind.LOGGING_STOPPED}@{TRAIL_ARN}"]
+    assert third.open_kinds == []
 
 
 def test_two_findings_of_one_kind_are_one_condition():

@@ -87,6 +87,11 @@ def healing_world(aws_env, monkeypatch):
         yield World(auto_restart=True)
 
 
+def open_kinds(conditions: list[str]) -> list[str]:
+    """The kinds of open conditions (``<kind>@<resource>``)."""
+    return [c.split("@", 1)[0] for c in conditions]
+
+
 def kinds(alerts: list[dict]) -> list[str]:
     return [a["kind"] for a in alerts]
 
@@ -155,7 +160,7 @@ def test_a_healthy_trail_alerts_nobody(world):
 
 def test_the_check_alerts_once_when_logging_stops_and_once_when_it_resumes(world):
     world.clients["cloudtrail"].stop_logging(Name=TRAIL_ARN)
-    assert world.watcher.check() == [PostureKind.LOGGING_STOPPED]
+    assert open_kinds(world.watcher.check()) == [PostureKind.LOGGING_STOPPED]
     assert kinds(world.alerts()) == [PostureKind.LOGGING_STOPPED]
     for _ in range(3):  # it lasts: no alert every 15 minutes
         world.watcher.check()
@@ -200,7 +205,7 @@ def test_the_check_finds_the_key_bucket_trail_and_selector_conditions(world):
     c["cloudtrail"].put_event_selectors(TrailName=TRAIL, AdvancedEventSelectors=[
         {"Name": "reads only", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
                                                   {"Field": "readOnly", "Equals": ["true"]}]}])
-    assert set(world.watcher.check()) == {
+    assert set(open_kinds(world.watcher.check())) == {
         PostureKind.KEY_DISABLED, PostureKind.BUCKET_TLS_DENY_MISSING, PostureKind.LOG_FILE_VALIDATION_OFF,
         PostureKind.NOT_MULTI_REGION, PostureKind.EVENT_SELECTORS_CHANGED}
     assert len(world.alerts()) == 5
@@ -212,7 +217,7 @@ def test_the_check_finds_the_key_bucket_trail_and_selector_conditions(world):
 
 def test_a_deleted_trail_is_a_finding_not_a_crash(world):
     world.clients["cloudtrail"].delete_trail(Name=TRAIL)
-    assert world.watcher.check() == [PostureKind.TRAIL_MISSING]
+    assert open_kinds(world.watcher.check()) == [PostureKind.TRAIL_MISSING]
 
 
 def test_the_lambda_entry_point_routes_the_schedule_and_the_calls(world, monkeypatch):
@@ -220,7 +225,7 @@ def test_the_lambda_entry_point_routes_the_schedule_and_the_calls(world, monkeyp
     world.clients["cloudtrail"].stop_logging(Name=TRAIL_ARN)
     rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/schedule"
     assert handler_module.handler(scheduled_event(ACCOUNT, REGION, rule), LambdaContext()) == {
-        "open_conditions": [PostureKind.LOGGING_STOPPED]}
+        "open_conditions": [f"{PostureKind.LOGGING_STOPPED}@{TRAIL_ARN}"]}
     sample = api_call_event("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL}, account=ACCOUNT, region=REGION)
     assert handler_module.handler(sample, LambdaContext()) == {"result": "alerted"}
     forged = {**scheduled_event(ACCOUNT, REGION, rule), "source": "my.app"}

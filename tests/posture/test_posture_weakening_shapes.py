@@ -41,15 +41,15 @@ def test_a_status_that_cannot_be_read_does_not_clear_an_open_condition():
     # The next run is throttled reading GetTrailStatus: logging may still be off.
     unreadable = judge_status(PostureObservation(trail={"LogFileValidationEnabled": True, "IsMultiRegionTrail": True,
                                                         "IsOrganizationTrail": True},
-                                                 errors=("the trail (ThrottlingException)",)),
+                                                 errors=((TRAIL_ARN, "the trail (ThrottlingException)"),)),
                               expected_selectors=None, trail_arn=TRAIL_ARN)
     second = state_changes(first.open_kinds, unreadable)
     assert second.cleared == []
-    assert PostureKind.LOGGING_STOPPED in second.open_kinds
+    assert PostureKind.LOGGING_STOPPED in [c.split("@")[0] for c in second.open_kinds]
     # Read again, still stopped: no second alert for the same stop.
     third = state_changes(second.open_kinds, stopped)
     assert PostureKind.LOGGING_STOPPED not in [f.kind for f in third.appeared]
-    assert PostureKind.CHECK_FAILED in third.cleared
+    assert f"{PostureKind.CHECK_FAILED}@{TRAIL_ARN}" in third.cleared
 
 
 def test_deleting_or_rewriting_a_cis_metric_filter_on_the_trails_log_group_alerts():

@@ -21,7 +21,7 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
     """Read what this account can see: the trail (with a CloudTrail client), the key (with
     a KMS client and ``key_arn``), the buckets' policies (with an S3 client). A part that
     cannot be read is an error of the observation, not an exception."""
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     trail = status = selectors = key = None
     trail_found = True
     policies: dict[str, str | None] = {}
@@ -34,14 +34,14 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
             if _code(error) == "TrailNotFoundException":
                 trail_found = False
             else:
-                errors.append(f"the trail {trail_arn} ({_code(error)})")
+                errors.append((trail_arn, f"the trail {trail_arn} ({_code(error)})"))
         except BotoCoreError as error:
-            errors.append(f"the trail {trail_arn} ({type(error).__name__})")
+            errors.append((trail_arn, f"the trail {trail_arn} ({type(error).__name__})"))
     if kms is not None and key_arn:
         try:
             key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
         except (ClientError, BotoCoreError) as error:
-            errors.append(f"the key {key_arn} ({_code(error)})")
+            errors.append((key_arn, f"the key {key_arn} ({_code(error)})"))
     for bucket in buckets if s3 is not None else ():
         try:
             policies[bucket] = s3.get_bucket_policy(Bucket=bucket)["Policy"]
@@ -49,9 +49,9 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
             if _code(error) == "NoSuchBucketPolicy":
                 policies[bucket] = None
             else:
-                errors.append(f"the policy of bucket {bucket} ({_code(error)})")
+                errors.append((bucket, f"the policy of bucket {bucket} ({_code(error)})"))
         except BotoCoreError as error:
-            errors.append(f"the policy of bucket {bucket} ({type(error).__name__})")
+            errors.append((bucket, f"the policy of bucket {bucket} ({type(error).__name__})"))
     return PostureObservation(trail=trail, trail_found=trail_found, status=status, selectors=selectors, key=key,
                               bucket_policies=policies, errors=tuple(errors))
 

@@ -170,14 +170,15 @@ class PostureObservation:
     """DescribeKey's ``KeyMetadata``."""
     bucket_policies: Mapping[str, str | None] = field(default_factory=dict)
     """Bucket name -> its policy text (None: the bucket has no policy)."""
-    errors: Sequence[str] = ()
+    errors: Sequence[str | tuple[str, str]] = ()
+    """Each a ``(resource, what)`` pair: the part that could not be read (its conditions stay
+    open, no other's) and why; a bare text is a part of unknown resource (all stay open)."""
 
 
 def judge_status(observation: PostureObservation, *, expected_selectors: Sequence[Mapping[str, Any]] | None,
                  trail_arn: str) -> list[Finding]:
     """One finding per open condition (kinds in ``contract.PostureKind``)."""
-    findings = [Finding(PostureKind.CHECK_FAILED, Severity.HIGH, f"Could not read {error}: the posture is unknown.",
-                        keys=(trail_arn,), details={"error": _cut(error)}) for error in observation.errors]
+    findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
         findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
                                 f"The trail {trail_arn} does not exist: nothing is recorded.", keys=(trail_arn,)))
@@ -194,6 +195,12 @@ def judge_status(observation: PostureObservation, *, expected_selectors: Sequenc
                                             "found": _cut_json(found),
                                             "basic_selectors": _cut_json(observation.selectors.get("EventSelectors"))}))
     return findings + _key_findings(observation.key) + _bucket_findings(observation.bucket_policies)
+
+
+def _check_failed(error: str | tuple[str, str]) -> Finding:
+    resource, what = (error if isinstance(error, tuple) and len(error) == 2 else ("", error))
+    return Finding(PostureKind.CHECK_FAILED, Severity.HIGH, f"Could not read {_text(str(what))}: its posture is unknown.",
+                   keys=(_cut(str(resource)),) if resource else (), details={"error": _cut(str(what))})
 
 
 def _status_findings(status: Mapping[str, Any] | None, trail_arn: str) -> list[Finding]:
@@ -308,33 +315,70 @@ def normalized_selectors(selectors: Any) -> frozenset:
 
 
 # -- state changes ------------------------------------------------------------------------
+CONDITION_SEPARATOR = "@"
+"""A condition is ``<kind>@<resource>``: kinds hold no ``@``."""
+
+
+def condition_of(finding: Finding) -> str:
+    """The condition a finding reports: its kind on its resource (its keys), so the trail
+    bucket losing its TLS deny is another condition than the access-log bucket losing it."""
+    return f"{finding.kind}{CONDITION_SEPARATOR}{'|'.join(finding.keys)}"
+
+
+def split_condition(condition: str) -> tuple[str, str]:
+    """(kind, resource) of a stored condition; a bare kind (stored before conditions had a
+    resource) has the resource ``""``."""
+    kind, _, resource = condition.partition(CONDITION_SEPARATOR)
+    return kind, resource
+
+
+def _part(resource: str) -> str:
+    """The part a condition's resource belongs to (its first key)."""
+    return resource.split("|", 1)[0]
+
+
 @dataclass(frozen=True)
 class StateChanges:
     appeared: list[Finding]
     cleared: list[str]
-    """Kinds open in the previous run and not in this one."""
+    """Conditions open in the previous run and not in this one."""
     open_kinds: list[str]
-    """What to store for the next run."""
+    """The open conditions (``<kind>@<resource>``): what to store for the next run."""
 
 
 def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> StateChanges:
     """An alert per condition that appeared, one per condition that cleared, none for one
-    that lasts. A condition is its kind (one per kind: a delivery error whose text changes
-    stays the same condition)."""
-    before = set(previous_open)
-    by_kind: dict[str, Finding] = {}
+    that lasts. A condition is a kind on a resource (a delivery error whose text changes
+    stays the same condition). A part that could not be read (a ``posture_check_failed``
+    finding on it) says nothing of its own conditions: they stay open, uncleared; every
+    other part's conditions appear and clear as they are read. An unreadable part whose
+    resource is unknown keeps every condition open."""
+    by_condition: dict[str, Finding] = {}
     for finding in findings:
-        by_kind.setdefault(finding.kind, finding)
-    appeared = [f for kind, f in sorted(by_kind.items()) if kind not in before]
-    # A part that could not be read says nothing of its conditions: they stay open, uncleared.
-    kept = before - by_kind.keys() - {PostureKind.CHECK_FAILED} if PostureKind.CHECK_FAILED in by_kind else set()
-    return StateChanges(appeared=appeared, cleared=sorted(before - by_kind.keys() - kept),
-                        open_kinds=sorted(by_kind.keys() | kept))
+        by_condition.setdefault(condition_of(finding), finding)
+    now = set(by_condition)
+    before = set()
+    for condition in previous_open:
+        kind, resource = split_condition(condition)
+        if resource or CONDITION_SEPARATOR in condition:
+            before.add(condition)
+        else:  # stored before conditions had a resource: the same kind open now is the same condition
+            same = {c for c in now if split_condition(c)[0] == kind}
+            before |= same or {condition}
+    unreadable = {_part(split_condition(c)[1]) for c, f in by_condition.items() if f.kind == PostureKind.CHECK_FAILED}
+    everything_unknown = "" in unreadable
+    kept = {c for c in before - now if split_condition(c)[0] != PostureKind.CHECK_FAILED
+            and (everything_unknown or _part(split_condition(c)[1]) in unreadable)}
+    appeared = [f for condition, f in sorted(by_condition.items()) if condition not in before]
+    return StateChanges(appeared=appeared, cleared=sorted(before - now - kept), open_kinds=sorted(now | kept))
 
 
-def cleared_finding(kind: str, trail_arn: str) -> Finding:
-    return Finding(f"{kind}_cleared", Severity.INFO, f"Cleared: the condition {kind} no longer holds.",
-                   keys=(trail_arn,), details={"cleared": kind})
+def cleared_finding(condition: str, trail_arn: str) -> Finding:
+    kind, resource = split_condition(condition)
+    where = f" on {resource.replace('|', ' ')}" if resource else ""
+    return Finding(f"{kind}_cleared", Severity.INFO, f"Cleared: the condition {kind}{where} no longer holds.",
+                   keys=tuple(resource.split("|")) if resource else (trail_arn,),
+                   details={"cleared": kind, "resource": resource or trail_arn})
 
 
 # -- helpers ------------------------------------------------------------------------------
