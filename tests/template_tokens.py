@@ -37,7 +37,8 @@ class Deployment:
         resource = self.resources[logical_id]
         props = resource.get("Properties", {})
         literal = {"AWS::SNS::Topic": "TopicName", "AWS::DynamoDB::Table": "TableName",
-                   "AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName"}.get(resource["Type"])
+                   "AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName",
+                   "AWS::Logs::LogGroup": "LogGroupName"}.get(resource["Type"])
         if isinstance(props.get(literal), str):
             return props[literal]
         return logical_id.lower() if resource["Type"] == "AWS::S3::Bucket" else logical_id
@@ -63,7 +64,8 @@ class Deployment:
                 "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{where}:table/{name}",
                 "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
                 "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
-                "AWS::KMS::Key": f"arn:aws:kms:{where}:key/{name}"}[kind]
+                "AWS::KMS::Key": f"arn:aws:kms:{where}:key/{name}",
+                "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*"}[kind]
 
     # -- functions ------------------------------------------------------------------------
     def functions(self) -> dict[str, dict]:

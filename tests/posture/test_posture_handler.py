@@ -14,7 +14,7 @@ from moto import mock_aws
 from posture_events import api_call_event, scheduled_event, weakening_calls
 from sqs_harness import LambdaContext, create_validators_table, published, subscribed_inbox
 from trail_validators.alerts import AlertPublisher, ValidatorsTable
-from trail_validators.contract import HEARTBEATS, POSTURE_WATCHER, Env, PostureEnv, PostureKind, PostureMetrics, encode_flag
+from trail_validators.contract import EXPECTED_TRAIL_FIELDS, HEARTBEATS, POSTURE_WATCHER, Env, PostureEnv, PostureKind, PostureMetrics, encode_flag
 from trail_validators.handlers import posture as handler_module
 from trail_validators.handlers.posture import PostureWatcher, config_from_env
 from trail_validators.posture.aws import PostureState
@@ -56,7 +56,9 @@ class World:
             PostureEnv.AUTO_RESTART_LOGGING: encode_flag(auto_restart), PostureEnv.TRAIL_BUCKET: BUCKETS[0],
             PostureEnv.ACCESS_LOG_BUCKET: BUCKETS[1], PostureEnv.KEY_ARN: self.key_arn,
             PostureEnv.KEY_ALIAS: f"alias/{TRAIL}",
-            PostureEnv.LOG_GROUP: LOG_GROUP, PostureEnv.EXPECTED_SELECTORS: json.dumps(SELECTORS)}
+            PostureEnv.LOG_GROUP: LOG_GROUP, PostureEnv.EXPECTED_SELECTORS: json.dumps(SELECTORS),
+            PostureEnv.EXPECTED_TRAIL: json.dumps({**dict.fromkeys(EXPECTED_TRAIL_FIELDS, ""),
+                                                   "S3BucketName": BUCKETS[0]})}
         config = config_from_env(self.environment)
         self.watcher = PostureWatcher(
             config, table=ValidatorsTable(table, c["dynamodb"]), state=PostureState(table, c["dynamodb"]),

@@ -34,7 +34,7 @@ from ..parts.trail import OrgTrail, event_selectors
 from ..parts.trail_bucket import TrailBucket
 from ..props import SHORT_LOG_RETENTION_DAYS, SHORT_LOG_RETENTION_WARNING, SecureTrailProps
 from ..validators import PostureAlerts, Validators, add_validators, validator_roles
-from ..validators.posture import api_selectors
+from ..validators.posture import api_selectors, trail_destination
 
 S3_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
@@ -179,6 +179,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
         watch_trail=holds_trail, expected_selectors=api_selectors(selectors) if holds_trail else (),
+        expected_trail=trail_destination(trail) if trail is not None else None,
         log_group_name=(brought_log_group.log_group_name if brought_log_group else identity.log_group_name)
         if log_group else None,
         key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,

@@ -51,7 +51,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    posture_check_minutes: int, auto_restart_logging: bool, watch_trail: bool,
                    expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
                    key_alias: str | None = None, posture_alerts: PostureAlerts | None = None,
-                   revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557) -> Validators:
+                   revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557,
+                   expected_trail: dict[str, Any] | None = None) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
     buckets given; only the trail bucket where it was brought): the digest validator and the
     access-log auditor, and a posture watcher of the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
@@ -59,7 +60,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
     where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``.
     With the digest validator: the trail watch of the trail bucket (``log_expiration_days``: its
-    lifecycle expiry), and a daily re-validation of the last ``revalidation_days``."""
+    lifecycle expiry), and a daily re-validation of the last ``revalidation_days``.
+    ``expected_trail``: the trail's deployed destination (``posture.trail_destination``)."""
     holds_logs = trail_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
                             validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
@@ -91,7 +93,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
             expected_selectors=expected_selectors, log_group_name=log_group_name,
             buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None], key=key if holds_logs else None,
-            key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None)
+            key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None,
+            expected_trail=expected_trail)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher, trail_watch)
 
 

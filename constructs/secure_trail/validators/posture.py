@@ -14,9 +14,10 @@ trail's account, each with its own watcher (``watch_trail``, ``buckets``, ``key`
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from aws_cdk import Duration, Stack
+import jsii
+from aws_cdk import Duration, IStableStringProducer, Lazy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,7 +30,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
-from ..contract import HEARTBEATS, Env, PostureEnv, PostureMetrics, encode_flag
+from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
+                        encode_flag, lifecycle_rule)
 from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, KMS, LOGS, RESOURCE_FIELDS, S3,
                                         WEAKENING_CALLS)
 
@@ -49,7 +51,8 @@ class PostureWatcher(Construct):
                  check_interval: Duration, auto_restart_logging: bool = False, watch_trail: bool = True,
                  expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
                  buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None, key_alias: str | None = None,
-                 alarm_topic: sns.ITopic | None = None, role_name: str | None = None) -> None:
+                 alarm_topic: sns.ITopic | None = None, role_name: str | None = None,
+                 expected_trail: Mapping[str, Any] | None = None) -> None:
         """``watch_trail``: this account holds the trail (its calls, status and selectors;
         ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
         ``buckets``, ``key``: the trail's parts this account holds (``key_alias``: the key's
@@ -58,7 +61,10 @@ class PostureWatcher(Construct):
         topic's encryption context); ``function_key``: the key of the function's log group.
         ``alarm_topic``: where the findings and DLQ alarms notify, @default none: no alarms
         (the function publishes each finding to ``alerts_topic`` itself). ``role_name``:
-        @default generated; named when another account's policies must name the role."""
+        @default generated; named when another account's policies must name the role.
+        ``expected_trail``: the trail's deployed destination (``trail_destination``), compared
+        by the scheduled check with GetTrail's; the settings of the buckets this stack made are
+        compared with their template's (``bucket_expectation``)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         trail_arn = identity.trail_arn
@@ -78,6 +84,9 @@ class PostureWatcher(Construct):
         bucket_reads = [iam.PolicyStatement(actions=["s3:GetBucketPolicy"], resources=[b.bucket_arn for b in buckets])] \
             if buckets else []
         bucket_names = [b.bucket_name for b in buckets]
+        owned = [b for b in buckets if isinstance(b.node.default_child, s3.CfnBucket)]
+        bucket_reads += [iam.PolicyStatement(actions=BUCKET_SETTING_ACTIONS, resources=[b.bucket_arn for b in owned])] \
+            if owned else []
         environment = {
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
@@ -90,7 +99,11 @@ class PostureWatcher(Construct):
                             (PostureEnv.KEY_ALIAS, key_alias if key else None),
                             (PostureEnv.LOG_GROUP, log_group_name),
                             (PostureEnv.EXPECTED_SELECTORS,
-                             stack.to_json_string(list(expected_selectors)) if watch_trail else None)):
+                             stack.to_json_string(list(expected_selectors)) if watch_trail else None),
+                            (PostureEnv.EXPECTED_TRAIL, stack.to_json_string(
+                                {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
+                             if watch_trail else None),
+                            (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None)):
             if value:
                 environment[name] = value
         self.validator = ValidatorFunction(
@@ -166,6 +179,59 @@ class PostureWatcher(Construct):
                 detail={"eventSource": [event_source], "eventName": list(WEAKENING_CALLS[event_source]),
                         **(branches[0] if len(branches) == 1 else {"$or": branches})}),
             targets=[target])
+
+
+BUCKET_SETTING_ACTIONS = ["s3:GetBucketVersioning", "s3:GetBucketOwnershipControls",
+                          "s3:GetBucketObjectLockConfiguration", "s3:GetReplicationConfiguration",
+                          "s3:GetBucketNotification", "s3:GetLifecycleConfiguration"]
+"""What the scheduled check reads of each bucket the stack made (``posture.aws.SETTING_READS``)."""
+
+
+def trail_destination(trail: Any) -> dict[str, Any]:
+    """A ``CfnTrail``'s destination, by the names GetTrail gives it (``EXPECTED_TRAIL_FIELDS``)."""
+    return {"S3BucketName": trail.s3_bucket_name, "S3KeyPrefix": trail.s3_key_prefix, "KmsKeyId": trail.kms_key_id,
+            "CloudWatchLogsLogGroupArn": trail.cloud_watch_logs_log_group_arn,
+            "CloudWatchLogsRoleArn": trail.cloud_watch_logs_role_arn, "SnsTopicARN": trail.sns_topic_name}
+
+
+def bucket_expectation(properties: Mapping[str, Any]) -> BucketExpectation:
+    """A bucket's settings from its resolved ``CfnBucket`` properties (CloudFormation's
+    camel case, as ``Stack.resolve`` gives them)."""
+    lock = properties.get("objectLockConfiguration") or {}
+    retention = (lock.get("rule") or {}).get("defaultRetention") or {}
+    notifications = properties.get("notificationConfiguration") or {}
+    targets = [c.get(arn) for name, arn in (("queueConfigurations", "queue"), ("topicConfigurations", "topic"),
+                                            ("lambdaConfigurations", "function"))
+               for c in notifications.get(name) or ()]
+    rules = [lifecycle_rule(
+        expiration_days=r.get("expirationInDays"),
+        noncurrent_days=(r.get("noncurrentVersionExpiration") or {}).get("noncurrentDays",
+                                                                         r.get("noncurrentVersionExpirationInDays")),
+        transitions=[(t.get("transitionInDays"), t.get("storageClass")) for t in r.get("transitions") or ()],
+        abort_days=(r.get("abortIncompleteMultipartUpload") or {}).get("daysAfterInitiation"), prefix=r.get("prefix"))
+        for r in (properties.get("lifecycleConfiguration") or {}).get("rules") or () if r.get("status") != "Disabled"]
+    return BucketExpectation(
+        versioning=(properties.get("versioningConfiguration") or {}).get("status", ""),
+        object_ownership=next((r.get("objectOwnership", "") for r in
+                               (properties.get("ownershipControls") or {}).get("rules") or ()), ""),
+        object_lock={k.capitalize(): v for k, v in retention.items()} if properties.get("objectLockEnabled") else None,
+        replication="replicationConfiguration" in properties,
+        event_bridge=(notifications.get("eventBridgeConfiguration") or {}).get("eventBridgeEnabled") is True,
+        notification_targets=tuple(targets), lifecycle=tuple(rules))
+
+
+@jsii.implements(IStableStringProducer)
+class _BucketExpectations:
+    """Produced at synth time, after every part has set its bucket's notifications."""
+
+    def __init__(self, buckets: Sequence[s3.IBucket]) -> None:
+        self.buckets = list(buckets)
+
+    def produce(self) -> str:
+        stack = Stack.of(self.buckets[0])
+        expectations = [{"bucket": b.bucket_name, **bucket_expectation(
+            stack.resolve(b.node.default_child._cfn_properties)).to_json()} for b in self.buckets]
+        return stack.to_json_string(expectations)
 
 
 def _any_case(values: list[str]) -> list[dict[str, str]]:

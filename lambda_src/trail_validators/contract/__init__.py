@@ -257,6 +257,66 @@ class PostureEnv:
     EXPECTED_SELECTORS = "POSTURE_EXPECTED_SELECTORS"
     """The deployed advanced event selectors, as GetEventSelectors returns them (JSON)."""
     AUTO_RESTART_LOGGING = "POSTURE_AUTO_RESTART_LOGGING"
+    EXPECTED_TRAIL = "POSTURE_EXPECTED_TRAIL"
+    """Where the trail was deployed to deliver (JSON of ``EXPECTED_TRAIL_FIELDS``, as GetTrail
+    names them; an empty value: none deployed). Set with ``CHECK_TRAIL``."""
+    EXPECTED_BUCKETS = "POSTURE_EXPECTED_BUCKETS"
+    """The deployed settings of the buckets this stack made (a JSON list of ``{"bucket":
+    name}`` plus ``BucketExpectation.to_json``); unset where it made none (one brought in)."""
+
+
+EXPECTED_TRAIL_FIELDS = ("S3BucketName", "S3KeyPrefix", "KmsKeyId", "CloudWatchLogsLogGroupArn",
+                         "CloudWatchLogsRoleArn", "SnsTopicARN")
+"""The trail's destination, as GetTrail returns it: the scheduled check compares each with
+what was deployed."""
+
+
+@dataclass(frozen=True)
+class BucketExpectation:
+    """A log bucket's deployed settings, which the scheduled check compares with what S3
+    says. Lifecycle rules are compared as ``lifecycle_rule`` makes them (only enabled ones)."""
+
+    versioning: str = "Enabled"
+    object_ownership: str = "BucketOwnerEnforced"
+    object_lock: Mapping[str, object] | None = None
+    """The default retention (``{"Mode": ..., "Days"|"Years": n}``, ``{}`` for none); None: no Object Lock."""
+    replication: bool = False
+    event_bridge: bool = True
+    notification_targets: tuple[str, ...] = ()
+    """The queues, topics and functions the bucket notifies (ARNs), besides EventBridge."""
+    lifecycle: tuple[Mapping[str, object], ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {"versioning": self.versioning, "object_ownership": self.object_ownership,
+                "object_lock": None if self.object_lock is None else dict(self.object_lock),
+                "replication": self.replication, "event_bridge": self.event_bridge,
+                "notification_targets": list(self.notification_targets),
+                "lifecycle": [dict(rule) for rule in self.lifecycle]}
+
+    @classmethod
+    def from_json(cls, value: object) -> "BucketExpectation":
+        """What ``to_json`` wrote; anything else raises ValueError."""
+        try:
+            assert isinstance(value, Mapping)
+            lock, targets, rules = value.get("object_lock"), value["notification_targets"], value["lifecycle"]
+            assert lock is None or isinstance(lock, Mapping)
+            assert isinstance(targets, list) and all(isinstance(t, str) for t in targets)
+            assert isinstance(rules, list) and all(isinstance(r, Mapping) for r in rules)
+            return cls(versioning=str(value["versioning"]), object_ownership=str(value["object_ownership"]),
+                       object_lock=None if lock is None else dict(lock), replication=value["replication"] is True,
+                       event_bridge=value["event_bridge"] is True, notification_targets=tuple(targets),
+                       lifecycle=tuple(dict(r) for r in rules))
+        except (AssertionError, KeyError, TypeError) as error:
+            raise ValueError(f"not a bucket expectation: {error!r}") from None
+
+
+def lifecycle_rule(*, expiration_days: object = None, noncurrent_days: object = None, transitions: object = (),
+                   abort_days: object = None, prefix: object = None) -> dict[str, object]:
+    """One enabled lifecycle rule as the scheduled check compares it (the construct's
+    CloudFormation rule and S3's GetBucketLifecycleConfiguration rule both become this)."""
+    return {"expiration_days": expiration_days, "noncurrent_days": noncurrent_days,
+            "transitions": sorted([list(t) for t in transitions or ()], key=str),
+            "abort_days": abort_days, "prefix": prefix or ""}
 
 
 class PostureKind:
@@ -279,6 +339,13 @@ class PostureKind:
     """A statement handed over to the owner of a brought-in part is not in its live policy."""
     HANDOVER_UNVERIFIABLE = "handover_unverifiable"
     """The live policy of a brought-in part could not be read or parsed."""
+    TRAIL_DESTINATION_CHANGED = "trail_destination_changed"
+    """The trail's bucket, prefix, key, log group, log role or topic is not the deployed one."""
+    BUCKET_SETTING_CHANGED = "bucket_setting_changed"
+    """A log bucket's versioning, ownership, Object Lock, replication, notifications or
+    lifecycle is not the deployed one."""
+    FAILED_CALLS = "failed_weakening_calls"
+    """Failed weakening calls of one principal on one resource in one window: one summary."""
     CHECK_FAILED = "posture_check_failed"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import boto3
@@ -19,8 +19,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
-from ..contract import (HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, ConfigurationError, Env, PostureEnv, PostureKind,
-                        PostureMetrics, decode_flag, posture_event_marker, required)
+from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
+                        ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
+                        posture_event_marker, required)
 from ..posture.aws import PostureState, observe, start_logging
 from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
                              state_changes)
@@ -37,6 +38,9 @@ class PostureConfig:
     check_trail: bool
     expected_selectors: tuple[Mapping[str, Any], ...] | None
     auto_restart_logging: bool
+    expected_trail: Mapping[str, str] | None = None
+    """The trail's deployed destination (with ``check_trail``)."""
+    expected_buckets: Mapping[str, BucketExpectation] = field(default_factory=dict)
 
 
 def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
@@ -51,6 +55,18 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
         if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SELECTORS}: not a JSON list of "
                                      "advanced event selectors")
+    expected_trail = _json_env(environ, PostureEnv.EXPECTED_TRAIL, dict) if check_trail else None
+    if expected_trail is not None and (set(expected_trail) != set(EXPECTED_TRAIL_FIELDS) or not all(
+            isinstance(v, str) for v in expected_trail.values())):
+        raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_TRAIL}: not an object of the strings "
+                                 f"{', '.join(EXPECTED_TRAIL_FIELDS)}")
+    expected_buckets: dict[str, BucketExpectation] = {}
+    if environ.get(PostureEnv.EXPECTED_BUCKETS):
+        try:
+            expected_buckets = {item["bucket"]: BucketExpectation.from_json(item)
+                                for item in _json_env(environ, PostureEnv.EXPECTED_BUCKETS, list)}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_BUCKETS}: {error}") from None
     watched = WatchedResources(
         trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
         region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
@@ -60,7 +76,18 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
     return PostureConfig(watched=watched, table_name=required(environ, Env.TABLE_NAME),
                          alerts_topic_arn=required(environ, Env.ALERTS_TOPIC_ARN), check_trail=check_trail,
                          expected_selectors=tuple(selectors) if selectors is not None else None,
-                         auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING))
+                         auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING),
+                         expected_trail=expected_trail, expected_buckets=expected_buckets)
+
+
+def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
+    try:
+        value = json.loads(required(environ, name))
+    except ValueError:
+        value = None
+    if not isinstance(value, kind):
+        raise ConfigurationError(f"environment variable {name}: not a JSON {kind.__name__}")
+    return value
 
 
 class PostureWatcher:
@@ -93,9 +120,10 @@ class PostureWatcher:
         watched = self.config.watched
         observation = observe(cloudtrail=self.cloudtrail if self.config.check_trail else None, kms=self.kms,
                               s3=self.s3, trail_arn=watched.trail_arn, key_arn=watched.key_arn,
-                              buckets=watched.buckets)
+                              buckets=watched.buckets, settings_of=sorted(self.config.expected_buckets))
         findings = judge_status(observation, expected_selectors=self.config.expected_selectors,
-                                trail_arn=watched.trail_arn)
+                                trail_arn=watched.trail_arn, expected_trail=self.config.expected_trail,
+                                expected_buckets=self.config.expected_buckets)
         scope = watched.trail_arn if self.config.check_trail else f"{watched.account}:{watched.region}"
         changes = state_changes(self.state.load(scope), findings)
         stopped = any(f.kind == PostureKind.LOGGING_STOPPED for f in findings)

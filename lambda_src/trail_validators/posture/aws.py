@@ -16,11 +16,24 @@ from .judge import PostureObservation
 OPEN_ATTRIBUTE = "open_conditions"
 
 
+# Each bucket setting the check compares: the S3 call, the error codes that mean "not
+# configured" (read as None), and the part of the answer kept.
+SETTING_READS: dict[str, tuple[str, frozenset[str], str | None]] = {
+    "versioning": ("get_bucket_versioning", frozenset(), None),
+    "object_ownership": ("get_bucket_ownership_controls", frozenset({"OwnershipControlsNotFoundError"}), None),
+    "object_lock": ("get_object_lock_configuration", frozenset({"ObjectLockConfigurationNotFoundError"}), None),
+    "replication": ("get_bucket_replication", frozenset({"ReplicationConfigurationNotFoundError"}), None),
+    "notifications": ("get_bucket_notification_configuration", frozenset(), None),
+    "lifecycle": ("get_bucket_lifecycle_configuration", frozenset({"NoSuchLifecycleConfiguration"}), "Rules"),
+}
+
+
 def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str | None = None,
-            buckets: Sequence[str] = ()) -> PostureObservation:
+            buckets: Sequence[str] = (), settings_of: Sequence[str] = ()) -> PostureObservation:
     """Read what this account can see: the trail (with a CloudTrail client), the key (with
-    a KMS client and ``key_arn``), the buckets' policies (with an S3 client). A part that
-    cannot be read is an error of the observation, not an exception."""
+    a KMS client and ``key_arn``), the buckets' policies (with an S3 client) and, of the
+    buckets in ``settings_of``, the settings of ``SETTING_READS``. A part that cannot be
+    read is an error of the observation (naming the part), not an exception."""
     errors: list[tuple[str, str]] = []
     trail = status = selectors = key = None
     trail_found = True
@@ -52,8 +65,25 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
                 errors.append((bucket, f"the policy of bucket {bucket} ({_code(error)})"))
         except BotoCoreError as error:
             errors.append((bucket, f"the policy of bucket {bucket} ({type(error).__name__})"))
+    settings: dict[str, dict[str, object]] = {}
+    for bucket in settings_of if s3 is not None else ():
+        read = settings[bucket] = {}
+        for setting, (call, absent, part) in SETTING_READS.items():
+            try:
+                answer = getattr(s3, call)(Bucket=bucket)
+            except ClientError as error:
+                if _code(error) in absent:
+                    read[setting] = None
+                else:
+                    errors.append((bucket, f"the {setting} of bucket {bucket} ({_code(error)})"))
+                continue
+            except BotoCoreError as error:
+                errors.append((bucket, f"the {setting} of bucket {bucket} ({type(error).__name__})"))
+                continue
+            answer = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+            read[setting] = answer.get(part) if part else answer
     return PostureObservation(trail=trail, trail_found=trail_found, status=status, selectors=selectors, key=key,
-                              bucket_policies=policies, errors=tuple(errors))
+                              bucket_policies=policies, bucket_settings=settings, errors=tuple(errors))
 
 
 def start_logging(cloudtrail, trail_arn: str) -> str | None:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..contract import PostureKind
+from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
 from ..contract.weakening_calls import (API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, KMS, LOGS, RESOURCE_FIELDS, S3,
                                         WEAKENING_CALLS)
 from ..findings import Finding, Severity
@@ -170,21 +170,30 @@ class PostureObservation:
     """DescribeKey's ``KeyMetadata``."""
     bucket_policies: Mapping[str, str | None] = field(default_factory=dict)
     """Bucket name -> its policy text (None: the bucket has no policy)."""
+    bucket_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Bucket name -> what S3 said of each setting (``BUCKET_SETTINGS``; None: not configured)."""
     errors: Sequence[str | tuple[str, str]] = ()
     """Each a ``(resource, what)`` pair: the part that could not be read (its conditions stay
     open, no other's) and why; a bare text is a part of unknown resource (all stay open)."""
 
 
 def judge_status(observation: PostureObservation, *, expected_selectors: Sequence[Mapping[str, Any]] | None,
-                 trail_arn: str) -> list[Finding]:
-    """One finding per open condition (kinds in ``contract.PostureKind``)."""
+                 trail_arn: str, expected_trail: Mapping[str, Any] | None = None,
+                 expected_buckets: Mapping[str, BucketExpectation] | None = None) -> list[Finding]:
+    """One finding per open condition (kinds in ``contract.PostureKind``). ``expected_trail``:
+    the deployed destination (``EXPECTED_TRAIL_FIELDS``); ``expected_buckets``: the deployed
+    settings of the buckets read (None: not compared)."""
+    buckets = _bucket_findings(observation.bucket_policies) + _bucket_setting_findings(
+        observation.bucket_settings, expected_buckets or {})
     findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
         findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
                                 f"The trail {trail_arn} does not exist: nothing is recorded.", keys=(trail_arn,)))
-        return findings + _key_findings(observation.key) + _bucket_findings(observation.bucket_policies)
+        return findings + _key_findings(observation.key) + buckets
     findings += _status_findings(observation.status, trail_arn)
     findings += _trail_findings(observation.trail, trail_arn)
+    if observation.trail is not None and expected_trail is not None:
+        findings += destination_findings(observation.trail, expected_trail, trail_arn)
     if observation.selectors is not None and expected_selectors is not None:
         found = observation.selectors.get("AdvancedEventSelectors") or []
         if normalized_selectors(found) != normalized_selectors(expected_selectors):
@@ -194,7 +203,7 @@ def judge_status(observation: PostureObservation, *, expected_selectors: Sequenc
                 keys=(trail_arn,), details={"expected": list(expected_selectors),
                                             "found": _cut_json(found),
                                             "basic_selectors": _cut_json(observation.selectors.get("EventSelectors"))}))
-    return findings + _key_findings(observation.key) + _bucket_findings(observation.bucket_policies)
+    return findings + _key_findings(observation.key) + buckets
 
 
 def _check_failed(error: str | tuple[str, str]) -> Finding:
@@ -237,6 +246,133 @@ def _trail_findings(trail: Mapping[str, Any] | None, trail_arn: str) -> list[Fin
         if trail.get(setting) is not True:
             findings.append(Finding(kind, Severity.HIGH, what, keys=(trail_arn,), details={setting: trail.get(setting)}))
     return findings
+
+
+def destination_findings(trail: Mapping[str, Any], expected: Mapping[str, Any], trail_arn: str) -> list[Finding]:
+    """One finding per destination field of GetTrail that is not the deployed one: an
+    UpdateTrail to another bucket, prefix, key, topic, or without the log group, is found by
+    the schedule too, not only by the one real-time alert."""
+    findings = []
+    for name in EXPECTED_TRAIL_FIELDS:
+        want, found = expected.get(name) or "", trail.get(name) or ""
+        if not isinstance(found, str) or not _same_destination(name, str(want), found):
+            findings.append(Finding(
+                PostureKind.TRAIL_DESTINATION_CHANGED, Severity.CRITICAL,
+                f"The trail's {name} is {_shown(found) if found else 'unset'}, not the deployed "
+                f"{want or 'none'}: logs may be going elsewhere, or not at all.",
+                keys=(trail_arn, name), details={"setting": name, "expected": want, "found": _cut_json(found)}))
+    return findings
+
+
+def _same_destination(name: str, want: str, found: str) -> bool:
+    if name == "CloudWatchLogsLogGroupArn":  # GetTrail and CloudFormation both may end it with ``:*``
+        return want.removesuffix(":*") == found.removesuffix(":*")
+    if name == "KmsKeyId" and ":alias/" in want and ":key/" in found:
+        # The trail names its key by an alias of the Log Archive account: GetTrail returns the
+        # key it names, which must be of that account and region (the alias itself is watched there).
+        return want.split(":alias/", 1)[0] == found.split(":key/", 1)[0]
+    return want == found
+
+
+BUCKET_SETTINGS = ("versioning", "object_ownership", "object_lock", "replication", "notifications", "lifecycle")
+"""The settings of a log bucket the scheduled check reads and compares."""
+
+
+def _bucket_setting_findings(settings: Mapping[str, Mapping[str, Any]],
+                             expected: Mapping[str, BucketExpectation]) -> list[Finding]:
+    findings = []
+    for bucket, read in sorted(settings.items()):
+        want = expected.get(bucket)
+        if want is None:
+            continue
+        for setting in BUCKET_SETTINGS:
+            if setting not in read:
+                continue  # not read: an error of the observation says so
+            wanted, found = _expected_setting(want, setting), _found_setting(setting, read[setting])
+            if _canonical(wanted) != _canonical(found):
+                findings.append(Finding(
+                    PostureKind.BUCKET_SETTING_CHANGED, Severity.HIGH,
+                    f"The {setting.replace('_', ' ')} of bucket {bucket} differs from the deployed one: "
+                    f"{BUCKET_SETTING_WHY[setting]}.", keys=(bucket, setting),
+                    details={"setting": setting, "expected": _cut_json(wanted), "found": _cut_json(found)}))
+    return findings
+
+
+BUCKET_SETTING_WHY = {
+    "versioning": "an overwritten or deleted log may leave no copy",
+    "object_ownership": "ACLs may again grant access to the logs",
+    "object_lock": "logs may be deleted or overwritten before their retention ends",
+    "replication": "the logs may be copied to a bucket this deployment does not control",
+    "notifications": "the bucket's events may no longer reach the validators, or go elsewhere",
+    "lifecycle": "logs may be deleted sooner, or kept in another storage class",
+}
+
+
+def _expected_setting(want: BucketExpectation, setting: str) -> Any:
+    return {"versioning": want.versioning, "object_ownership": want.object_ownership,
+            "object_lock": want.object_lock, "replication": want.replication,
+            "notifications": {"event_bridge": want.event_bridge, "targets": sorted(want.notification_targets)},
+            "lifecycle": list(want.lifecycle)}[setting]
+
+
+def _found_setting(setting: str, value: Any) -> Any:
+    """What S3 returned (None: not configured), in the form ``_expected_setting`` gives."""
+    read = value if isinstance(value, Mapping) else {}
+    if setting == "versioning":
+        return _text(read.get("Status")) or ""
+    if setting == "object_ownership":
+        rules = (read.get("OwnershipControls") or {}).get("Rules") if isinstance(
+            read.get("OwnershipControls"), Mapping) else None
+        first = rules[0] if isinstance(rules, list) and len(rules) == 1 and isinstance(rules[0], Mapping) else {}
+        return _text(first.get("ObjectOwnership")) or ("" if value is None else _cut_json(value))
+    if setting == "object_lock":
+        config = read.get("ObjectLockConfiguration")
+        if value is None:
+            return None
+        if not isinstance(config, Mapping) or config.get("ObjectLockEnabled") != "Enabled":
+            return _cut_json(value)
+        rule = config.get("Rule")
+        retention = rule.get("DefaultRetention") if isinstance(rule, Mapping) else None
+        return dict(retention) if isinstance(retention, Mapping) else {}
+    if setting == "replication":
+        return value is not None
+    if setting == "notifications":
+        targets = [t.get(arn) for name, arn in (("QueueConfigurations", "QueueArn"), ("TopicConfigurations", "TopicArn"),
+                                                ("LambdaFunctionConfigurations", "LambdaFunctionArn"))
+                   for t in _as_list(read.get(name)) if isinstance(t, Mapping)]
+        return {"event_bridge": isinstance(read.get("EventBridgeConfiguration"), Mapping),
+                "targets": sorted(str(t) for t in targets)}
+    if setting == "lifecycle":
+        return [api_lifecycle_rule(r) for r in _as_list(value) if not isinstance(r, Mapping)
+                or r.get("Status") != "Disabled"] if value is not None else []
+    return _cut_json(value)
+
+
+def api_lifecycle_rule(rule: Any) -> Any:
+    """A GetBucketLifecycleConfiguration rule as ``contract.lifecycle_rule`` makes it (a rule
+    it cannot read stays as its text, so it always differs)."""
+    if not isinstance(rule, Mapping):
+        return _cut_json(rule)
+    expiration = rule.get("Expiration") if isinstance(rule.get("Expiration"), Mapping) else {}
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    abort = rule.get("AbortIncompleteMultipartUpload")
+    filter_ = rule.get("Filter") if isinstance(rule.get("Filter"), Mapping) else {}
+    prefix = filter_.get("Prefix", rule.get("Prefix"))
+    extra = {k: v for k, v in expiration.items() if k != "Days"}
+    if set(filter_) - {"Prefix"} or extra:  # a tag filter, a date or a delete-marker expiry: never the deployed rule
+        return _cut_json(rule)
+    return lifecycle_rule(
+        expiration_days=expiration.get("Days"),
+        noncurrent_days=noncurrent.get("NoncurrentDays") if isinstance(noncurrent, Mapping) else None,
+        transitions=[(t.get("Days"), t.get("StorageClass")) for t in _as_list(rule.get("Transitions"))
+                     if isinstance(t, Mapping)],
+        abort_days=abort.get("DaysAfterInitiation") if isinstance(abort, Mapping) else None, prefix=prefix)
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, list):
+        return json.dumps(sorted(json.dumps(v, sort_keys=True, default=str) for v in value))
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _key_findings(key: Mapping[str, Any] | None) -> list[Finding]:
