@@ -64,3 +64,53 @@ def test_conditions_stored_by_kind_alone_are_not_alerted_again():
     changes = state_changes([PostureKind.LOGGING_STOPPED], judged(status={"IsLogging": False}))
     assert changes.appeared == [] and changes.cleared == []
     assert changes.open_kinds == [f"{PostureKind.LOGGING_STOPPED}@{TRAIL_ARN}"]
+
+
+# -- the trail's destination, compared with the deployed one --------------------------------
+DEPLOYED = {"S3BucketName": TRAIL_BUCKET, "S3KeyPrefix": "org", "KmsKeyId": KEY_ARN,
+            "CloudWatchLogsLogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/cloudtrail/org-trail:*",
+            "CloudWatchLogsRoleArn": f"arn:aws:iam::{ACCOUNT}:role/CloudTrailLogs",
+            "SnsTopicARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:org-trail-delivery"}
+
+
+def judged_with_destination(**trail):
+    observation = PostureObservation(trail={**TRAIL, **DEPLOYED, **trail}, status={"IsLogging": True}, key=KEY,
+                                     bucket_policies=POLICIES)
+    return judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN, expected_trail=DEPLOYED)
+
+
+def test_the_deployed_destination_is_no_finding():
+    assert judged_with_destination() == []
+
+
+def test_the_log_group_arn_with_or_without_its_wildcard_is_the_same_destination():
+    assert judged_with_destination(CloudWatchLogsLogGroupArn=DEPLOYED["CloudWatchLogsLogGroupArn"][:-2]) == []
+
+
+def test_an_update_trail_to_another_destination_is_a_finding_of_the_schedule():
+    for setting, value in (("S3BucketName", "attacker-bucket"), ("S3KeyPrefix", "elsewhere"),
+                           ("S3KeyPrefix", None), ("KmsKeyId", KEY_ARN.replace(ACCOUNT, "999999999999")),
+                           ("CloudWatchLogsLogGroupArn", None), ("CloudWatchLogsRoleArn", None),
+                           ("SnsTopicARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:other")):
+        findings = judged_with_destination(**{setting: value})
+        assert [(f.kind, f.details["setting"]) for f in findings] == [
+            (PostureKind.TRAIL_DESTINATION_CHANGED, setting)], setting
+
+
+def test_two_destination_changes_are_two_conditions():
+    bucket = state_changes([], judged_with_destination(S3BucketName="attacker-bucket"))
+    both = state_changes(bucket.open_kinds, judged_with_destination(S3BucketName="attacker-bucket",
+                                                                    CloudWatchLogsLogGroupArn=None))
+    assert [f.details["setting"] for f in both.appeared] == ["CloudWatchLogsLogGroupArn"]
+
+
+def test_a_key_named_by_alias_must_be_a_key_of_the_aliass_account_and_region():
+    alias = f"arn:aws:kms:{REGION}:222222222222:alias/org-trail"
+    ours = f"arn:aws:kms:{REGION}:222222222222:key/abcd"
+    observation = PostureObservation(trail={**TRAIL, **DEPLOYED, "KmsKeyId": ours}, status={"IsLogging": True})
+    expected = {**DEPLOYED, "KmsKeyId": alias}
+    assert judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN, expected_trail=expected) == []
+    elsewhere = PostureObservation(trail={**TRAIL, **DEPLOYED, "KmsKeyId": ours.replace("222222222222", "999999999999")},
+                                   status={"IsLogging": True})
+    assert [f.kind for f in judge_status(elsewhere, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                         expected_trail=expected)] == [PostureKind.TRAIL_DESTINATION_CHANGED]

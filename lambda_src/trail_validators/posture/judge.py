@@ -333,7 +333,8 @@ def _found_setting(setting: str, value: Any) -> Any:
             return _cut_json(value)
         rule = config.get("Rule")
         retention = rule.get("DefaultRetention") if isinstance(rule, Mapping) else None
-        return dict(retention) if isinstance(retention, Mapping) else {}
+        # S3 may return both Days and Years, the unused one 0.
+        return {k: v for k, v in retention.items() if v} if isinstance(retention, Mapping) else {}
     if setting == "replication":
         return value is not None
     if setting == "notifications":

@@ -1,0 +1,157 @@
+"""The scheduled check compares what S3 says of each log bucket (versioning, ownership,
+Object Lock, replication, notifications, lifecycle) with what was deployed, on moto: the
+deployed settings are no finding, each change made without its call being seen is one, a
+setting that cannot be read keeps only that bucket's conditions open."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from trail_validators.contract import BucketExpectation, PostureKind, lifecycle_rule
+from trail_validators.posture.aws import observe
+from trail_validators.posture.judge import judge_status, state_changes
+
+REGION = "eu-west-1"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:111111111111:trail/org-trail"
+BUCKET = "org-trail-logs"
+DEPLOYED = BucketExpectation(lifecycle=(lifecycle_rule(expiration_days=2557, noncurrent_days=365,
+                                                       transitions=[(90, "GLACIER_IR")], abort_days=7),))
+RULE = {"ID": "TransitionThenExpireTrailLogs", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "Transitions": [{"Days": 90, "StorageClass": "GLACIER_IR"}], "Expiration": {"Days": 2557},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}
+
+
+class S3WithEventBridge:
+    """moto's S3 with one gap filled: its GetBucketNotificationConfiguration drops the
+    ``EventBridgeConfiguration`` that S3 returns; here the last one put comes back."""
+
+    def __init__(self, client) -> None:
+        self.client, self.notifications = client, {}
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def put_bucket_notification_configuration(self, *, Bucket, NotificationConfiguration):
+        self.client.put_bucket_notification_configuration(Bucket=Bucket,
+                                                          NotificationConfiguration=NotificationConfiguration)
+        self.notifications[Bucket] = NotificationConfiguration
+
+    def get_bucket_notification_configuration(self, *, Bucket):
+        answer = self.client.get_bucket_notification_configuration(Bucket=Bucket)
+        if "EventBridgeConfiguration" in self.notifications.get(Bucket, {}):
+            answer["EventBridgeConfiguration"] = {}
+        return answer
+
+
+@pytest.fixture
+def s3(aws_env):
+    with mock_aws():
+        client = S3WithEventBridge(boto3.client("s3", region_name=REGION))
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        client.put_bucket_ownership_controls(Bucket=BUCKET, OwnershipControls={
+            "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+        client.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [RULE]})
+        client.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={
+            "EventBridgeConfiguration": {}})
+        yield client
+
+
+def drift(s3, expected=DEPLOYED):
+    observation = observe(s3=s3, trail_arn=TRAIL_ARN, buckets=[BUCKET], settings_of=[BUCKET])
+    return judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                        expected_buckets={BUCKET: expected})
+
+
+def changed(s3, expected=DEPLOYED):
+    return sorted(f.details["setting"] for f in drift(s3, expected) if f.kind == PostureKind.BUCKET_SETTING_CHANGED)
+
+
+def test_the_deployed_settings_are_no_drift(s3):
+    assert changed(s3) == []
+
+
+def test_suspended_versioning_is_drift(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    assert changed(s3) == ["versioning"]
+
+
+def test_deleted_ownership_controls_are_drift(s3):
+    s3.delete_bucket_ownership_controls(Bucket=BUCKET)
+    assert changed(s3) == ["object_ownership"]
+
+
+def test_replication_to_another_bucket_is_drift(s3):
+    s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+        "Role": "arn:aws:iam::111111111111:role/replicate", "Rules": [{
+            "ID": "copy", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": "arn:aws:s3:::attacker-bucket"}}]})
+    assert changed(s3) == ["replication"]
+
+
+@pytest.mark.parametrize("rules", [
+    [{**RULE, "Expiration": {"Days": 1}}],
+    [RULE, {"ID": "quick", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"}, "Expiration": {"Days": 2}}],
+    [{**RULE, "Transitions": [{"Days": 1, "StorageClass": "DEEP_ARCHIVE"}]}],
+    [{**RULE, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}],
+])
+def test_a_lifecycle_that_deletes_or_moves_sooner_is_drift(s3, rules):
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    assert changed(s3) == ["lifecycle"]
+
+
+def test_a_deleted_lifecycle_is_drift_and_a_disabled_rule_is_no_rule(s3):
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        RULE, {"ID": "off", "Status": "Disabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]})
+    assert changed(s3) == []
+    s3.delete_bucket_lifecycle(Bucket=BUCKET)
+    assert changed(s3) == ["lifecycle"]
+
+
+def test_notifications_that_no_longer_reach_eventbridge_are_drift(s3):
+    s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={})
+    assert changed(s3) == ["notifications"]
+
+
+def test_object_lock_differs_from_the_deployed_retention(aws_env):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION},
+                         ObjectLockEnabledForBucket=True, ObjectOwnership="BucketOwnerEnforced")
+        s3.put_object_lock_configuration(Bucket=BUCKET, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+        locked = BucketExpectation(object_lock={"Mode": "COMPLIANCE", "Days": 400}, event_bridge=False,
+                                   object_ownership="BucketOwnerEnforced")
+        assert "object_lock" in changed(s3, locked)
+        s3.put_object_lock_configuration(Bucket=BUCKET, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 400}}})
+        assert "object_lock" not in changed(s3, locked)
+
+
+def test_a_bucket_whose_settings_cannot_be_read_keeps_only_its_own_conditions_open(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    first = state_changes([], drift(s3))
+    assert [f.details["setting"] for f in first.appeared if f.kind == PostureKind.BUCKET_SETTING_CHANGED] == [
+        "versioning"]
+    s3.delete_bucket_ownership_controls(Bucket=BUCKET)
+
+    class Denied:
+        """GetBucketVersioning denied; the rest as S3 says."""
+
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def get_bucket_versioning(self, **_):
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetBucketVersioning")
+
+    observation = observe(s3=Denied(), trail_arn=TRAIL_ARN, buckets=[BUCKET], settings_of=[BUCKET])
+    second = state_changes(first.open_kinds, judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                          expected_buckets={BUCKET: DEPLOYED}))
+    assert second.cleared == []  # versioning unknown: still open, neither cleared nor alerted again
+    assert sorted((f.kind, f.details.get("setting")) for f in second.appeared) == [
+        (PostureKind.BUCKET_SETTING_CHANGED, "object_ownership"), (PostureKind.CHECK_FAILED, None)]

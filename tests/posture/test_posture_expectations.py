@@ -1,0 +1,102 @@
+"""What the stack deploys is what the posture check expects: the trail's destination and the
+log buckets' settings in the watcher's environment equal the synthesized trail's and
+buckets' properties, the handler reads them, and its role may read those settings."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Template
+
+from conftest import DEPLOY_ACCOUNT, LOG_ARCHIVE_ACCOUNT, MANAGEMENT_ACCOUNT, REGION
+from template_tokens import Deployment
+from trail_validators.contract import EXPECTED_TRAIL_FIELDS, PostureEnv, lifecycle_rule
+from trail_validators.handlers import posture as handler
+from trail_validators.posture.judge import api_lifecycle_rule
+
+HANDLER = "trail_validators.handlers.posture.handler"
+CFN_NAMES = {"S3BucketName": "S3BucketName", "S3KeyPrefix": "S3KeyPrefix", "KmsKeyId": "KMSKeyId",
+             "CloudWatchLogsLogGroupArn": "CloudWatchLogsLogGroupArn",
+             "CloudWatchLogsRoleArn": "CloudWatchLogsRoleArn", "SnsTopicARN": "SnsTopicName"}
+
+
+def deployment(stack_or_template, account: str) -> Deployment:
+    template = stack_or_template if isinstance(stack_or_template, Template) else Template.from_stack(stack_or_template)
+    return Deployment(template.to_json()["Resources"], account, REGION)
+
+
+@pytest.fixture(scope="module")
+def single(template) -> Deployment:
+    return deployment(template, DEPLOY_ACCOUNT)
+
+
+@pytest.fixture(scope="module")
+def org(org_stacks) -> tuple[Deployment, Deployment]:
+    return deployment(org_stacks[0], LOG_ARCHIVE_ACCOUNT), deployment(org_stacks[1], MANAGEMENT_ACCOUNT)
+
+
+def trail_properties(d: Deployment) -> dict[str, str]:
+    (trail,) = d.of_type("AWS::CloudTrail::Trail").values()
+    props = trail["Properties"]
+    return {api: d.resolve(props[cfn]) if cfn in props else "" for api, cfn in CFN_NAMES.items()}
+
+
+@pytest.mark.parametrize("shape", ["single", "trail stack"])
+def test_the_expected_destination_is_the_synthesized_trails(shape, single, org):
+    d = single if shape == "single" else org[1]
+    config = handler.config_from_env(d.environment(HANDLER))
+    assert set(config.expected_trail) == set(EXPECTED_TRAIL_FIELDS)
+    assert config.expected_trail == trail_properties(d)
+    assert config.expected_trail["CloudWatchLogsLogGroupArn"] and config.expected_trail["S3BucketName"]
+
+
+def test_the_log_archive_watcher_expects_no_trail(org):
+    env = org[0].environment(HANDLER)
+    assert PostureEnv.EXPECTED_TRAIL not in env and handler.config_from_env(env).expected_trail is None
+
+
+@pytest.mark.parametrize("shape", ["single", "log archive"])
+def test_the_expected_bucket_settings_are_the_synthesized_buckets(shape, single, org):
+    d = single if shape == "single" else org[0]
+    env = d.environment(HANDLER)
+    config = handler.config_from_env(env)
+    by_name = {d.name(k): r["Properties"] for k, r in d.of_type("AWS::S3::Bucket").items()}
+    assert set(config.expected_buckets) == {env[PostureEnv.TRAIL_BUCKET], env[PostureEnv.ACCESS_LOG_BUCKET]}
+    for bucket, expected in config.expected_buckets.items():
+        props = by_name[bucket]
+        assert expected.versioning == props["VersioningConfiguration"]["Status"] == "Enabled"
+        assert expected.object_ownership == props["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        assert expected.event_bridge is props["NotificationConfiguration"]["EventBridgeConfiguration"][
+            "EventBridgeEnabled"] is True
+        assert expected.replication is ("ReplicationConfiguration" in props) is False
+        # The template's rules, read as S3 would return them, are the expected ones.
+        as_s3_returns = [api_lifecycle_rule({
+            "Status": r["Status"], "Filter": {"Prefix": r.get("Prefix", "")},
+            **({"Expiration": {"Days": r["ExpirationInDays"]}} if "ExpirationInDays" in r else {}),
+            **({"NoncurrentVersionExpiration": {"NoncurrentDays": r["NoncurrentVersionExpiration"]["NoncurrentDays"]}}
+               if "NoncurrentVersionExpiration" in r else {}),
+            "Transitions": [{"Days": t["TransitionInDays"], "StorageClass": t["StorageClass"]}
+                            for t in r.get("Transitions", [])],
+            **({"AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
+               if "AbortIncompleteMultipartUpload" in r else {})})
+            for r in props["LifecycleConfiguration"]["Rules"]]
+        assert list(expected.lifecycle) == as_s3_returns and as_s3_returns[0] != lifecycle_rule()
+
+
+def test_the_object_lock_retention_is_expected_where_it_is_deployed(full_stack):
+    d = deployment(full_stack, DEPLOY_ACCOUNT)
+    config = handler.config_from_env(d.environment(HANDLER))
+    trail_bucket = d.environment(HANDLER)[PostureEnv.TRAIL_BUCKET]
+    assert config.expected_buckets[trail_bucket].object_lock == {"Mode": "COMPLIANCE", "Days": 400}
+    access = d.environment(HANDLER)[PostureEnv.ACCESS_LOG_BUCKET]
+    assert config.expected_buckets[access].object_lock is None
+
+
+def test_the_watcher_may_read_the_settings_it_compares(single):
+    statements = single.role_statements(HANDLER)
+    env = single.environment(HANDLER)
+    wanted = {"s3:GetBucketVersioning", "s3:GetBucketOwnershipControls", "s3:GetBucketObjectLockConfiguration",
+              "s3:GetReplicationConfiguration", "s3:GetBucketNotification", "s3:GetLifecycleConfiguration"}
+    granted = [s for s in statements if wanted <= set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert len(granted) == 1
+    resources = {single.resolve(r) for r in granted[0]["Resource"]}
+    assert resources == {f"arn:aws:s3:::{env[PostureEnv.TRAIL_BUCKET]}", f"arn:aws:s3:::{env[PostureEnv.ACCESS_LOG_BUCKET]}"}
