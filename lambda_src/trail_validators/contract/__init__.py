@@ -14,6 +14,7 @@ each IAM ``dynamodb:LeadingKeys`` pattern against the keys the handlers write.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -358,6 +359,12 @@ class PostureMetrics:
     """Events that were malformed or from another account or region (logged, never alerted)."""
     OPEN_CONDITIONS = Metric(POSTURE_WATCHER, "OpenConditions")
     """Conditions found by the last scheduled check (0 when healthy)."""
+    FAILED_CALLS = Metric(POSTURE_WATCHER, "FailedWeakeningCalls")
+    """Weakening calls that failed (denied, invalid): counted, summarized in at most one alert
+    per principal, resource and ``FAILED_CALL_WINDOW_MINUTES``."""
+
+
+FAILED_CALL_WINDOW_MINUTES = 60
 
 
 POSTURE_PREFIX = "posture#"
@@ -371,6 +378,12 @@ def posture_state_key(scope: str) -> str:
 def posture_event_marker(event_id: str) -> str:
     """Claimed once per CloudTrail event, so a redelivered event alerts nobody twice."""
     return f"{POSTURE_PREFIX}event#{event_id}"
+
+
+def posture_failed_calls_marker(window: str, principal: str, resource: str) -> str:
+    """Claimed by the first failed call of a principal on a resource in a window: its summary alert."""
+    digest = hashlib.sha256(f"{principal}\0{resource}".encode("utf-8", "replace")).hexdigest()[:40]
+    return f"{POSTURE_PREFIX}failed#{window}#{digest}"
 
 
 TABLE_ACCESS[POSTURE_WATCHER] = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import boto3
@@ -19,12 +20,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
-from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
+from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
                         ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
-                        posture_event_marker, required)
+                        posture_event_marker, posture_failed_calls_marker, required)
 from ..posture.aws import PostureState, observe, start_logging
-from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
-                             state_changes)
+from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, failed_call_window,
+                             failed_calls_summary, judge_api_call, judge_status, state_changes)
 
 logger = Logger(service=POSTURE_WATCHER)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=POSTURE_WATCHER)
@@ -106,6 +107,8 @@ class PostureWatcher:
         if verdict is None:
             return "ignored"
         scope = self.config.watched.trail_arn
+        if verdict.details.get("error_code"):
+            return self._failed_call(event, verdict, scope)
         identifier = event_id(event)
         if identifier is None:  # CloudTrail always sets one; without it, alert rather than drop
             self.alerts.publish(scope, verdict.kind, [verdict])
@@ -114,6 +117,22 @@ class PostureWatcher:
         metrics.add_metric(name=PostureMetrics.FINDINGS.name, unit=MetricUnit.Count, value=1)
         logger.info("weakening call", extra={"finding": verdict.to_dict()})
         return "alerted"
+
+    def _failed_call(self, event: Any, call, scope: str) -> str:
+        """A failed call: counted, and one summary alert per principal, resource and window.
+        It publishes at most once a window, so forty denied calls cannot bury a real alert."""
+        window = failed_call_window(call.details.get("event_time"), datetime.now(timezone.utc),
+                                    FAILED_CALL_WINDOW_MINUTES)
+        summary = failed_calls_summary(call, window, FAILED_CALL_WINDOW_MINUTES)
+        marker = posture_failed_calls_marker(window, str(call.details.get("principal_arn")),
+                                             str(call.details.get("resource")))
+        publish_once(self.table, self.alerts, marker, scope, summary.kind, [summary])
+        identifier = event_id(event)
+        if identifier is not None and not self.table.claim(posture_event_marker(identifier)):
+            return "summarized"  # a redelivery: counted once
+        metrics.add_metric(name=PostureMetrics.FAILED_CALLS.name, unit=MetricUnit.Count, value=1)
+        logger.info("failed weakening call", extra={"finding": call.to_dict(), "window": window})
+        return "summarized"
 
     def check(self) -> list[str]:
         """Alert on what appeared or cleared since the last run; the open conditions' kinds."""

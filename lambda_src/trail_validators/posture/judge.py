@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
@@ -122,6 +123,32 @@ def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection
                  "event_time": _text(detail.get("eventTime")) or _text(event.get("time")),
                  "event_id": _text(detail.get("eventID")) or _text(event.get("id")),
                  "account": watched.account, "region": watched.region, "error_code": error, "why": why})
+
+
+def failed_call_window(event_time: Any, now: datetime, minutes: int) -> str:
+    """The window (its start, ``YYYY-MM-DDTHH:MMZ``) a failed call is summarized in: by its
+    event time, or ``now`` when that cannot be read (or lies in the future)."""
+    try:
+        when = datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    except ValueError:
+        when = now
+    when = min(when, now).astimezone(timezone.utc)
+    start = when.replace(second=0, microsecond=0) - timedelta(minutes=(when.hour * 60 + when.minute) % minutes)
+    return start.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def failed_calls_summary(call: Finding, window: str, minutes: int) -> Finding:
+    """The one alert of a window for the failed calls of one principal on one resource (the
+    first one's details; the rest are counted in ``FailedWeakeningCalls``)."""
+    details = call.details
+    who = details.get("principal_arn") or "an unnamed principal"
+    return Finding(
+        PostureKind.FAILED_CALLS, Severity.MEDIUM,
+        f"{who} tried {details.get('event_name')} on {details.get('resource')} and failed "
+        f"({details.get('error_code')}): someone is trying. Further failed calls of this principal on this "
+        f"resource in the {minutes} minutes from {window} raise no alert; the FailedWeakeningCalls metric "
+        "counts them.", keys=call.keys, details={**details, "window_start": window, "window_minutes": minutes})
 
 
 def event_id(event: Mapping[str, Any]) -> str | None:
