@@ -155,3 +155,26 @@ def test_a_bucket_whose_settings_cannot_be_read_keeps_only_its_own_conditions_op
     assert second.cleared == []  # versioning unknown: still open, neither cleared nor alerted again
     assert sorted((f.kind, f.details.get("setting")) for f in second.appeared) == [
         (PostureKind.BUCKET_SETTING_CHANGED, "object_ownership"), (PostureKind.CHECK_FAILED, None)]
+
+
+# -- the alerts topic's subscriptions ---------------------------------------------------------
+def test_a_removed_or_added_alert_subscription_is_drift(aws_env):
+    with mock_aws():
+        sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        topic = sns.create_topic(Name="org-trail-alerts")["TopicArn"]
+        queue = sqs.get_queue_attributes(QueueUrl=sqs.create_queue(QueueName="soc")["QueueUrl"],
+                                         AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        deployed = (topic, (("sqs", queue),))
+
+        def drift():
+            observation = observe(sns=sns, trail_arn=TRAIL_ARN, topic_arn=topic)
+            return [f.kind for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                 expected_subscriptions=deployed)]
+        assert drift() == [PostureKind.SUBSCRIPTIONS_CHANGED]  # deployed, but unsubscribed
+        subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)["SubscriptionArn"]
+        assert drift() == []
+        other = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue.replace("soc", "eavesdropper"))
+        assert drift() == [PostureKind.SUBSCRIPTIONS_CHANGED]
+        sns.unsubscribe(SubscriptionArn=other["SubscriptionArn"])
+        sns.unsubscribe(SubscriptionArn=subscription)
+        assert drift() == [PostureKind.SUBSCRIPTIONS_CHANGED]

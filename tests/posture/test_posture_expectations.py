@@ -100,3 +100,16 @@ def test_the_watcher_may_read_the_settings_it_compares(single):
     assert len(granted) == 1
     resources = {single.resolve(r) for r in granted[0]["Resource"]}
     assert resources == {f"arn:aws:s3:::{env[PostureEnv.TRAIL_BUCKET]}", f"arn:aws:s3:::{env[PostureEnv.ACCESS_LOG_BUCKET]}"}
+
+
+def test_the_expected_alert_subscriptions_are_the_synthesized_ones():
+    from conftest import build_stack, default_props
+    d = deployment(build_stack(default_props(alert_subscriptions=("soc@example.com",))), DEPLOY_ACCOUNT)
+    env = d.environment(HANDLER)
+    topic, subscriptions = handler.config_from_env(env).expected_subscriptions
+    synthesized = [(r["Properties"]["Protocol"], d.resolve(r["Properties"]["Endpoint"]))
+                   for r in d.of_type("AWS::SNS::Subscription").values()
+                   if d.resolve(r["Properties"]["TopicArn"]) == topic]
+    assert list(subscriptions) == synthesized == [("email", "soc@example.com")]
+    (granted,) = [s for s in d.role_statements(HANDLER) if "sns:ListSubscriptionsByTopic" in s["Action"]]
+    assert d.resolve(granted["Resource"]) == topic

@@ -103,7 +103,9 @@ class PostureWatcher(Construct):
                             (PostureEnv.EXPECTED_TRAIL, stack.to_json_string(
                                 {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
                              if watch_trail else None),
-                            (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None)):
+                            (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None),
+                            (PostureEnv.EXPECTED_SUBSCRIPTIONS,
+                             Lazy.string(_SubscriptionExpectations(alarm_topic)) if alarm_topic else None)):
             if value:
                 environment[name] = value
         self.validator = ValidatorFunction(
@@ -112,6 +114,8 @@ class PostureWatcher(Construct):
             key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
             timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
             statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *item_statements(table, ROLE),
+                        *([iam.PolicyStatement(actions=["sns:ListSubscriptionsByTopic"],
+                                               resources=[alarm_topic.topic_arn])] if alarm_topic else []),
                         iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
                         iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key_arn],
                                             conditions={"StringEquals": {
@@ -232,6 +236,25 @@ class _BucketExpectations:
         expectations = [{"bucket": b.bucket_name, **bucket_expectation(
             stack.resolve(b.node.default_child._cfn_properties)).to_json()} for b in self.buckets]
         return stack.to_json_string(expectations)
+
+
+@jsii.implements(IStableStringProducer)
+class _SubscriptionExpectations:
+    """The alerts topic's subscriptions as this stack deploys them."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def produce(self) -> str:
+        stack = Stack.of(self.topic)
+        topic_arn = stack.resolve(self.topic.topic_arn)
+        subscriptions = []
+        for c in stack.node.find_all():
+            if isinstance(c, sns.CfnSubscription):
+                properties = stack.resolve(c._cfn_properties)
+                if properties.get("topicArn") == topic_arn:
+                    subscriptions.append([properties.get("protocol"), properties.get("endpoint")])
+        return stack.to_json_string({"topic": self.topic.topic_arn, "subscriptions": subscriptions})
 
 
 def _any_case(values: list[str]) -> list[dict[str, str]]:

@@ -261,6 +261,9 @@ class PostureEnv:
     EXPECTED_TRAIL = "POSTURE_EXPECTED_TRAIL"
     """Where the trail was deployed to deliver (JSON of ``EXPECTED_TRAIL_FIELDS``, as GetTrail
     names them; an empty value: none deployed). Set with ``CHECK_TRAIL``."""
+    EXPECTED_SUBSCRIPTIONS = "POSTURE_EXPECTED_SUBSCRIPTIONS"
+    """The alerts topic of this stack and its deployed subscriptions (JSON ``{"topic": ARN,
+    "subscriptions": [[protocol, endpoint], ...]}``); unset where the stack has no alerts topic."""
     EXPECTED_BUCKETS = "POSTURE_EXPECTED_BUCKETS"
     """The deployed settings of the buckets this stack made (a JSON list of ``{"bucket":
     name}`` plus ``BucketExpectation.to_json``); unset where it made none (one brought in)."""
@@ -345,6 +348,8 @@ class PostureKind:
     BUCKET_SETTING_CHANGED = "bucket_setting_changed"
     """A log bucket's versioning, ownership, Object Lock, replication, notifications or
     lifecycle is not the deployed one."""
+    SUBSCRIPTIONS_CHANGED = "alert_subscriptions_changed"
+    """The alerts topic's subscriptions are not the deployed ones (one removed, or one added)."""
     FAILED_CALLS = "failed_weakening_calls"
     """Failed weakening calls of one principal on one resource in one window: one summary."""
     CHECK_FAILED = "posture_check_failed"

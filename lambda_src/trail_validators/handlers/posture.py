@@ -42,6 +42,7 @@ class PostureConfig:
     expected_trail: Mapping[str, str] | None = None
     """The trail's deployed destination (with ``check_trail``)."""
     expected_buckets: Mapping[str, BucketExpectation] = field(default_factory=dict)
+    expected_subscriptions: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
 def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
@@ -68,6 +69,15 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                                 for item in _json_env(environ, PostureEnv.EXPECTED_BUCKETS, list)}
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_BUCKETS}: {error}") from None
+    expected_subscriptions = None
+    if environ.get(PostureEnv.EXPECTED_SUBSCRIPTIONS):
+        value = _json_env(environ, PostureEnv.EXPECTED_SUBSCRIPTIONS, dict)
+        pairs = value.get("subscriptions")
+        if not isinstance(value.get("topic"), str) or not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SUBSCRIPTIONS}: not "
+                                     '{"topic": ARN, "subscriptions": [[protocol, endpoint], ...]}')
+        expected_subscriptions = (value["topic"], tuple((p[0], p[1]) for p in pairs))
     watched = WatchedResources(
         trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
         region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
@@ -78,7 +88,8 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                          alerts_topic_arn=required(environ, Env.ALERTS_TOPIC_ARN), check_trail=check_trail,
                          expected_selectors=tuple(selectors) if selectors is not None else None,
                          auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING),
-                         expected_trail=expected_trail, expected_buckets=expected_buckets)
+                         expected_trail=expected_trail, expected_buckets=expected_buckets,
+                         expected_subscriptions=expected_subscriptions)
 
 
 def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
@@ -93,9 +104,9 @@ def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
 
 class PostureWatcher:
     def __init__(self, config: PostureConfig, *, table: ValidatorsTable, state: PostureState,
-                 alerts: AlertPublisher, cloudtrail=None, kms=None, s3=None) -> None:
+                 alerts: AlertPublisher, cloudtrail=None, kms=None, s3=None, sns=None) -> None:
         self.config, self.table, self.state, self.alerts = config, table, state, alerts
-        self.cloudtrail, self.kms, self.s3 = cloudtrail, kms, s3
+        self.cloudtrail, self.kms, self.s3, self.sns = cloudtrail, kms, s3, sns
 
     def on_api_call(self, event: Any) -> str:
         """``alerted``, ``ignored`` (another resource or call) or ``rejected``."""
@@ -139,10 +150,12 @@ class PostureWatcher:
         watched = self.config.watched
         observation = observe(cloudtrail=self.cloudtrail if self.config.check_trail else None, kms=self.kms,
                               s3=self.s3, trail_arn=watched.trail_arn, key_arn=watched.key_arn,
-                              buckets=watched.buckets, settings_of=sorted(self.config.expected_buckets))
+                              buckets=watched.buckets, settings_of=sorted(self.config.expected_buckets),
+                              sns=self.sns, topic_arn=(self.config.expected_subscriptions or (None,))[0])
         findings = judge_status(observation, expected_selectors=self.config.expected_selectors,
                                 trail_arn=watched.trail_arn, expected_trail=self.config.expected_trail,
-                                expected_buckets=self.config.expected_buckets)
+                                expected_buckets=self.config.expected_buckets,
+                                expected_subscriptions=self.config.expected_subscriptions)
         scope = watched.trail_arn if self.config.check_trail else f"{watched.account}:{watched.region}"
         changes = state_changes(self.state.load(scope), findings)
         stopped = any(f.kind == PostureKind.LOGGING_STOPPED for f in findings)
@@ -183,7 +196,8 @@ def _default_watcher() -> PostureWatcher:
             alerts=AlertPublisher(config.alerts_topic_arn, boto3.client("sns")),
             cloudtrail=boto3.client("cloudtrail") if config.check_trail else None,
             kms=boto3.client("kms") if config.watched.key_arn else None,
-            s3=boto3.client("s3") if config.watched.buckets else None)
+            s3=boto3.client("s3") if config.watched.buckets else None,
+            sns=boto3.client("sns") if config.expected_subscriptions else None)
     return _watcher
 
 

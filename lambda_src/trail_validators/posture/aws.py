@@ -29,11 +29,13 @@ SETTING_READS: dict[str, tuple[str, frozenset[str], str | None]] = {
 
 
 def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str | None = None,
-            buckets: Sequence[str] = (), settings_of: Sequence[str] = ()) -> PostureObservation:
+            buckets: Sequence[str] = (), settings_of: Sequence[str] = (),
+            sns=None, topic_arn: str | None = None) -> PostureObservation:
     """Read what this account can see: the trail (with a CloudTrail client), the key (with
     a KMS client and ``key_arn``), the buckets' policies (with an S3 client) and, of the
-    buckets in ``settings_of``, the settings of ``SETTING_READS``. A part that cannot be
-    read is an error of the observation (naming the part), not an exception."""
+    buckets in ``settings_of``, the settings of ``SETTING_READS``; the subscriptions of ``topic_arn`` (with an SNS
+    client). A part that cannot be read is an error of the observation (naming the part),
+    not an exception."""
     errors: list[tuple[str, str]] = []
     trail = status = selectors = key = None
     trail_found = True
@@ -82,8 +84,17 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
                 continue
             answer = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
             read[setting] = answer.get(part) if part else answer
+    subscriptions = None
+    if sns is not None and topic_arn:
+        try:
+            subscriptions = [(s.get("Protocol"), s.get("Endpoint")) for page in
+                             sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
+                             for s in page.get("Subscriptions", [])]
+        except (ClientError, BotoCoreError) as error:
+            errors.append((topic_arn, f"the subscriptions of {topic_arn} ({_code(error)})"))
     return PostureObservation(trail=trail, trail_found=trail_found, status=status, selectors=selectors, key=key,
-                              bucket_policies=policies, bucket_settings=settings, errors=tuple(errors))
+                              bucket_policies=policies, bucket_settings=settings,
+                              subscriptions=subscriptions, errors=tuple(errors))
 
 
 def start_logging(cloudtrail, trail_arn: str) -> str | None:

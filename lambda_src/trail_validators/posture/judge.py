@@ -199,6 +199,8 @@ class PostureObservation:
     """Bucket name -> its policy text (None: the bucket has no policy)."""
     bucket_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Bucket name -> what S3 said of each setting (``BUCKET_SETTINGS``; None: not configured)."""
+    subscriptions: Sequence[tuple[str, str]] | None = None
+    """The alerts topic's subscriptions (protocol, endpoint); None: not read."""
     errors: Sequence[str | tuple[str, str]] = ()
     """Each a ``(resource, what)`` pair: the part that could not be read (its conditions stay
     open, no other's) and why; a bare text is a part of unknown resource (all stay open)."""
@@ -206,12 +208,14 @@ class PostureObservation:
 
 def judge_status(observation: PostureObservation, *, expected_selectors: Sequence[Mapping[str, Any]] | None,
                  trail_arn: str, expected_trail: Mapping[str, Any] | None = None,
-                 expected_buckets: Mapping[str, BucketExpectation] | None = None) -> list[Finding]:
+                 expected_buckets: Mapping[str, BucketExpectation] | None = None,
+                 expected_subscriptions: tuple[str, Sequence[tuple[str, str]]] | None = None) -> list[Finding]:
     """One finding per open condition (kinds in ``contract.PostureKind``). ``expected_trail``:
     the deployed destination (``EXPECTED_TRAIL_FIELDS``); ``expected_buckets``: the deployed
     settings of the buckets read (None: not compared)."""
     buckets = _bucket_findings(observation.bucket_policies) + _bucket_setting_findings(
-        observation.bucket_settings, expected_buckets or {})
+        observation.bucket_settings, expected_buckets or {}) \
+        + subscription_findings(observation.subscriptions, expected_subscriptions)
     findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
         findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
@@ -299,6 +303,23 @@ def _same_destination(name: str, want: str, found: str) -> bool:
         # key it names, which must be of that account and region (the alias itself is watched there).
         return want.split(":alias/", 1)[0] == found.split(":key/", 1)[0]
     return want == found
+
+
+def subscription_findings(found: Sequence[tuple[str, str]] | None,
+                          expected: tuple[str, Sequence[tuple[str, str]]] | None) -> list[Finding]:
+    """A finding when the alerts topic's subscriptions are not the deployed ones."""
+    if found is None or expected is None:
+        return []
+    topic, wanted = expected
+    want, have = sorted(map(list, wanted)), sorted(map(list, found))
+    if want == have:
+        return []
+    missing = [s for s in want if s not in have]
+    added = [s for s in have if s not in want]
+    return [Finding(PostureKind.SUBSCRIPTIONS_CHANGED, Severity.HIGH,
+                    f"The alerts topic {topic} lost {len(missing)} and gained {len(added)} subscription(s): "
+                    "alerts may reach nobody, or someone who should not read them.", keys=(topic,),
+                    details={"missing": _cut_json(missing), "added": _cut_json(added)})]
 
 
 BUCKET_SETTINGS = ("versioning", "object_ownership", "object_lock", "replication", "notifications", "lifecycle")
