@@ -7,6 +7,7 @@ buckets' objects or policies. An element this module cannot read (``NotPrincipal
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..cfn import document as as_document
 from ..cfn import is_intrinsic
 from ..model import Evidence
 from ..resources import Resource, as_list, flatten, referenced, resources, statements
-from .parts import BUCKET, KEY, buckets, missing
+from .parts import BUCKET, KEY, attached_bucket_policies, bucket_policies, buckets, missing, trail_buckets
 
 LOG_WRITERS = {"cloudtrail.amazonaws.com": ("s3:PutObject",), "logging.s3.amazonaws.com": ("s3:PutObject",)}
 """The services that deliver logs into the log buckets, and the one action each may be allowed."""
@@ -34,7 +35,12 @@ PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn"
                 "aws:SourceArn", "kms:CallerAccount")
 PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
 ACCOUNT = re.compile(r"^\d{12}$")
-IDENTITY_POLICIES = {"AWS::IAM::Policy": ("PolicyDocument",), "AWS::IAM::ManagedPolicy": ("PolicyDocument",)}
+IDENTITY_POLICIES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy",
+                     "AWS::IAM::GroupPolicy")
+"""Identity-policy resources with one ``PolicyDocument``."""
+INLINE_POLICIES = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
+"""Identities with inline ``Policies``."""
+ORGANIZATION = re.compile(r"AWSLogs/(o-[a-z0-9]{10,32})/")
 
 
 def own_accounts(assembly: Assembly) -> set[str]:
@@ -45,6 +51,29 @@ def own_accounts(assembly: Assembly) -> set[str]:
         if account:
             accounts.add(account)
     return accounts
+
+
+def own_organizations(assembly: Assembly) -> set[str]:
+    """The organization ids this deployment's trail writes for: ``AWSLogs/<org-id>/`` in a
+    trail bucket's provably created policy."""
+    found: set[str] = set()
+    for trail, bucket in trail_buckets(assembly):
+        for policy in bucket_policies(assembly, bucket) if bucket else []:
+            found |= set(ORGANIZATION.findall(json.dumps(policy.value("PolicyDocument"))))
+    return found
+
+
+def unreadable_statement(statement: Any) -> str | None:
+    """Why a policy statement cannot be evaluated as written (an intrinsic around it or
+    around its Effect: which statement a deploy gets is not in the template), or None."""
+    if not isinstance(statement, dict):
+        return f"the statement {statement!r} is not an object"
+    if is_intrinsic(statement):
+        return (f"the statement is an intrinsic function ({next(iter(statement))}): which statement a deploy "
+                "gets is not in the template")
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        return f"its Effect {statement.get('Effect')!r} is not the literal Allow or Deny"
+    return None
 
 
 def stack_account(stack: Stack) -> str | None:
@@ -98,7 +127,7 @@ def _grants(pattern: str, actions: tuple[str, ...]) -> list[str]:
     return [action for action in actions if fnmatch.fnmatchcase(action.lower(), lowered)]
 
 
-def _pinned(statement: dict[str, Any], accounts: set[str]) -> bool:
+def _pinned(statement: dict[str, Any], accounts: set[str], organizations: set[str]) -> bool:
     """A condition (every one of its values literal, without a wildcard) ties the caller to
     this deployment's accounts, organization or ARNs."""
     block = statement.get("Condition")
@@ -111,15 +140,18 @@ def _pinned(statement: dict[str, Any], accounts: set[str]) -> bool:
             if not isinstance(name, str) or name.lower() not in {key.lower() for key in PINNING_KEYS}:
                 continue
             spelled = [flatten(item) for item in as_list(value)]
-            if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts) for item in spelled):
+            if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts, organizations)
+                               for item in spelled):
                 return True
     return False
 
 
-def _own(spelled: str, accounts: set[str]) -> bool:
-    """A pinning value names only this deployment: its organization, a resource of its
-    templates, or ARNs and ids of its accounts."""
-    if spelled.startswith("o-") or (spelled.startswith("${") and spelled.endswith(".Arn}")):
+def _own(spelled: str, accounts: set[str], organizations: set[str]) -> bool:
+    """A pinning value names only this deployment: its organization (the one its trail
+    writes for), a resource of its templates, or ARNs and ids of its accounts."""
+    if spelled.startswith("o-"):
+        return spelled in organizations
+    if spelled.startswith("${") and spelled.endswith(".Arn}"):
         return True
     named = {digits or pseudo for digits, pseudo in
              re.findall(r"(?<!\d)(\d{12})(?!\d)|(\$\{AWS::AccountId\})", spelled)}
@@ -132,8 +164,12 @@ def _statement_evidence(resource: Resource, path: str, holds: bool, why: str, va
 
 def _documents(resource: Resource, path: str) -> tuple[list[Any], Evidence | None]:
     present, raw = resource.get(path)
+    return _read(resource, path, raw if present else None)
+
+
+def _read(resource: Resource, path: str, raw: Any) -> tuple[list[Any], Evidence | None]:
     parsed = as_document(raw)
-    if not present or not isinstance(parsed, dict) or is_intrinsic(raw):
+    if not isinstance(parsed, dict) or is_intrinsic(raw) or is_intrinsic(parsed.get("Statement")):
         return [], _statement_evidence(resource, path, False, f"the {path} of {resource.logical_id} is not a "
                                        "policy document this check can read", raw)
     listed = statements(parsed)
@@ -146,10 +182,10 @@ def _documents(resource: Resource, path: str) -> tuple[list[Any], Evidence | Non
 def keys_not_public(assembly: Assembly) -> list[Evidence]:
     """KMS.5: every Allow of every key policy names principals of this deployment, or pins a
     wildcard / outside principal to it with a condition."""
-    keys = resources(assembly, KEY)
+    keys = resources(assembly, KEY, possibly=True)
     if not keys:
         return [missing("AWS::KMS::Key")]
-    accounts = own_accounts(assembly)
+    accounts, organizations = own_accounts(assembly), own_organizations(assembly)
     evidence = []
     for key in keys:
         listed, unreadable = _documents(key, "KeyPolicy")
@@ -158,15 +194,19 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
             continue
         bad = []
         for number, statement in enumerate(listed):
+            path = f"KeyPolicy.Statement[{number}]"
+            why = unreadable_statement(statement)
+            if why:
+                bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
+                continue
             if statement.get("Effect") != "Allow":
                 continue
-            path = f"KeyPolicy.Statement[{number}]"
             aws, _, why = principals(statement)
             if why:
                 bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
                 continue
             wildcards = [item for item in aws if "*" in item or "?" in item]
-            if wildcards and not _pinned(statement, accounts):
+            if wildcards and not _pinned(statement, accounts, organizations):
                 bad.append(_statement_evidence(
                     key, path, False, f"{path} of {key.logical_id} lets {', '.join(wildcards)} use the key with no "
                     "condition that ties the caller to this deployment's accounts or organization", statement))
@@ -189,6 +229,8 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
 def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stack) -> bool:
     """An identity policy's Resource may name ``bucket`` (an unreadable one may, too)."""
     arns = [f"${{{bucket.logical_id}.Arn}}"] + ([f"arn:aws:s3:::{bucket.name}"] if bucket.name else [])
+    if value is None:
+        return True  # NotResource: everything not listed, this bucket included
     for item in as_list(value):
         spelled = flatten(item)
         if spelled is None or referenced(assembly, origin, item, BUCKET) == bucket:
@@ -201,6 +243,9 @@ def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stac
 
 
 def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str) -> Evidence | None:
+    why = unreadable_statement(statement)
+    if why:
+        return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
     if statement.get("Effect") != "Allow":
         return None
     listed, why = _actions(statement)
@@ -209,7 +254,7 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
     changing = sorted({action for pattern in listed for action in _grants(pattern, CHANGING_ACTIONS)})
     if not changing:
         return None
-    if resource.type not in IDENTITY_POLICIES:
+    if resource.type == "AWS::S3::BucketPolicy":
         aws, services, why = principals(statement)
         if why:
             return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
@@ -228,27 +273,29 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
 def log_buckets_unchangeable(assembly: Assembly, roles: tuple[str, ...]) -> list[Evidence]:
     found, absent = buckets(assembly, roles)
     evidence = list(absent)
-    policy_resources = resources(assembly, "AWS::S3::BucketPolicy", *IDENTITY_POLICIES, "AWS::IAM::Role")
+    identities = resources(assembly, *IDENTITY_POLICIES, *INLINE_POLICIES, possibly=True)
     for _, bucket in found:
         bad = []
-        for policy in policy_resources:
+        for policy in attached_bucket_policies(assembly, bucket) + identities:
             documents: list[tuple[str, Any]] = []
-            if policy.type == "AWS::S3::BucketPolicy":
-                if referenced(assembly, policy.stack, policy.value("Bucket"), BUCKET) != bucket:
-                    continue
-                documents.append(("PolicyDocument", policy.value("PolicyDocument")))
-            elif policy.type == "AWS::IAM::Role":
-                for number, inline in enumerate(as_list(policy.value("Policies"))):
-                    if isinstance(inline, dict):
-                        documents.append((f"Policies[{number}].PolicyDocument", inline.get("PolicyDocument")))
+            if policy.type in INLINE_POLICIES:
+                inline_policies = policy.value("Policies")
+                if is_intrinsic(inline_policies):
+                    documents.append(("Policies", inline_policies))
+                for number, inline in enumerate(as_list(inline_policies) if not is_intrinsic(inline_policies)
+                                                else []):
+                    documents.append((f"Policies[{number}].PolicyDocument",
+                                      inline.get("PolicyDocument") if isinstance(inline, dict) else inline))
             else:
                 documents.append(("PolicyDocument", policy.value("PolicyDocument")))
             for prefix, body in documents:
-                for number, statement in enumerate(statements(body)):
-                    if not isinstance(statement, dict):
-                        continue
-                    if policy.type != "AWS::S3::BucketPolicy" and not _names_bucket(
-                            statement.get("Resource"), bucket, assembly, policy.stack):
+                listed, unreadable = _read(policy, prefix, body) if body is not None else ([], None)
+                if unreadable:
+                    bad.append(unreadable)
+                for number, statement in enumerate(listed):
+                    if policy.type != "AWS::S3::BucketPolicy" and isinstance(statement, dict) \
+                            and not is_intrinsic(statement) and not _names_bucket(
+                                statement.get("Resource"), bucket, assembly, policy.stack):
                         continue
                     finding = _writer_findings(policy, f"{prefix}.Statement[{number}]", statement,
                                                bucket.logical_id)

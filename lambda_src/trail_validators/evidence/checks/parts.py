@@ -8,7 +8,7 @@ from typing import Any, Callable
 from ..assembly import Assembly
 from ..cfn import boolean
 from ..model import Evidence
-from ..resources import Resource, as_list, referenced, referring, resources
+from ..resources import Resource, as_list, flatten, referenced, referring, resources, unresolved
 
 TRAIL, BUCKET, BUCKET_POLICY = "AWS::CloudTrail::Trail", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"
 KEY, ALIAS, TOPIC, LOG_GROUP = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::Topic", "AWS::Logs::LogGroup"
@@ -90,16 +90,50 @@ def buckets(assembly: Assembly, roles: tuple[str, ...]) -> tuple[list[tuple[str,
 
 
 def bucket_policies(assembly: Assembly, bucket: Resource) -> list[Resource]:
+    """The bucket policies CloudFormation provably creates on ``bucket``."""
     return referring(assembly, bucket, BUCKET_POLICY, "Bucket")
+
+
+def attached(assembly: Assembly, target: Resource, kinds: tuple[tuple[str, str], ...]) -> list[Resource]:
+    """Every policy resource (``(type, property)`` of ``kinds``) that is or may be on
+    ``target``: those naming it, those whose Condition is undecided, and those that name
+    their bucket or topic by something this report cannot resolve (a parameter, an import)."""
+    found: list[Resource] = []
+    for kind, path in kinds:
+        for policy in referring(assembly, target, kind, path, possibly=True) + unresolved(
+                assembly, kind, path, target.type):
+            if policy not in found:
+                found.append(policy)
+    return found
+
+
+def attached_bucket_policies(assembly: Assembly, bucket: Resource) -> list[Resource]:
+    return attached(assembly, bucket, ((BUCKET_POLICY, "Bucket"),))
 
 
 def several_policies(target: Resource, policies: list[Resource], bad: str) -> Evidence:
     """Failing evidence for a bucket or topic that more than one policy resource attaches
-    to: each replaces the other, so which one is in force depends on deploy order."""
+    to (or may: an undecided Condition, a target given by a parameter): each replaces the
+    other, so which one is in force depends on deploy order."""
     names = ", ".join(f"{policy.logical_id} ({policy.type})" for policy in policies)
     return Evidence(target.stack.name, target.logical_id, target.type, "", None, False,
-                    f"{len(policies)} policy resources attach to {target.logical_id} ({names}); the last one "
-                    f"written wins, so none can be relied on: {bad}", False)
+                    f"{len(policies)} policy resources attach or may attach to {target.logical_id} ({names}; one "
+                    "whose Condition is undecided or whose target is not a literal counts); the last one written "
+                    f"wins, so none can be relied on: {bad}", False)
+
+
+def definite(owner: Resource, value: Any) -> bool:
+    """``value`` names something for certain: a literal (or ``Fn::Join``/``Fn::Sub`` of
+    literals and pseudo parameters), or ``Ref``/``GetAtt`` of a resource of the stack; not a
+    parameter, an ``Fn::If`` that may be ``AWS::NoValue``, an import."""
+    if flatten(value) not in (None, ""):
+        return True
+    if isinstance(value, dict) and len(value) == 1:
+        target = value.get("Ref")
+        if target is None and isinstance(value.get("Fn::GetAtt"), list) and value["Fn::GetAtt"]:
+            target = value["Fn::GetAtt"][0]
+        return isinstance(target, str) and target in owner.stack.resources
+    return False
 
 
 def key_of(assembly: Assembly, owner: Resource, path: str) -> Resource | None:
