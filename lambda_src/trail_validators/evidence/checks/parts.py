@@ -3,12 +3,15 @@ the one way checks turn a template property into :class:`Evidence`."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Callable
 
+from ...contract.handover import handover_output_id
 from ..assembly import Assembly
 from ..cfn import boolean
 from ..model import Evidence
-from ..resources import Resource, as_list, flatten, referenced, referring, resources, unresolved
+from ..resources import Resource, as_list, cached, flatten, referenced, referring, resources, unresolved
 
 TRAIL, BUCKET, BUCKET_POLICY = "AWS::CloudTrail::Trail", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"
 KEY, ALIAS, TOPIC, LOG_GROUP = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::Topic", "AWS::Logs::LogGroup"
@@ -160,3 +163,73 @@ def field_selectors(selector: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(fields, list):
         return {}
     return {field["Field"]: field for field in fields if isinstance(field, dict) and isinstance(field.get("Field"), str)}
+
+
+BROUGHT_PROPERTY = {"bucket": "S3BucketName", "key": "KMSKeyId", "topic": "SnsTopicName",
+                    "log-group": "CloudWatchLogsLogGroupArn"}
+"""The trail property that names each part a deployment may bring instead of creating."""
+LOG_GROUP_ARN = re.compile(r":log-group:([^:]+)(?::\*)?$")
+
+
+def _handed_over(trail: Resource, part: str, spelled: str) -> bool:
+    output = trail.stack.outputs.get(handover_output_id(part))
+    return isinstance(output, dict) and (part != "bucket" or spelled in json.dumps(output.get("Value")))
+
+
+def _filters_on(assembly: Assembly, group_name: str) -> bool:
+    return any(flatten(metric_filter.value("LogGroupName")) == group_name
+               for metric_filter in resources(assembly, "AWS::Logs::MetricFilter"))
+
+
+def brought_parts(assembly: Assembly) -> dict[str, str]:
+    """The parts a trail uses but the assembly does not hold, each with why the report
+    cannot judge it: the trail names it by a literal name or ARN and the stack hands over the
+    statements its owner must add (the bucket, key, topic), or the stack's metric filters
+    watch it (a log group). A part named otherwise (a parameter, a bucket no stack hands over)
+    is not brought: it is missing, and the controls on it are not satisfied."""
+    def build() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for trail in trails(assembly):
+            for part, path in BROUGHT_PROPERTY.items():
+                value = trail.value(path)
+                spelled = flatten(value)
+                if not spelled or _in_assembly(assembly, trail, part, path):
+                    continue
+                if part == "log-group":
+                    match = LOG_GROUP_ARN.search(spelled)
+                    if not match or not _filters_on(assembly, match.group(1)):
+                        continue
+                elif not _handed_over(trail, part, spelled):
+                    continue
+                found[part] = (f"the trail's {part} {spelled} ({path} of {trail.logical_id}) is not in this "
+                               f"assembly: it belongs to another stack or account, so what depends on it cannot "
+                               "be judged here (its owner applies the handed-over statements; secure-trail posture "
+                               "checks them at run time)")
+        return found
+    return cached(assembly, "brought_parts", build)
+
+
+def _in_assembly(assembly: Assembly, trail: Resource, part: str, path: str) -> bool:
+    if part == "key":
+        return key_of(assembly, trail, path) is not None
+    kind = {"bucket": BUCKET, "topic": TOPIC, "log-group": LOG_GROUP}[part]
+    return referenced(assembly, trail.stack, trail.value(path), kind) is not None
+
+
+def about_unseen_part(item: Evidence, parts: tuple[str, ...]) -> bool:
+    """``item`` only says a part of ``parts`` is not in the assembly (the trail's pointer to
+    it, or an assembly-wide "no such resource")."""
+    if item.holds:
+        return False
+    if item.stack == "(assembly)":
+        return True
+    return item.resource_type == TRAIL and any(item.property_path == BROUGHT_PROPERTY[part] for part in parts)
+
+
+def delivery_topics_elsewhere(assembly: Assembly) -> list[Evidence]:
+    """Failing evidence for each trail that publishes to a topic the assembly does not hold:
+    what protects that topic cannot be seen."""
+    return [missing("the trail's delivery topic", where=trail, path="SnsTopicName",
+                    why=f"the trail publishes to {trail.value('SnsTopicName')!r}, a topic not in the assembly")
+            for trail in trails(assembly) if trail.get("SnsTopicName")[0]
+            and referenced(assembly, trail.stack, trail.value("SnsTopicName"), TOPIC) is None]

@@ -12,7 +12,7 @@ from ..resources import (Resource, actions, conditions, conditions_only_on, flat
 from ..cfn import integer
 from ..iam import deny_matches
 from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, attached_bucket_policies, bucket_policies, buckets,
-                    definite, is_true, missing, several_policies, prop)
+                    definite, delivery_topics_elsewhere, is_true, missing, several_policies, prop)
 
 BOTH = (TRAIL_BUCKET, ACCESS_LOG_BUCKET)
 ROLE_NAME = {TRAIL_BUCKET: "the trail bucket", ACCESS_LOG_BUCKET: "the access-log bucket"}
@@ -179,12 +179,12 @@ def key_rotation(assembly: Assembly) -> list[Evidence]:
 
 
 def topics_encrypted(assembly: Assembly) -> list[Evidence] | NotApplicable:
-    topics = resources(assembly, TOPIC)
-    if not topics:
+    topics, elsewhere = resources(assembly, TOPIC), delivery_topics_elsewhere(assembly)
+    if not topics and not elsewhere:
         return NotApplicable("the assembly has no SNS topic")
-    return [prop(topic, "KmsMasterKeyId", lambda value: definite(topic, value),
-                 ok="the topic's messages are encrypted at rest with this KMS key",
-                 bad="the topic is not encrypted with KMS") for topic in topics]
+    return elsewhere + [prop(topic, "KmsMasterKeyId", lambda value: definite(topic, value),
+                             ok="the topic's messages are encrypted at rest with this KMS key",
+                             bad="the topic is not encrypted with KMS") for topic in topics]
 
 
 MIN_RETENTION_DAYS = 365
