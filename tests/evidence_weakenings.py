@@ -433,3 +433,42 @@ WEAKENINGS += (
                                                             "Service": "cloudtrail.amazonaws.com"},
                                                             "Action": "s3:PutObject", "Resource": "*"}]}}}))),
 )
+
+WEAKENINGS += (
+    Weakening("the root-usage alarm asks for a unit the filter does not publish", "CIS.4.3",
+              _cis_alarm(ROOT_METRIC, Unit="Seconds")),
+)
+
+
+def _deny_publishing_to_alerts(resources: dict) -> None:
+    (policy,) = [body["Properties"] for body in of_type(resources, "AWS::SNS::TopicPolicy")
+                 if "Alerts" in json.dumps(body["Properties"]["Topics"])]
+    policy["PolicyDocument"]["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+                                                  "Resource": "*"})
+
+
+WEAKENINGS += (
+    Weakening("the alerts topic denies every publish (the root-usage alarm)", "CIS.4.3",
+              _resources(_deny_publishing_to_alerts)),
+    Weakening("the alerts topic denies every publish (the tampering alarm)", "ST.6",
+              _resources(_deny_publishing_to_alerts)),
+)
+
+WEAKENINGS += (
+    Weakening("key policy lets a service decrypt with no condition", "KMS.5", _key_statement(
+        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": ["kms:Decrypt",
+                                                                                      "kms:GenerateDataKey*"],
+         "Resource": "*"})),
+)
+
+
+def _key_of_topics_never_created(template: dict) -> None:
+    resources = template["Resources"]
+    template["Conditions"]["Never"] = NEVER
+    key_id = _resource_of_type(resources, "AWS::SNS::Topic", "delivery")["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    resources[key_id]["Condition"] = "Never"
+
+
+WEAKENINGS += (
+    Weakening("the topics' key is never created", "SNS.1", _key_of_topics_never_created),
+)

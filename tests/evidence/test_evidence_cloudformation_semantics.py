@@ -107,3 +107,7 @@ def test_a_source_arn_spelled_with_fn_sub_names_the_own_trail(default_cdk_out, t
                                 "Fn::Sub": "arn:${AWS::Partition}:cloudtrail:us-east-1:${AWS::AccountId}:trail/"
                                            "secure-org-trail"}
     assert status(weakened(default_cdk_out, tmp_path, change), "ST.1") == "satisfied"
+
+
+def test_the_fail_on_gate_exits_0_on_the_organization_synth(organization_cdk_out):
+    assert main(["evidence", str(organization_cdk_out), "--fail-on", "not-satisfied", "--format", "json"]) == 0

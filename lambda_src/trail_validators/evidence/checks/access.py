@@ -16,7 +16,8 @@ from ..cfn import document as as_document
 from ..cfn import is_intrinsic
 from ..model import Evidence
 from ..resources import Resource, as_list, flatten, referenced, resources, statements
-from .parts import BUCKET, KEY, attached_bucket_policies, bucket_policies, buckets, missing, trail_buckets
+from .parts import (BUCKET, KEY, attached_bucket_policies, bucket_policies, buckets, management_accounts, missing,
+                    trail_buckets, trails)
 
 LOG_WRITERS = {"cloudtrail.amazonaws.com": ("s3:PutObject",), "logging.s3.amazonaws.com": ("s3:PutObject",)}
 """The services that deliver logs into the log buckets, and the one action each may be allowed."""
@@ -30,6 +31,8 @@ CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", 
                     "s3:ReplicateDelete", "s3:PutObjectVersionAcl")
 """Actions that write, delete or change a bucket's objects or the bucket's protection."""
 READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+METADATA_ACTIONS = ("kms:describekey",)
+"""What a service principal may be allowed on a key without a condition (it uses no key material)."""
 """What a named log reader outside this deployment's accounts may be allowed on a key."""
 PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:SourceAccount",
                 "aws:SourceArn", "kms:CallerAccount")
@@ -44,8 +47,10 @@ ORGANIZATION = re.compile(r"AWSLogs/(o-[a-z0-9]{10,32})/")
 
 
 def own_accounts(assembly: Assembly) -> set[str]:
-    """The accounts this deployment's stacks are in (a stack without one is ``${AWS::AccountId}``)."""
-    accounts = {"${AWS::AccountId}"}
+    """The accounts this deployment's stacks are in (a stack without one is ``${AWS::AccountId}``),
+    and the management account its organization trail is in."""
+    accounts = {"${AWS::AccountId}"} | {account for trail in trails(assembly)
+                                        for account in management_accounts(assembly, trail)}
     for stack in assembly.stacks:
         account = stack_account(stack)
         if account:
@@ -127,9 +132,11 @@ def _grants(pattern: str, actions: tuple[str, ...]) -> list[str]:
     return [action for action in actions if fnmatch.fnmatchcase(action.lower(), lowered)]
 
 
-def _pinned(statement: dict[str, Any], accounts: set[str], organizations: set[str]) -> bool:
+def _pinned(statement: dict[str, Any], accounts: set[str], organizations: set[str],
+            contexts: bool = False) -> bool:
     """A condition (every one of its values literal, without a wildcard) ties the caller to
-    this deployment's accounts, organization or ARNs."""
+    this deployment's accounts, organization or ARNs (with ``contexts``, an encryption
+    context naming them does too: a service then uses the key only for those resources)."""
     block = statement.get("Condition")
     if not isinstance(block, dict):
         return False
@@ -137,7 +144,8 @@ def _pinned(statement: dict[str, Any], accounts: set[str], organizations: set[st
         if operator not in PINNING_OPERATORS or not isinstance(entries, dict):
             continue
         for name, value in entries.items():
-            if not isinstance(name, str) or name.lower() not in {key.lower() for key in PINNING_KEYS}:
+            if not isinstance(name, str) or not (name.lower() in {key.lower() for key in PINNING_KEYS} or (
+                    contexts and name.lower().startswith("kms:encryptioncontext:"))):
                 continue
             spelled = [flatten(item) for item in as_list(value)]
             if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts, organizations)
@@ -201,9 +209,17 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
                 continue
             if statement.get("Effect") != "Allow":
                 continue
-            aws, _, why = principals(statement)
+            aws, services, why = principals(statement)
             if why:
                 bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
+                continue
+            used, unreadable_actions = _actions(statement)
+            uses = bool(unreadable_actions) or any(action.lower() not in METADATA_ACTIONS for action in used)
+            if services and uses and not _pinned(statement, accounts, organizations, contexts=True):
+                bad.append(_statement_evidence(
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(services)} use the key with no "
+                    "condition that ties the request to this deployment (aws:SourceArn, aws:SourceAccount, or an "
+                    "encryption context of its own resources): the service acting for any account could", statement))
                 continue
             wildcards = [item for item in aws if "*" in item or "?" in item]
             if wildcards and not _pinned(statement, accounts, organizations):

@@ -8,7 +8,6 @@ import json
 import re
 from typing import Any
 
-from ...contract.handover import handover_output_id
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
 from ..cfn import integer
@@ -18,7 +17,7 @@ from ..resources import (Resource, actions, as_list, conditions, conditions_only
                          referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, attached, bucket_policies,
                     buckets, definite, delivery_topics_elsewhere, field_selectors, is_true, key_of, logging_on,
-                    missing, prop, several_policies, strings, trail_buckets, trails)
+                    management_accounts, missing, prop, several_policies, strings, trail_buckets, trails)
 from .access import own_accounts, stack_account, unreadable_statement
 from .monitoring import alarm_refusal, has_subscriber
 from .storage import logs_retained
@@ -61,7 +60,7 @@ def own_trail_arns(assembly: Assembly, origin) -> set[str]:
             continue
         region, account = _stack_region(trail.stack), stack_account(trail.stack)
         regions = {region} if region else set()
-        accounts = ({account} if account else set()) | _management_accounts(assembly, trail)
+        accounts = ({account} if account else set()) | management_accounts(assembly, trail)
         if same or (account and stack_account(origin) == account):
             accounts.add("${AWS::AccountId}")
         if same:
@@ -69,22 +68,6 @@ def own_trail_arns(assembly: Assembly, origin) -> set[str]:
         arns |= {f"arn:{partition}:cloudtrail:{r}:{a}:trail/{name}" for partition in ("aws", "${AWS::Partition}")
                  for r in regions for a in accounts}
     return arns
-
-
-LOG_ACCOUNT = re.compile(r"AWSLogs/(\d{12})/")
-
-
-def _management_accounts(assembly: Assembly, trail: Resource) -> set[str]:
-    """An organization trail's ARN is in the management account, also when a delegated
-    administrator deploys it (another account): the account CloudTrail writes its own
-    ``AWSLogs/<account>/`` for, in the trail bucket's policy or the bucket statements the
-    stack hands over."""
-    if not is_true(trail.value("IsOrganizationTrail")):
-        return set()
-    bucket = referenced(assembly, trail.stack, trail.value("S3BucketName"), BUCKET)
-    texts = [json.dumps(policy.value("PolicyDocument")) for policy in bucket_policies(assembly, bucket)] \
-        if bucket else [json.dumps(trail.stack.outputs.get(handover_output_id("bucket")))]
-    return {account for text in texts for account in LOG_ACCOUNT.findall(text)}
 
 
 def _own_trail_arn(value: Any, arns: set[str]) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 from ...contract.monitoring_controls import MONITORING_CONTROLS, MonitoringControl
 from ..assembly import Assembly
 from ..cfn import integer
+from ..iam import deny_matches
 from ..model import Evidence, NotApplicable
-from ..resources import Resource, cached, referenced, referring, resources
+from ..resources import Resource, actions, cached, referenced, referring, resources, statements
 from .event_sources import events_not_delivered
 from .parts import TOPIC, is_true, missing, multi_region_trails, prop, trails
 from .trail import monitored_log_group
@@ -67,9 +68,13 @@ def _filter_chain(assembly: Assembly, metric_filter: Resource, control: Monitori
                                     "MetricTransformations", metric_filter.value("MetricTransformations"), False,
                                     "no alarm watches the filter's metric (namespace and name)")]
     best: list[Evidence] = []
+    units = {item.get("Unit") for item in metric_filter.value("MetricTransformations")}
     for alarm in alarms:
         chain = [prop(alarm, "MetricName", lambda _: True,
                       ok="the alarm watches the filter's metric (same namespace and name)", bad=""),
+                 prop(alarm, "Unit", lambda unit: unit in units, ok="the alarm's unit is the one the filter publishes",
+                      bad="the alarm asks for a unit the filter does not publish: it sees no data",
+                      absent="the alarm asks for no unit", absent_holds=True),
                  _subscribed_action(assembly, alarm)]
         if all(item.holds for item in chain):
             return evidence + chain
@@ -174,10 +179,29 @@ def _fires_on_first_match(alarm: Resource, dimensions_allowed: bool = False) -> 
 
 
 def has_subscriber(assembly: Assembly, topic: Resource) -> bool:
-    """The topic has a subscription that receives every message: one with a ``FilterPolicy``
-    may drop the alarm's (its message has no attributes to match)."""
+    """The topic has a subscription that receives every message (one with a ``FilterPolicy``
+    may drop the alarm's: its message has no attributes to match), and no topic policy denies
+    publishing to it but without TLS (CloudWatch publishes over TLS)."""
     inline = topic.value("Subscription")
-    return (isinstance(inline, list) and len(inline) > 0) or any(
+    subscribed = (isinstance(inline, list) and len(inline) > 0) or any(
         "FilterPolicy" not in subscription.properties
         for subscription in referring(assembly, topic, SUBSCRIPTION, "TopicArn"))
+    return subscribed and not _publishing_denied(assembly, topic)
 
+
+def _publishing_denied(assembly: Assembly, topic: Resource) -> bool:
+    """A topic-policy statement that is, or may be, a deny of publishing other than the TLS one."""
+    for kind, path in (("AWS::SNS::TopicPolicy", "Topics"), ("AWS::SNS::TopicInlinePolicy", "TopicArn")):
+        for policy in referring(assembly, topic, kind, path, possibly=True):
+            for statement in statements(policy.value("PolicyDocument")):
+                effect = statement.get("Effect") if isinstance(statement, dict) else None
+                if effect == "Allow":
+                    continue
+                if effect != "Deny":
+                    return True  # not a literal Effect: it may be a deny
+                if "NotAction" not in statement and not {"sns:publish", "sns:*", "*"} & {
+                        action.lower() for action in actions(statement)}:
+                    continue
+                if deny_matches(statement, "aws:SecureTransport", ("Bool",), (False, "false")) is not None:
+                    return True
+    return False

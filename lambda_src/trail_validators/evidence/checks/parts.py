@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 from ...contract.handover import handover_output_id
 from ..assembly import Assembly
-from ..cfn import boolean
+from ..cfn import boolean, presence
 from ..model import Evidence
-from ..resources import Resource, as_list, cached, flatten, referenced, referring, resources, unresolved
+from ..resources import SUB_VARIABLE, Resource, as_list, cached, flatten, referenced, referring, resources, unresolved
 
 TRAIL, BUCKET, BUCKET_POLICY = "AWS::CloudTrail::Trail", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"
 KEY, ALIAS, TOPIC, LOG_GROUP = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::Topic", "AWS::Logs::LogGroup"
@@ -127,16 +127,20 @@ def several_policies(target: Resource, policies: list[Resource], bad: str) -> Ev
 
 def definite(owner: Resource, value: Any) -> bool:
     """``value`` names something for certain: a literal (or ``Fn::Join``/``Fn::Sub`` of
-    literals and pseudo parameters), or ``Ref``/``GetAtt`` of a resource of the stack; not a
-    parameter, an ``Fn::If`` that may be ``AWS::NoValue``, an import."""
-    if flatten(value) not in (None, ""):
-        return True
-    if isinstance(value, dict) and len(value) == 1:
-        target = value.get("Ref")
-        if target is None and isinstance(value.get("Fn::GetAtt"), list) and value["Fn::GetAtt"]:
-            target = value["Fn::GetAtt"][0]
-        return isinstance(target, str) and target in owner.stack.resources
-    return False
+    literals and pseudo parameters), or ``Ref``/``GetAtt`` of a resource of the stack that is
+    provably created; not a parameter, an ``Fn::If`` that may be ``AWS::NoValue``, an import."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Ref"), str) \
+            and value["Ref"] in owner.stack.resources:
+        value = "${%s.Ref}" % value["Ref"]
+    spelled = flatten(value)
+    if spelled in (None, "") or "${AWS::NoValue}" in spelled:
+        return False
+    for name in SUB_VARIABLE.findall(spelled):
+        target = name.split(".")[0]
+        if not name.startswith("AWS::") and not (target in owner.stack.resources and presence(
+                owner.stack, owner.stack.resources[target])[0]):
+            return False
+    return True
 
 
 def key_of(assembly: Assembly, owner: Resource, path: str) -> Resource | None:
@@ -233,3 +237,19 @@ def delivery_topics_elsewhere(assembly: Assembly) -> list[Evidence]:
                     why=f"the trail publishes to {trail.value('SnsTopicName')!r}, a topic not in the assembly")
             for trail in trails(assembly) if trail.get("SnsTopicName")[0]
             and referenced(assembly, trail.stack, trail.value("SnsTopicName"), TOPIC) is None]
+
+
+LOG_ACCOUNT = re.compile(r"AWSLogs/(\d{12})/")
+
+
+def management_accounts(assembly: Assembly, trail: Resource) -> set[str]:
+    """An organization trail's ARN is in the management account, also when a delegated
+    administrator deploys it (another account): the account CloudTrail writes its own
+    ``AWSLogs/<account>/`` for, in the trail bucket's policy or the bucket statements the
+    stack hands over."""
+    if not is_true(trail.value("IsOrganizationTrail")):
+        return set()
+    bucket = referenced(assembly, trail.stack, trail.value("S3BucketName"), BUCKET)
+    texts = [json.dumps(policy.value("PolicyDocument")) for policy in bucket_policies(assembly, bucket)] \
+        if bucket else [json.dumps(trail.stack.outputs.get(handover_output_id("bucket")))]
+    return {account for text in texts for account in LOG_ACCOUNT.findall(text)}
