@@ -464,11 +464,38 @@ WEAKENINGS += (
 
 def _key_of_topics_never_created(template: dict) -> None:
     resources = template["Resources"]
-    template["Conditions"]["Never"] = NEVER
+    template.setdefault("Conditions", {})["Never"] = NEVER
     key_id = _resource_of_type(resources, "AWS::SNS::Topic", "delivery")["KmsMasterKeyId"]["Fn::GetAtt"][0]
     resources[key_id]["Condition"] = "Never"
 
 
 WEAKENINGS += (
     Weakening("the topics' key is never created", "SNS.1", _key_of_topics_never_created),
+)
+
+
+def _management_selector(**operators) -> Callable[[dict], None]:
+    def change(resources: dict) -> None:
+        for selector in trail(resources)["AdvancedEventSelectors"]:
+            for field in selector["FieldSelectors"]:
+                if field["Field"] == "eventCategory":
+                    field.update(operators)
+    return _resources(change)
+
+
+WEAKENINGS += (
+    Weakening("the management selector also says eventCategory NotEquals Management", "CIS.3.1",
+              _management_selector(NotEquals=["Management"])),
+    Weakening("the management selector also says eventCategory NotEquals Management (root-usage alarm)", "CIS.4.3",
+              _management_selector(NotEquals=["Management"])),
+)
+
+WEAKENINGS += (
+    Weakening("the trail key is created disabled", "CIS.3.5",
+              _resources(lambda r: trail_key(r).update(Enabled="false"))),
+)
+
+WEAKENINGS += (
+    Weakening("the trail bucket lets S3 server access logging write into it", "ST.14",
+              _grant("trail", {"Service": "logging.s3.amazonaws.com"}, "s3:PutObject")),
 )

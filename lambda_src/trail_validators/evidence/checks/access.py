@@ -16,11 +16,13 @@ from ..cfn import document as as_document
 from ..cfn import is_intrinsic
 from ..model import Evidence
 from ..resources import Resource, as_list, flatten, referenced, resources, statements
-from .parts import (BUCKET, KEY, attached_bucket_policies, bucket_policies, buckets, management_accounts, missing,
-                    trail_buckets, trails)
+from .parts import (ACCESS_LOG_BUCKET, BUCKET, KEY, TRAIL_BUCKET, attached_bucket_policies, bucket_policies,
+                    buckets, management_accounts, missing, trail_buckets, trails)
 
-LOG_WRITERS = {"cloudtrail.amazonaws.com": ("s3:PutObject",), "logging.s3.amazonaws.com": ("s3:PutObject",)}
-"""The services that deliver logs into the log buckets, and the one action each may be allowed."""
+LOG_WRITERS = {TRAIL_BUCKET: {"cloudtrail.amazonaws.com": ("s3:PutObject",)},
+               ACCESS_LOG_BUCKET: {"logging.s3.amazonaws.com": ("s3:PutObject",)}}
+"""The service that delivers logs into each log bucket, and the one action it may be allowed:
+the trail bucket holds CloudTrail's files only, the access-log bucket S3's access logs only."""
 CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
                     "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging",
                     "s3:RestoreObject", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy",
@@ -31,9 +33,9 @@ CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", 
                     "s3:ReplicateDelete", "s3:PutObjectVersionAcl")
 """Actions that write, delete or change a bucket's objects or the bucket's protection."""
 READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+"""What a named log reader outside this deployment's accounts may be allowed on a key."""
 METADATA_ACTIONS = ("kms:describekey",)
 """What a service principal may be allowed on a key without a condition (it uses no key material)."""
-"""What a named log reader outside this deployment's accounts may be allowed on a key."""
 PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:SourceAccount",
                 "aws:SourceArn", "kms:CallerAccount")
 PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
@@ -62,7 +64,7 @@ def own_organizations(assembly: Assembly) -> set[str]:
     """The organization ids this deployment's trail writes for: ``AWSLogs/<org-id>/`` in a
     trail bucket's provably created policy."""
     found: set[str] = set()
-    for trail, bucket in trail_buckets(assembly):
+    for _, bucket in trail_buckets(assembly):
         for policy in bucket_policies(assembly, bucket) if bucket else []:
             found |= set(ORGANIZATION.findall(json.dumps(policy.value("PolicyDocument"))))
     return found
@@ -258,7 +260,8 @@ def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stac
     return False
 
 
-def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str) -> Evidence | None:
+def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str,
+                     writers: dict[str, tuple[str, ...]]) -> Evidence | None:
     why = unreadable_statement(statement)
     if why:
         return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
@@ -274,8 +277,7 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
         aws, services, why = principals(statement)
         if why:
             return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
-        allowed = [service for service in services if service in LOG_WRITERS
-                   and set(changing) <= set(LOG_WRITERS[service])]
+        allowed = [service for service in services if service in writers and set(changing) <= set(writers[service])]
         if not aws and services and len(allowed) == len(services):
             return None
         who = ", ".join(aws + [service for service in services if service not in allowed])
@@ -283,14 +285,14 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
         who = f"the identities {resource.logical_id} attaches to"
     return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id} lets {who} "
                                f"{', '.join(changing[:4])}{'...' if len(changing) > 4 else ''} on {target}: only "
-                               "the log-delivery services may write there, and only s3:PutObject", statement)
+                               "the bucket's log-delivery service may write there, and only s3:PutObject", statement)
 
 
 def log_buckets_unchangeable(assembly: Assembly, roles: tuple[str, ...]) -> list[Evidence]:
     found, absent = buckets(assembly, roles)
     evidence = list(absent)
     identities = resources(assembly, *IDENTITY_POLICIES, *INLINE_POLICIES, possibly=True)
-    for _, bucket in found:
+    for role, bucket in found:
         bad = []
         for policy in attached_bucket_policies(assembly, bucket) + identities:
             documents: list[tuple[str, Any]] = []
@@ -314,7 +316,7 @@ def log_buckets_unchangeable(assembly: Assembly, roles: tuple[str, ...]) -> list
                                 statement.get("Resource"), bucket, assembly, policy.stack):
                         continue
                     finding = _writer_findings(policy, f"{prefix}.Statement[{number}]", statement,
-                                               bucket.logical_id)
+                                               bucket.logical_id, LOG_WRITERS[role])
                     if finding:
                         bad.append(finding)
         evidence.extend(bad or [Evidence(

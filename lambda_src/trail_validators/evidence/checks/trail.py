@@ -24,7 +24,8 @@ def _management_read_write(trail) -> Evidence:
     if advanced_present:
         for number, selector in enumerate(advanced if isinstance(advanced, list) else []):
             named = field_selectors(selector)
-            if set(named) == {"eventCategory"} and strings(named["eventCategory"].get("Equals")) == ["Management"]:
+            if set(named) == {"eventCategory"} and set(named["eventCategory"]) == {"Field", "Equals"} \
+                    and strings(named["eventCategory"].get("Equals")) == ["Management"]:
                 return prop(trail, f"AdvancedEventSelectors[{number}]", lambda _: True,
                             ok="an advanced selector logs every management event, read and write "
                                "(eventCategory = Management, no readOnly or other filter)", bad="")
@@ -75,6 +76,10 @@ def _kms_key(assembly: Assembly, trail) -> list[Evidence]:
     key = key_of(assembly, trail, "KMSKeyId") if evidence[0].holds else None
     if key is not None:
         evidence.append(symmetric(key))
+        evidence.append(prop(key, "Enabled", is_true, ok="the key is enabled",
+                             bad="the key is created disabled (Enabled is not provably true): CloudTrail cannot "
+                                 "encrypt with it, so no log is delivered", absent="the key is enabled (the default)",
+                             absent_holds=True))
     elif evidence[0].holds:
         evidence.append(missing("the trail's KMS key", where=trail, path="KMSKeyId",
                                 why="the key KMSKeyId names is not a key this assembly provably creates (not "
