@@ -499,3 +499,20 @@ WEAKENINGS += (
     Weakening("the trail bucket lets S3 server access logging write into it", "ST.14",
               _grant("trail", {"Service": "logging.s3.amazonaws.com"}, "s3:PutObject")),
 )
+
+
+def _cloudtrail_context(value) -> Callable[[dict], None]:
+    def change(resources: dict) -> None:
+        for statement in trail_key(resources)["KeyPolicy"]["Statement"]:
+            for entries in statement.get("Condition", {}).values():
+                if "kms:EncryptionContext:aws:cloudtrail:arn" in entries:
+                    entries["kms:EncryptionContext:aws:cloudtrail:arn"] = value
+    return _resources(change)
+
+
+WEAKENINGS += (
+    Weakening("the CloudTrail encryption context admits every account's trails", "ST.2",
+              _cloudtrail_context("arn:aws:cloudtrail:*:*:trail/*")),
+    Weakening("the CloudTrail encryption context names another account", "ST.2",
+              _cloudtrail_context(f"arn:aws:cloudtrail:*:{OTHER_ACCOUNT}:trail/*")),
+)

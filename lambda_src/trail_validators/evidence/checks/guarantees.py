@@ -98,6 +98,17 @@ def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
     return evidence or [missing("CloudTrail grant", why="no policy in the assembly grants CloudTrail anything")]
 
 
+CONTEXT_ARN = re.compile(r"^arn:(?:aws[a-z-]*|\$\{AWS::Partition\}):cloudtrail:(?:[a-z0-9-]+|\*|\$\{AWS::Region\}):"
+                         r"(\$\{AWS::AccountId\}|\d{12}):trail/.+$")
+
+
+def _names_own_account(value: Any, accounts: set[str]) -> bool:
+    """A CloudTrail encryption-context value (a trail ARN, wildcards allowed in the region and
+    name) whose account is one of this deployment's."""
+    match = CONTEXT_ARN.match(flatten(value) or "")
+    return bool(match) and match.group(1) in accounts
+
+
 def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
     evidence = []
     for resource, path, statement in _policy_statements(assembly):
@@ -107,11 +118,15 @@ def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
             continue
         if conditions(statement, "kms:EncryptionContext:aws:sns:topicArn"):
             continue  # publishing to an encrypted topic: scoped by the topic's context instead
-        scoped = conditions(statement, "kms:EncryptionContext:aws:cloudtrail:arn")
+        accounts = own_accounts(assembly)
+        scoped = [value for operator, value in conditions(statement, "kms:EncryptionContext:aws:cloudtrail:arn")
+                  if operator in SOURCE_ARN_OPERATORS and as_list(value)
+                  and all(_names_own_account(item, accounts) for item in as_list(value))]
         evidence.append(Evidence(
             resource.stack.name, resource.logical_id, resource.type, path, statement, bool(scoped),
             "CloudTrail may encrypt with the key only under its own encryption context (aws:cloudtrail:arn)"
-            if scoped else "CloudTrail may generate data keys without the aws:cloudtrail:arn encryption context"))
+            if scoped else "CloudTrail may generate data keys without an aws:cloudtrail:arn encryption context that "
+                           "names this deployment's account: trails of other accounts could encrypt with the key"))
     return evidence or [missing("CloudTrail kms:GenerateDataKey grant",
                                 why="no key policy lets CloudTrail encrypt logs")]
 
