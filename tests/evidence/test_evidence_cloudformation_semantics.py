@@ -84,3 +84,30 @@ def test_the_fail_on_gate_exits_0_on_the_default_synth_and_1_on_a_weakened_copy(
     cdk_out = weakened(default_cdk_out, tmp_path, change)
     assert main(["evidence", str(cdk_out), "--fail-on", "not-satisfied", "--format", "json"]) == 1
     assert main(["evidence", str(cdk_out), "--format", "json"]) == 0
+
+
+def test_integers_written_as_strings_are_read_as_cloudformation_reads_them(default_cdk_out, tmp_path):
+    """CloudFormation accepts ``"365"`` for an Integer: the log group keeps a year."""
+    def change(resources):
+        for body in resources.values():
+            if body["Type"] == "AWS::Logs::LogGroup":
+                body["Properties"]["RetentionInDays"] = "365"
+    cdk_out = weakened(default_cdk_out, tmp_path, change)
+    assert (status(cdk_out, "ST.10"), status(cdk_out, "ST.13")) == ("satisfied", "satisfied")
+
+
+def test_a_source_arn_spelled_with_fn_sub_names_the_own_trail(default_cdk_out, tmp_path):
+    def change(resources):
+        for body in resources.values():
+            if body["Type"] == "AWS::S3::BucketPolicy":
+                for statement in body["Properties"]["PolicyDocument"]["Statement"]:
+                    for entries in statement.get("Condition", {}).values():
+                        if "aws:SourceArn" in entries and "cloudtrail" in json.dumps(entries["aws:SourceArn"]):
+                            entries["aws:SourceArn"] = {
+                                "Fn::Sub": "arn:${AWS::Partition}:cloudtrail:us-east-1:${AWS::AccountId}:trail/"
+                                           "secure-org-trail"}
+    assert status(weakened(default_cdk_out, tmp_path, change), "ST.1") == "satisfied"
+
+
+def test_the_fail_on_gate_exits_0_on_the_organization_synth(organization_cdk_out):
+    assert main(["evidence", str(organization_cdk_out), "--fail-on", "not-satisfied", "--format", "json"]) == 0

@@ -57,8 +57,9 @@ def test_filter_alarm_and_subscribed_topic_satisfy_cloudwatch_1_and_cis_4_3(unmo
     for control_id in (CONTROL.control_id, f"CIS.{CONTROL.cis_section}"):
         control = control_status(cdk_out, control_id)
         assert control.status == "satisfied", control.reason
-        assert [item.resource_type for item in control.evidence] == [
-            "AWS::Logs::MetricFilter", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Alarm"]
+        assert [(item.resource_type, item.property_path) for item in control.evidence] == [
+            ("AWS::Logs::MetricFilter", "FilterPattern"), ("AWS::CloudWatch::Alarm", "MetricName"),
+            ("AWS::CloudWatch::Alarm", "Unit"), ("AWS::CloudWatch::Alarm", "AlarmActions")]
         assert control.evidence[0].value == CONTROL.filter_pattern
     assert control_status(cdk_out, "CloudWatch.2").status == "not_satisfied"
 

@@ -211,6 +211,7 @@ def second_policy(draw):
     target = draw(st.sampled_from(["trail", "access_log", "topic"]))
     content = draw(st.sampled_from(["copy", "no denies", "empty"]))
     kind = draw(st.sampled_from(["AWS::SNS::TopicPolicy", "AWS::SNS::TopicInlinePolicy"]))
+    named = draw(st.sampled_from(["ref", "parameter", "import", "undecided condition"]))
 
     def change(template):
         resources = template["Resources"]
@@ -218,18 +219,26 @@ def second_policy(draw):
             statements, _ = _topic_deny(resources)
             (topic_id,) = [lid for lid, body in resources.items() if body["Type"] == "AWS::SNS::Topic"
                            and body["Properties"]["TopicName"].endswith("delivery")]
-            attach = {"Topics": [{"Ref": topic_id}]} if kind == "AWS::SNS::TopicPolicy" \
-                else {"TopicArn": {"Ref": topic_id}}
+            reference = _named(named, topic_id)
+            attach = {"Topics": [reference]} if kind == "AWS::SNS::TopicPolicy" else {"TopicArn": reference}
             resource_type = kind
         else:
             statements = bucket_policy(resources, target)["Statement"]
-            attach, resource_type = {"Bucket": {"Ref": bucket_id(resources, target)}}, "AWS::S3::BucketPolicy"
+            attach, resource_type = {"Bucket": _named(named, bucket_id(resources, target))}, "AWS::S3::BucketPolicy"
         kept = copy.deepcopy(statements) if content == "copy" else \
             [copy.deepcopy(s) for s in statements if s.get("Effect") != "Deny"] if content == "no denies" else []
         resources[f"SecondPolicy{len(resources)}"] = {"Type": resource_type, "Properties": {
-            **attach, "PolicyDocument": {"Version": "2012-10-17", "Statement": kept}}}
+            **attach, "PolicyDocument": {"Version": "2012-10-17", "Statement": kept}},
+            **({"Condition": "UndecidedCondition"} if named == "undecided condition" else {})}
     return Weakened("ST.4" if target == "topic" else "S3.5", f"second {kind if target == 'topic' else 'bucket policy'} "
-                    f"on {target} ({content})", change)
+                    f"on {target} ({content}, {named})", change)
+
+
+def _named(how: str, logical_id: str) -> dict:
+    """How a second policy names what it attaches to: by Ref, or by something the report
+    cannot resolve (it may be this bucket or topic)."""
+    return {"parameter": {"Ref": UNDECIDED_PARAMETER}, "import": {"Fn::ImportValue": "elsewhere"}}.get(
+        how, {"Ref": logical_id})
 
 
 def _topic_policy_id(resources):
@@ -250,6 +259,7 @@ UNPROVEN = [{"Fn::Equals": ["a", "b"]},
             {"Fn::And": [{"Fn::Equals": ["a", "a"]}, {"Fn::Equals": ["a", "b"]}]},
             {"Fn::Equals": [{"Ref": UNDECIDED_PARAMETER}, "yes"]},
             {"Fn::Equals": [{"Ref": "WithDefault"}, "yes"]},
+            {"Fn::Equals": [{"Ref": "WithDefault"}, "no"]},  # true only until a deploy passes another value
             {"Fn::Or": [{"Condition": "Loop"}, {"Fn::Equals": ["a", "b"]}]}]
 
 

@@ -19,7 +19,7 @@ import jsii
 from aws_cdk import Annotations, Aspects, CfnOutput, IAspect, Stack, Stage
 from constructs import Construct, IConstruct
 
-from ..contract.handover import HANDOVER_PARTS
+from ..contract.handover import HANDOVER_PARTS, handover_output_id
 
 HANDOVER_FILE_SUFFIX = ".secure-trail-handover.json"
 
@@ -30,7 +30,7 @@ def handover_file(stack: Stack) -> str:
 
 
 def output_id(part: str) -> str:
-    return "SecureTrailHandover" + "".join(word.capitalize() for word in part.split("-"))
+    return handover_output_id(part)
 
 
 class Handover(Construct):

@@ -74,3 +74,9 @@ def log_group_writer_statements(log_group_arn: str) -> list[dict[str, Any]]:
 
 HANDOVER_PARTS = ("bucket", "key", "topic", "log-group")
 """The parts whose statements are handed over, as named in warnings, outputs and the file."""
+
+
+def handover_output_id(part: str) -> str:
+    """The stack output that hands over ``part``'s statements (``SecureTrailHandoverLogGroup``):
+    the evidence report reads it to tell a brought part from a missing one."""
+    return "SecureTrailHandover" + "".join(word.capitalize() for word in part.split("-"))

@@ -42,6 +42,8 @@ class Stack:
     """The template's ``Conditions`` section (empty when it has none)."""
     parameters: dict[str, Any] = field(default_factory=dict)
     """The template's ``Parameters`` section (empty when it has none)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The template's ``Outputs`` section (empty when it has none)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def _stacks(assembly_root: Path, directory: Path, *, depth: int):
             yield Stack(name=str(name), template_file=template_file,
                         environment=environment if isinstance(environment, str) else "",
                         resources=resources, conditions=_section(template, "Conditions"),
-                        parameters=_section(template, "Parameters"))
+                        parameters=_section(template, "Parameters"), outputs=_section(template, "Outputs"))
         elif artifact.get("type") == NESTED_ASSEMBLY:
             nested = properties.get("directoryName")
             if not isinstance(nested, str):

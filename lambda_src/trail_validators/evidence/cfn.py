@@ -1,9 +1,11 @@
 """CloudFormation as the checks must read it: whether a resource is provably created,
 Booleans in every form CloudFormation accepts, and policy documents as object or JSON text.
 
-Anything this module cannot decide from the template alone (a parameter without a
-default, an intrinsic where a literal is needed) is *undecided*, and a check treats
-undecided as "not satisfied": satisfied is earned, never assumed.
+Anything this module cannot decide from the template alone (a parameter, whose default a
+deploy may override; an intrinsic where a literal is needed) is *undecided*, and a check
+treats undecided as "not satisfied": satisfied is earned, never assumed. A resource whose
+Condition is undecided is not there for what it would satisfy, and is there for what it
+would break (a second policy, a grant).
 """
 
 from __future__ import annotations
@@ -28,6 +30,17 @@ def boolean(value: Any) -> bool | None:
     return None
 
 
+def integer(value: Any) -> int | None:
+    """An Integer property in every form CloudFormation accepts (``365`` or ``"365"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
 def is_intrinsic(value: Any) -> bool:
     if not isinstance(value, dict) or len(value) != 1:
         return False
@@ -46,20 +59,22 @@ def document(value: Any) -> Any:
 
 
 def _literal(stack: Stack, value: Any) -> tuple[bool, Any]:
-    """``(known, value)`` of a condition operand: a literal, or ``Ref`` to a parameter with a
-    default (the value a deploy gets when nobody overrides it)."""
+    """``(known, value)`` of a condition operand: a literal, or ``Ref`` to a parameter whose
+    ``AllowedValues`` admit one value only. A parameter's ``Default`` decides nothing: a
+    deploy may pass another value."""
     if isinstance(value, (str, int, float, bool)):
         return True, str(value).lower() if isinstance(value, bool) else str(value)
     if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Ref"), str):
         parameter = stack.parameters.get(value["Ref"])
-        if isinstance(parameter, dict) and "Default" in parameter:
-            return _literal(stack, parameter["Default"])
+        allowed = parameter.get("AllowedValues") if isinstance(parameter, dict) else None
+        if isinstance(allowed, list) and len(allowed) == 1:
+            return _literal(stack, allowed[0])
     return False, None
 
 
 def condition_value(stack: Stack, expression: Any, seen: frozenset[str] = frozenset()) -> bool | None:
     """The truth of a condition expression (``Fn::Equals``/``And``/``Or``/``Not``, or a
-    ``{"Condition": name}``) over literals and parameter defaults; ``None`` when undecided."""
+    ``{"Condition": name}``) over literals; ``None`` when undecided."""
     if isinstance(expression, bool):
         return expression
     if not isinstance(expression, dict) or len(expression) != 1:
@@ -100,3 +115,10 @@ def presence(stack: Stack, body: Any) -> tuple[bool, str]:
         return True, ""
     return False, (f"its Condition {body['Condition']!r} is false" if truth is False
                    else f"its Condition {body['Condition']!r} cannot be proven true from the template")
+
+
+def possibly_present(stack: Stack, body: Any) -> bool:
+    """CloudFormation may create the resource: no ``Condition``, or one not provably false."""
+    if not isinstance(body, dict) or "Condition" not in body:
+        return True
+    return named_condition(stack, body["Condition"]) is not False

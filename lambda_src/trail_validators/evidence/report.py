@@ -7,6 +7,7 @@ from typing import Any
 
 from .assembly import Assembly
 from .checks import CHECKS
+from .checks.parts import about_unseen_part, brought_parts
 from .controls import CONTROLS, SOURCES, Control
 from .model import NOT_APPLICABLE, NOT_SATISFIED, SATISFIED, STATUSES, ControlResult, NotApplicable
 
@@ -47,6 +48,17 @@ def evaluate(control: Control, assembly: Assembly) -> ControlResult:
         return ControlResult(control.id, control.title, control.source, NOT_APPLICABLE, answer.reason,
                              tuple(answer.evidence))
     evidence = tuple(answer)
+    brought = brought_parts(assembly)
+    unseen = tuple(part for part in control.parts if part in brought)
+    if unseen:
+        # Judge what the assembly shows; what rests on a part it does not hold is never
+        # satisfied by assumption.
+        evidence = tuple(item for item in evidence if not about_unseen_part(item, unseen))
+        failing = [item for item in evidence if not item.holds]
+        if failing:
+            return ControlResult(control.id, control.title, control.source, NOT_SATISFIED, failing[0].why, evidence)
+        return ControlResult(control.id, control.title, control.source, NOT_APPLICABLE,
+                             "; ".join(brought[part] for part in unseen), evidence)
     failing = [item for item in evidence if not item.holds]
     if not evidence:
         return ControlResult(control.id, control.title, control.source, NOT_SATISFIED,

@@ -10,11 +10,12 @@ not found rather than guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Any, Callable, Iterator
 
 from .assembly import Assembly, Stack
 from .cfn import document as as_document
-from .cfn import presence
+from .cfn import is_intrinsic, possibly_present, presence
 
 NAME_PROPERTY = {"AWS::S3::Bucket": "BucketName", "AWS::SNS::Topic": "TopicName",
                  "AWS::Logs::LogGroup": "LogGroupName", "AWS::KMS::Alias": "AliasName",
@@ -52,11 +53,15 @@ class Resource:
 
     def get(self, path: str) -> tuple[bool, Any]:
         """``(present, value)`` of a dotted property path (``a.b[0].c``) under Properties,
-        or of a top-level attribute when the path starts with ``@`` (``@DeletionPolicy``)."""
+        or of a top-level attribute when the path starts with ``@`` (``@DeletionPolicy``).
+        An intrinsic function on the way (``Fn::If`` around a whole configuration) is
+        returned as the value, present: what it holds is not known, not absent."""
         if path.startswith("@"):
             return (path[1:] in self.body, self.body.get(path[1:]))
         value: Any = self.properties
         for part in _parts(path):
+            if is_intrinsic(value):
+                return True, value
             if isinstance(part, int):
                 if not isinstance(value, list) or part >= len(value):
                     return False, None
@@ -93,19 +98,21 @@ def cached(assembly: Assembly, key: Any, build: Callable[[], Any]) -> Any:
     return assembly.indexes[key]
 
 
-def _by_type(assembly: Assembly) -> dict[Any, list[Resource]]:
+def _by_type(assembly: Assembly, possibly: bool) -> dict[Any, list[Resource]]:
     found: dict[Any, list[Resource]] = {}
     for stack in assembly.stacks:
         for logical_id, body in stack.resources.items():
-            if not presence(stack, body)[0]:
+            if not (possibly_present(stack, body) if possibly else presence(stack, body)[0]):
                 continue  # a resource CloudFormation may never create satisfies nothing
             kind = body.get("Type")
             found.setdefault(kind if isinstance(kind, str) else "", []).append(Resource(stack, logical_id))
     return found
 
 
-def resources(assembly: Assembly, *types: str) -> list[Resource]:
-    index = cached(assembly, "by_type", lambda: _by_type(assembly))
+def resources(assembly: Assembly, *types: str, possibly: bool = False) -> list[Resource]:
+    """The resources of ``types`` CloudFormation provably creates; with ``possibly``, also
+    those whose Condition is undecided (for what they could break: a second policy, a grant)."""
+    index = cached(assembly, ("by_type", possibly), lambda: _by_type(assembly, possibly))
     return [resource for kind in dict.fromkeys(types) for resource in index.get(kind, [])] if types else \
         [resource for group in index.values() for resource in group]
 
@@ -126,11 +133,19 @@ def _name_candidates(spelled: str) -> list[str]:
     return [spelled, trimmed.rsplit(":", 1)[-1]]
 
 
+SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
 def flatten(value: Any) -> str | None:
-    """A string, or an ``Fn::Join`` of strings and pseudo parameters, as one string; else None."""
+    """A string, or an ``Fn::Join`` / ``Fn::Sub`` of strings, pseudo parameters and ``GetAtt``
+    as one string (``${AWS::AccountId}``, ``${Bucket.Arn}``); else None."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
+        sub = value.get("Fn::Sub")
+        if isinstance(sub, str) and all(name.startswith("AWS::") or "." in name
+                                        for name in SUB_VARIABLE.findall(sub)):
+            return sub
         if isinstance(value.get("Ref"), str) and value["Ref"].startswith("AWS::"):
             return "${" + value["Ref"] + "}"
         if isinstance(value.get("Fn::GetAtt"), list) and len(value["Fn::GetAtt"]) == 2 \
@@ -164,20 +179,36 @@ def referenced(assembly: Assembly, origin: Stack, value: Any, *types: str) -> Re
     return None
 
 
-def referring(assembly: Assembly, target: Resource, resource_type: str, path: str) -> list[Resource]:
+def referring(assembly: Assembly, target: Resource, resource_type: str, path: str,
+              possibly: bool = False) -> list[Resource]:
     """Resources of ``resource_type`` whose property ``path`` (or any item of it, when it
-    is a list) names ``target``."""
+    is a list) names ``target`` (with ``possibly``, also those whose Condition is undecided)."""
     def build() -> dict[tuple[str, str], list[Resource]]:
         found: dict[tuple[str, str], list[Resource]] = {}
-        for candidate in resources(assembly, resource_type):
+        for candidate in resources(assembly, resource_type, possibly=possibly):
             value = candidate.value(path)
             named = {referenced(assembly, candidate.stack, item, target.type)
                      for item in (value if isinstance(value, list) else [value])}
             for resource in named - {None}:
                 found.setdefault(resource.key, []).append(candidate)  # type: ignore[union-attr]
         return found
-    index = cached(assembly, ("referring", resource_type, path, target.type), build)
+    index = cached(assembly, ("referring", resource_type, path, target.type, possibly), build)
     return index.get(target.key, [])
+
+
+def unresolved(assembly: Assembly, resource_type: str, path: str, target_type: str) -> list[Resource]:
+    """Resources of ``resource_type`` (possibly created) whose ``path`` holds an item that
+    names no resource of ``target_type`` and is no literal name either (a parameter,
+    ``Fn::ImportValue``, ``Fn::If``...): it may attach to any of them."""
+    def build() -> list[Resource]:
+        found = []
+        for candidate in resources(assembly, resource_type, possibly=True):
+            value = candidate.value(path)
+            if any(referenced(assembly, candidate.stack, item, target_type) is None and flatten(item) is None
+                   for item in (value if isinstance(value, list) else [value])):
+                found.append(candidate)
+        return found
+    return cached(assembly, ("unresolved", resource_type, path, target_type), build)
 
 
 def statements(document: Any) -> list[Any]:

@@ -7,6 +7,7 @@ buckets' objects or policies. An element this module cannot read (``NotPrincipal
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from typing import Any
 
@@ -15,10 +16,13 @@ from ..cfn import document as as_document
 from ..cfn import is_intrinsic
 from ..model import Evidence
 from ..resources import Resource, as_list, flatten, referenced, resources, statements
-from .parts import BUCKET, KEY, buckets, missing
+from .parts import (ACCESS_LOG_BUCKET, BUCKET, KEY, TRAIL_BUCKET, attached_bucket_policies, bucket_policies,
+                    buckets, management_accounts, missing, trail_buckets, trails)
 
-LOG_WRITERS = {"cloudtrail.amazonaws.com": ("s3:PutObject",), "logging.s3.amazonaws.com": ("s3:PutObject",)}
-"""The services that deliver logs into the log buckets, and the one action each may be allowed."""
+LOG_WRITERS = {TRAIL_BUCKET: {"cloudtrail.amazonaws.com": ("s3:PutObject",)},
+               ACCESS_LOG_BUCKET: {"logging.s3.amazonaws.com": ("s3:PutObject",)}}
+"""The service that delivers logs into each log bucket, and the one action it may be allowed:
+the trail bucket holds CloudTrail's files only, the access-log bucket S3's access logs only."""
 CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
                     "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging",
                     "s3:RestoreObject", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy",
@@ -30,21 +34,53 @@ CHANGING_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectRetention", 
 """Actions that write, delete or change a bucket's objects or the bucket's protection."""
 READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 """What a named log reader outside this deployment's accounts may be allowed on a key."""
+METADATA_ACTIONS = ("kms:describekey",)
+"""What a service principal may be allowed on a key without a condition (it uses no key material)."""
 PINNING_KEYS = ("aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalArn", "aws:SourceAccount",
                 "aws:SourceArn", "kms:CallerAccount")
 PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
 ACCOUNT = re.compile(r"^\d{12}$")
-IDENTITY_POLICIES = {"AWS::IAM::Policy": ("PolicyDocument",), "AWS::IAM::ManagedPolicy": ("PolicyDocument",)}
+IDENTITY_POLICIES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy",
+                     "AWS::IAM::GroupPolicy")
+"""Identity-policy resources with one ``PolicyDocument``."""
+INLINE_POLICIES = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
+"""Identities with inline ``Policies``."""
+ORGANIZATION = re.compile(r"AWSLogs/(o-[a-z0-9]{10,32})/")
 
 
 def own_accounts(assembly: Assembly) -> set[str]:
-    """The accounts this deployment's stacks are in (a stack without one is ``${AWS::AccountId}``)."""
-    accounts = {"${AWS::AccountId}"}
+    """The accounts this deployment's stacks are in (a stack without one is ``${AWS::AccountId}``),
+    and the management account its organization trail is in."""
+    accounts = {"${AWS::AccountId}"} | {account for trail in trails(assembly)
+                                        for account in management_accounts(assembly, trail)}
     for stack in assembly.stacks:
         account = stack_account(stack)
         if account:
             accounts.add(account)
     return accounts
+
+
+def own_organizations(assembly: Assembly) -> set[str]:
+    """The organization ids this deployment's trail writes for: ``AWSLogs/<org-id>/`` in a
+    trail bucket's provably created policy."""
+    found: set[str] = set()
+    for _, bucket in trail_buckets(assembly):
+        for policy in bucket_policies(assembly, bucket) if bucket else []:
+            found |= set(ORGANIZATION.findall(json.dumps(policy.value("PolicyDocument"))))
+    return found
+
+
+def unreadable_statement(statement: Any) -> str | None:
+    """Why a policy statement cannot be evaluated as written (an intrinsic around it or
+    around its Effect: which statement a deploy gets is not in the template), or None."""
+    if not isinstance(statement, dict):
+        return f"the statement {statement!r} is not an object"
+    if is_intrinsic(statement):
+        return (f"the statement is an intrinsic function ({next(iter(statement))}): which statement a deploy "
+                "gets is not in the template")
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        return f"its Effect {statement.get('Effect')!r} is not the literal Allow or Deny"
+    return None
 
 
 def stack_account(stack: Stack) -> str | None:
@@ -98,9 +134,11 @@ def _grants(pattern: str, actions: tuple[str, ...]) -> list[str]:
     return [action for action in actions if fnmatch.fnmatchcase(action.lower(), lowered)]
 
 
-def _pinned(statement: dict[str, Any], accounts: set[str]) -> bool:
+def _pinned(statement: dict[str, Any], accounts: set[str], organizations: set[str],
+            contexts: bool = False) -> bool:
     """A condition (every one of its values literal, without a wildcard) ties the caller to
-    this deployment's accounts, organization or ARNs."""
+    this deployment's accounts, organization or ARNs (with ``contexts``, an encryption
+    context naming them does too: a service then uses the key only for those resources)."""
     block = statement.get("Condition")
     if not isinstance(block, dict):
         return False
@@ -108,18 +146,22 @@ def _pinned(statement: dict[str, Any], accounts: set[str]) -> bool:
         if operator not in PINNING_OPERATORS or not isinstance(entries, dict):
             continue
         for name, value in entries.items():
-            if not isinstance(name, str) or name.lower() not in {key.lower() for key in PINNING_KEYS}:
+            if not isinstance(name, str) or not (name.lower() in {key.lower() for key in PINNING_KEYS} or (
+                    contexts and name.lower().startswith("kms:encryptioncontext:"))):
                 continue
             spelled = [flatten(item) for item in as_list(value)]
-            if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts) for item in spelled):
+            if spelled and all(item and not {"*", "?"} & set(item) and _own(item, accounts, organizations)
+                               for item in spelled):
                 return True
     return False
 
 
-def _own(spelled: str, accounts: set[str]) -> bool:
-    """A pinning value names only this deployment: its organization, a resource of its
-    templates, or ARNs and ids of its accounts."""
-    if spelled.startswith("o-") or (spelled.startswith("${") and spelled.endswith(".Arn}")):
+def _own(spelled: str, accounts: set[str], organizations: set[str]) -> bool:
+    """A pinning value names only this deployment: its organization (the one its trail
+    writes for), a resource of its templates, or ARNs and ids of its accounts."""
+    if spelled.startswith("o-"):
+        return spelled in organizations
+    if spelled.startswith("${") and spelled.endswith(".Arn}"):
         return True
     named = {digits or pseudo for digits, pseudo in
              re.findall(r"(?<!\d)(\d{12})(?!\d)|(\$\{AWS::AccountId\})", spelled)}
@@ -132,8 +174,12 @@ def _statement_evidence(resource: Resource, path: str, holds: bool, why: str, va
 
 def _documents(resource: Resource, path: str) -> tuple[list[Any], Evidence | None]:
     present, raw = resource.get(path)
+    return _read(resource, path, raw if present else None)
+
+
+def _read(resource: Resource, path: str, raw: Any) -> tuple[list[Any], Evidence | None]:
     parsed = as_document(raw)
-    if not present or not isinstance(parsed, dict) or is_intrinsic(raw):
+    if not isinstance(parsed, dict) or is_intrinsic(raw) or is_intrinsic(parsed.get("Statement")):
         return [], _statement_evidence(resource, path, False, f"the {path} of {resource.logical_id} is not a "
                                        "policy document this check can read", raw)
     listed = statements(parsed)
@@ -146,10 +192,10 @@ def _documents(resource: Resource, path: str) -> tuple[list[Any], Evidence | Non
 def keys_not_public(assembly: Assembly) -> list[Evidence]:
     """KMS.5: every Allow of every key policy names principals of this deployment, or pins a
     wildcard / outside principal to it with a condition."""
-    keys = resources(assembly, KEY)
+    keys = resources(assembly, KEY, possibly=True)
     if not keys:
         return [missing("AWS::KMS::Key")]
-    accounts = own_accounts(assembly)
+    accounts, organizations = own_accounts(assembly), own_organizations(assembly)
     evidence = []
     for key in keys:
         listed, unreadable = _documents(key, "KeyPolicy")
@@ -158,15 +204,27 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
             continue
         bad = []
         for number, statement in enumerate(listed):
-            if statement.get("Effect") != "Allow":
-                continue
             path = f"KeyPolicy.Statement[{number}]"
-            aws, _, why = principals(statement)
+            why = unreadable_statement(statement)
             if why:
                 bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
                 continue
+            if statement.get("Effect") != "Allow":
+                continue
+            aws, services, why = principals(statement)
+            if why:
+                bad.append(_statement_evidence(key, path, False, f"{path} of {key.logical_id}: {why}", statement))
+                continue
+            used, unreadable_actions = _actions(statement)
+            uses = bool(unreadable_actions) or any(action.lower() not in METADATA_ACTIONS for action in used)
+            if services and uses and not _pinned(statement, accounts, organizations, contexts=True):
+                bad.append(_statement_evidence(
+                    key, path, False, f"{path} of {key.logical_id} lets {', '.join(services)} use the key with no "
+                    "condition that ties the request to this deployment (aws:SourceArn, aws:SourceAccount, or an "
+                    "encryption context of its own resources): the service acting for any account could", statement))
+                continue
             wildcards = [item for item in aws if "*" in item or "?" in item]
-            if wildcards and not _pinned(statement, accounts):
+            if wildcards and not _pinned(statement, accounts, organizations):
                 bad.append(_statement_evidence(
                     key, path, False, f"{path} of {key.logical_id} lets {', '.join(wildcards)} use the key with no "
                     "condition that ties the caller to this deployment's accounts or organization", statement))
@@ -189,6 +247,8 @@ def keys_not_public(assembly: Assembly) -> list[Evidence]:
 def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stack) -> bool:
     """An identity policy's Resource may name ``bucket`` (an unreadable one may, too)."""
     arns = [f"${{{bucket.logical_id}.Arn}}"] + ([f"arn:aws:s3:::{bucket.name}"] if bucket.name else [])
+    if value is None:
+        return True  # NotResource: everything not listed, this bucket included
     for item in as_list(value):
         spelled = flatten(item)
         if spelled is None or referenced(assembly, origin, item, BUCKET) == bucket:
@@ -200,7 +260,11 @@ def _names_bucket(value: Any, bucket: Resource, assembly: Assembly, origin: Stac
     return False
 
 
-def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str) -> Evidence | None:
+def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], target: str,
+                     writers: dict[str, tuple[str, ...]]) -> Evidence | None:
+    why = unreadable_statement(statement)
+    if why:
+        return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
     if statement.get("Effect") != "Allow":
         return None
     listed, why = _actions(statement)
@@ -209,12 +273,11 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
     changing = sorted({action for pattern in listed for action in _grants(pattern, CHANGING_ACTIONS)})
     if not changing:
         return None
-    if resource.type not in IDENTITY_POLICIES:
+    if resource.type == "AWS::S3::BucketPolicy":
         aws, services, why = principals(statement)
         if why:
             return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id}: {why}", statement)
-        allowed = [service for service in services if service in LOG_WRITERS
-                   and set(changing) <= set(LOG_WRITERS[service])]
+        allowed = [service for service in services if service in writers and set(changing) <= set(writers[service])]
         if not aws and services and len(allowed) == len(services):
             return None
         who = ", ".join(aws + [service for service in services if service not in allowed])
@@ -222,36 +285,38 @@ def _writer_findings(resource: Resource, path: str, statement: dict[str, Any], t
         who = f"the identities {resource.logical_id} attaches to"
     return _statement_evidence(resource, path, False, f"{path} of {resource.logical_id} lets {who} "
                                f"{', '.join(changing[:4])}{'...' if len(changing) > 4 else ''} on {target}: only "
-                               "the log-delivery services may write there, and only s3:PutObject", statement)
+                               "the bucket's log-delivery service may write there, and only s3:PutObject", statement)
 
 
 def log_buckets_unchangeable(assembly: Assembly, roles: tuple[str, ...]) -> list[Evidence]:
     found, absent = buckets(assembly, roles)
     evidence = list(absent)
-    policy_resources = resources(assembly, "AWS::S3::BucketPolicy", *IDENTITY_POLICIES, "AWS::IAM::Role")
-    for _, bucket in found:
+    identities = resources(assembly, *IDENTITY_POLICIES, *INLINE_POLICIES, possibly=True)
+    for role, bucket in found:
         bad = []
-        for policy in policy_resources:
+        for policy in attached_bucket_policies(assembly, bucket) + identities:
             documents: list[tuple[str, Any]] = []
-            if policy.type == "AWS::S3::BucketPolicy":
-                if referenced(assembly, policy.stack, policy.value("Bucket"), BUCKET) != bucket:
-                    continue
-                documents.append(("PolicyDocument", policy.value("PolicyDocument")))
-            elif policy.type == "AWS::IAM::Role":
-                for number, inline in enumerate(as_list(policy.value("Policies"))):
-                    if isinstance(inline, dict):
-                        documents.append((f"Policies[{number}].PolicyDocument", inline.get("PolicyDocument")))
+            if policy.type in INLINE_POLICIES:
+                inline_policies = policy.value("Policies")
+                if is_intrinsic(inline_policies):
+                    documents.append(("Policies", inline_policies))
+                for number, inline in enumerate(as_list(inline_policies) if not is_intrinsic(inline_policies)
+                                                else []):
+                    documents.append((f"Policies[{number}].PolicyDocument",
+                                      inline.get("PolicyDocument") if isinstance(inline, dict) else inline))
             else:
                 documents.append(("PolicyDocument", policy.value("PolicyDocument")))
             for prefix, body in documents:
-                for number, statement in enumerate(statements(body)):
-                    if not isinstance(statement, dict):
-                        continue
-                    if policy.type != "AWS::S3::BucketPolicy" and not _names_bucket(
-                            statement.get("Resource"), bucket, assembly, policy.stack):
+                listed, unreadable = _read(policy, prefix, body) if body is not None else ([], None)
+                if unreadable:
+                    bad.append(unreadable)
+                for number, statement in enumerate(listed):
+                    if policy.type != "AWS::S3::BucketPolicy" and isinstance(statement, dict) \
+                            and not is_intrinsic(statement) and not _names_bucket(
+                                statement.get("Resource"), bucket, assembly, policy.stack):
                         continue
                     finding = _writer_findings(policy, f"{prefix}.Statement[{number}]", statement,
-                                               bucket.logical_id)
+                                               bucket.logical_id, LOG_WRITERS[role])
                     if finding:
                         bad.append(finding)
         evidence.extend(bad or [Evidence(

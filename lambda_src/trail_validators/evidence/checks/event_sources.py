@@ -54,7 +54,9 @@ def _advanced(trail: Any, selectors: Any, control: MonitoringControl) -> Evidenc
         path = f"AdvancedEventSelectors[{number}]"
         excluded = set(strings(named.get("eventSource", {}).get("NotEquals")))
         unknown = [f for f in named if f not in ("eventCategory", "readOnly", "eventSource")] + \
-            [op for op in named.get("eventSource", {}) if op not in ("Field", "NotEquals")]
+            [op for op in named.get("eventSource", {}) if op not in ("Field", "NotEquals")] + \
+            [op for field in ("eventCategory", "readOnly") for op in named.get(field, {})
+             if op not in ("Field", "Equals")]
         if unknown:
             best = best or _gap(trail, path, selectors[number], f"the management selector filters on "
                                 f"{', '.join(map(str, unknown))}: which events reach the filter for "

@@ -4,20 +4,22 @@ retention, the organization trail, and a clean cdk-nag run."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from ...contract import ACCESS_LOG_AUDITOR, DIGEST_VALIDATOR, AccessLogMetrics, DigestMetrics, Metric
 from ..assembly import Assembly
+from ..cfn import integer
 from ..iam import deny_matches
 from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
                          referenced, referring, resources, service_principals, statements)
-from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, bucket_policies, buckets,
-                    field_selectors, is_true, key_of, logging_on, missing, prop, several_policies, strings,
-                    trail_buckets, trails)
-from .access import stack_account
-from .monitoring import alarm_refusal
+from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, attached, bucket_policies,
+                    buckets, definite, delivery_topics_elsewhere, field_selectors, is_true, key_of, logging_on,
+                    management_accounts, missing, prop, several_policies, strings, trail_buckets, trails)
+from .access import own_accounts, stack_account, unreadable_statement
+from .monitoring import alarm_refusal, has_subscriber
 from .storage import logs_retained
 from .trail import monitored_log_group
 
@@ -30,7 +32,9 @@ POLICY_PATHS = {"AWS::KMS::Key": "KeyPolicy", "AWS::S3::BucketPolicy": "PolicyDo
 
 
 def _policy_statements(assembly: Assembly):
-    for resource in resources(assembly, *POLICY_PATHS):
+    """Every statement of every policy that is or may be created (a grant under an undecided
+    Condition may be deployed)."""
+    for resource in resources(assembly, *POLICY_PATHS, possibly=True):
         path = POLICY_PATHS[resource.type]
         for number, statement in enumerate(statements(resource.value(path))):
             if isinstance(statement, dict):
@@ -56,7 +60,7 @@ def own_trail_arns(assembly: Assembly, origin) -> set[str]:
             continue
         region, account = _stack_region(trail.stack), stack_account(trail.stack)
         regions = {region} if region else set()
-        accounts = {account} if account else set()
+        accounts = ({account} if account else set()) | management_accounts(assembly, trail)
         if same or (account and stack_account(origin) == account):
             accounts.add("${AWS::AccountId}")
         if same:
@@ -75,6 +79,11 @@ def _own_trail_arn(value: Any, arns: set[str]) -> bool:
 def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
     evidence = []
     for resource, path, statement in _policy_statements(assembly):
+        unreadable = unreadable_statement(statement)
+        if unreadable and CLOUDTRAIL in json.dumps(statement):
+            evidence.append(Evidence(resource.stack.name, resource.logical_id, resource.type, path, statement, False,
+                                     f"a statement that may grant CloudTrail cannot be read: {unreadable}"))
+            continue
         if statement.get("Effect") != "Allow" or CLOUDTRAIL not in service_principals(statement):
             continue
         arns = own_trail_arns(assembly, resource.stack)
@@ -89,6 +98,17 @@ def source_arn_on_cloudtrail_grants(assembly: Assembly) -> list[Evidence]:
     return evidence or [missing("CloudTrail grant", why="no policy in the assembly grants CloudTrail anything")]
 
 
+CONTEXT_ARN = re.compile(r"^arn:(?:aws[a-z-]*|\$\{AWS::Partition\}):cloudtrail:(?:[a-z0-9-]+|\*|\$\{AWS::Region\}):"
+                         r"(\$\{AWS::AccountId\}|\d{12}):trail/.+$")
+
+
+def _names_own_account(value: Any, accounts: set[str]) -> bool:
+    """A CloudTrail encryption-context value (a trail ARN, wildcards allowed in the region and
+    name) whose account is one of this deployment's."""
+    match = CONTEXT_ARN.match(flatten(value) or "")
+    return bool(match) and match.group(1) in accounts
+
+
 def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
     evidence = []
     for resource, path, statement in _policy_statements(assembly):
@@ -98,20 +118,24 @@ def encryption_context_on_cloudtrail_keys(assembly: Assembly) -> list[Evidence]:
             continue
         if conditions(statement, "kms:EncryptionContext:aws:sns:topicArn"):
             continue  # publishing to an encrypted topic: scoped by the topic's context instead
-        scoped = conditions(statement, "kms:EncryptionContext:aws:cloudtrail:arn")
+        accounts = own_accounts(assembly)
+        scoped = [value for operator, value in conditions(statement, "kms:EncryptionContext:aws:cloudtrail:arn")
+                  if operator in SOURCE_ARN_OPERATORS and as_list(value)
+                  and all(_names_own_account(item, accounts) for item in as_list(value))]
         evidence.append(Evidence(
             resource.stack.name, resource.logical_id, resource.type, path, statement, bool(scoped),
             "CloudTrail may encrypt with the key only under its own encryption context (aws:cloudtrail:arn)"
-            if scoped else "CloudTrail may generate data keys without the aws:cloudtrail:arn encryption context"))
+            if scoped else "CloudTrail may generate data keys without an aws:cloudtrail:arn encryption context that "
+                           "names this deployment's account: trails of other accounts could encrypt with the key"))
     return evidence or [missing("CloudTrail kms:GenerateDataKey grant",
                                 why="no key policy lets CloudTrail encrypt logs")]
 
 
 def _topic_denies_plain_http(assembly: Assembly, topic: Resource) -> Evidence:
-    policies = topic_policies(assembly, topic)
-    if len(policies) > 1:
-        return several_policies(topic, policies, f"publishing to {topic.logical_id} without TLS may be allowed")
-    for policy in policies:
+    candidates = attached(assembly, topic, TOPIC_POLICIES)
+    if len(candidates) > 1:
+        return several_policies(topic, candidates, f"publishing to {topic.logical_id} without TLS may be allowed")
+    for policy in topic_policies(assembly, topic):
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if isinstance(statement, dict) and statement.get("Effect") == "Deny" and is_everyone(statement) and \
                     deny_matches(statement, "aws:SecureTransport", ("Bool",), (False,)) is None and \
@@ -131,18 +155,20 @@ def _covers_topic(assembly: Assembly, policy: Resource, statement: dict[str, Any
                                 for item in listed)
 
 
+TOPIC_POLICIES = (("AWS::SNS::TopicPolicy", "Topics"), ("AWS::SNS::TopicInlinePolicy", "TopicArn"))
+
+
 def topic_policies(assembly: Assembly, topic: Resource) -> list[Resource]:
-    """Every policy resource that attaches to ``topic``: ``TopicPolicy`` (a list of topics)
-    and ``TopicInlinePolicy`` (one topic)."""
-    return referring(assembly, topic, "AWS::SNS::TopicPolicy", "Topics") + \
-        referring(assembly, topic, "AWS::SNS::TopicInlinePolicy", "TopicArn")
+    """The policy resources CloudFormation provably creates on ``topic``: ``TopicPolicy``
+    (a list of topics) and ``TopicInlinePolicy`` (one topic)."""
+    return [policy for kind, path in TOPIC_POLICIES for policy in referring(assembly, topic, kind, path)]
 
 
 def topics_tls_only(assembly: Assembly) -> list[Evidence] | NotApplicable:
-    topics = resources(assembly, TOPIC)
-    if not topics:
+    topics, elsewhere = resources(assembly, TOPIC), delivery_topics_elsewhere(assembly)
+    if not topics and not elsewhere:
         return NotApplicable("the assembly has no SNS topic")
-    return [_topic_denies_plain_http(assembly, topic) for topic in topics]
+    return elsewhere + [_topic_denies_plain_http(assembly, topic) for topic in topics]
 
 
 def access_log_tls_evidence(assembly: Assembly) -> list[Evidence]:
@@ -177,13 +203,16 @@ def _logging_grant(assembly: Assembly, target: Resource, source: Resource) -> Ev
                 continue
             by_source = any(referenced(assembly, policy.stack, value, BUCKET) == source
                             for _, value in conditions(statement, "aws:SourceArn"))
-            by_account = bool(conditions(statement, "aws:SourceAccount"))
+            accounts = own_accounts(assembly)
+            by_account = any(operator in SOURCE_ARN_OPERATORS and as_list(value)
+                             and all(flatten(item) in accounts for item in as_list(value))
+                             for operator, value in conditions(statement, "aws:SourceAccount"))
             return Evidence(policy.stack.name, policy.logical_id, policy.type, f"PolicyDocument.Statement[{number}]",
                             statement, by_source and by_account,
                             "S3 logging may write here only for the trail bucket (aws:SourceArn) of this account "
                             "(aws:SourceAccount)" if by_source and by_account else
-                            "the logging grant lacks aws:SourceArn of the trail bucket or aws:SourceAccount: "
-                            "another bucket's logs could be mixed into the evidence")
+                            "the logging grant lacks aws:SourceArn of the trail bucket or aws:SourceAccount of this "
+                            "deployment's own account: another bucket's logs could be mixed into the evidence")
     return missing("a logging.s3.amazonaws.com grant", where=target,
                    why="no bucket policy lets S3 server access logging write the access-log bucket")
 
@@ -214,10 +243,12 @@ def _validator_alarm(assembly: Assembly, *, service: str, metric: Metric, what: 
             continue
         targets = [referenced(assembly, alarm.stack, action, TOPIC)
                    for action in as_list(alarm.value("AlarmActions"))]
-        evidence.append(prop(alarm, "AlarmActions", lambda _: any(targets),
+        reached = any(topic is not None and has_subscriber(assembly, topic) for topic in targets)
+        evidence.append(prop(alarm, "AlarmActions", lambda _: reached,
                              ok=f"an alarm on {metric.namespace}/{metric.name} notifies an SNS topic of the "
-                                "assembly", bad="the alarm notifies no SNS topic of the assembly",
-                             absent="the alarm has no actions"))
+                                "assembly that has a subscriber",
+                             bad="the alarm notifies no SNS topic of the assembly with a subscription that receives "
+                                 "every message: it reaches no one", absent="the alarm has no actions"))
     return evidence
 
 
@@ -269,10 +300,10 @@ def log_group_protected(assembly: Assembly) -> list[Evidence] | NotApplicable:
         return NotApplicable("CloudWatch Logs delivery is off (cloudWatchLogs=false)")
     if group is None:
         return [missing("the trail's log group", where=trail, path="CloudWatchLogsLogGroupArn")]
-    return [prop(group, "KmsKeyId", lambda value: value not in (None, ""),
+    return [prop(group, "KmsKeyId", lambda value: definite(group, value),
                  ok="the log group is encrypted with a customer managed KMS key",
                  bad="the log group is not encrypted with a customer managed key"),
-            prop(group, "RetentionInDays", lambda value: isinstance(value, int) and value >= 365,
+            prop(group, "RetentionInDays", lambda value: (integer(value) or 0) >= 365,
                  ok="events are kept at least a year", bad="events are kept less than a year",
                  absent="no retention set: events are kept forever (and paid for)")]
 
@@ -318,7 +349,7 @@ def trail_logs_retained(assembly: Assembly) -> list[Evidence]:
     evidence = logs_retained(assembly)
     trail, group = monitored_log_group(assembly)
     if trail is not None and group is not None:
-        evidence.append(prop(group, "RetentionInDays", lambda value: isinstance(value, int) and value >= 365,
+        evidence.append(prop(group, "RetentionInDays", lambda value: (integer(value) or 0) >= 365,
                              ok="the CloudWatch Logs copy keeps events at least a year",
                              bad="the CloudWatch Logs copy keeps events less than a year",
                              absent="no retention set on the CloudWatch Logs copy: events are kept forever",

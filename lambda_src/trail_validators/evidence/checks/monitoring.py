@@ -8,8 +8,10 @@ from typing import Any
 
 from ...contract.monitoring_controls import MONITORING_CONTROLS, MonitoringControl
 from ..assembly import Assembly
+from ..cfn import integer
+from ..iam import deny_matches
 from ..model import Evidence, NotApplicable
-from ..resources import Resource, cached, referenced, referring, resources
+from ..resources import Resource, actions, cached, referenced, referring, resources, statements
 from .event_sources import events_not_delivered
 from .parts import TOPIC, is_true, missing, multi_region_trails, prop, trails
 from .trail import monitored_log_group
@@ -66,9 +68,13 @@ def _filter_chain(assembly: Assembly, metric_filter: Resource, control: Monitori
                                     "MetricTransformations", metric_filter.value("MetricTransformations"), False,
                                     "no alarm watches the filter's metric (namespace and name)")]
     best: list[Evidence] = []
+    units = {item.get("Unit") for item in metric_filter.value("MetricTransformations")}
     for alarm in alarms:
         chain = [prop(alarm, "MetricName", lambda _: True,
                       ok="the alarm watches the filter's metric (same namespace and name)", bad=""),
+                 prop(alarm, "Unit", lambda unit: unit in units, ok="the alarm's unit is the one the filter publishes",
+                      bad="the alarm asks for a unit the filter does not publish: it sees no data",
+                      absent="the alarm asks for no unit", absent_holds=True),
                  _subscribed_action(assembly, alarm)]
         if all(item.holds for item in chain):
             return evidence + chain
@@ -84,12 +90,17 @@ def _metrics(metric_filter: Resource) -> set[tuple[Any, Any]]:
 
 
 def _counts(metric_filter: Resource) -> bool:
-    """Every transformation adds a positive number per match (a field reference may)."""
+    """Every transformation adds a positive number per match (a field reference may), with
+    no dimensions (the alarm on the bare metric would see none of it) and no default value
+    other than 0 (a default keeps the metric up when nothing matches: the alarm never clears,
+    so a new event notifies no one)."""
     transformations = metric_filter.value("MetricTransformations")
     if not isinstance(transformations, list) or not transformations:
         return False
     for item in transformations:
-        value = item.get("MetricValue") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or item.get("Dimensions") or not _zero_or_absent(item, "DefaultValue"):
+            return False
+        value = item.get("MetricValue")
         try:
             if float(value) <= 0:
                 return False
@@ -97,6 +108,15 @@ def _counts(metric_filter: Resource) -> bool:
             if not (isinstance(value, str) and value.startswith("$.")):
                 return False
     return True
+
+
+def _zero_or_absent(item: dict[str, Any], name: str) -> bool:
+    if name not in item:
+        return True
+    try:
+        return float(item[name]) == 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource]]:
@@ -110,7 +130,8 @@ def _alarms_by_metric(assembly: Assembly) -> dict[tuple[Any, Any], list[Resource
 
 def alarm_refusal(alarm: Resource, *, dimensions_allowed: bool = False) -> Evidence | None:
     """Failing evidence when ``alarm`` can never notify on the first matching event (actions
-    disabled in any Boolean form, or a threshold or operator one event does not reach); else None."""
+    disabled in any Boolean form, a threshold or operator one event does not reach, or more than
+    one breaching datapoint needed); else None."""
     present, enabled = alarm.get("ActionsEnabled")
     if present and not is_true(enabled):
         return prop(alarm, "ActionsEnabled", lambda _: False, ok="",
@@ -121,6 +142,11 @@ def alarm_refusal(alarm: Resource, *, dimensions_allowed: bool = False) -> Evide
                     bad="the alarm does not go off on the first matching event (it needs GreaterThanOrEqualTo"
                         "Threshold 1" + ("" if dimensions_allowed else " and no dimensions: the filter's metric "
                                          "has none") + ")")
+    path = "DatapointsToAlarm" if alarm.get("DatapointsToAlarm")[0] else "EvaluationPeriods"
+    if integer(alarm.value(path)) != 1:
+        return prop(alarm, path, lambda _: False, ok="",
+                    bad=f"the alarm needs {alarm.value(path)!r} breaching datapoints ({path}), not a literal 1: "
+                        "one matching event does not set it off", absent="the alarm sets no EvaluationPeriods")
     return None
 
 
@@ -131,12 +157,13 @@ def _subscribed_action(assembly: Assembly, alarm: Resource) -> Evidence:
     actions = alarm.value("AlarmActions")
     for action in actions if isinstance(actions, list) else []:
         topic = referenced(assembly, alarm.stack, action, TOPIC)
-        if topic is not None and _has_subscriber(assembly, topic):
+        if topic is not None and has_subscriber(assembly, topic):
             return prop(alarm, "AlarmActions", lambda _: True,
                         ok=f"the alarm notifies SNS topic {topic.logical_id} ({topic.stack.name}), which has a "
                            "subscriber in the assembly", bad="")
     return prop(alarm, "AlarmActions", lambda _: False, ok="",
-                bad="no alarm action is an SNS topic of the assembly with at least one subscription",
+                bad="no alarm action is an SNS topic of the assembly with at least one subscription that "
+                    "receives every message (no FilterPolicy)",
                 absent="the alarm has no actions")
 
 
@@ -151,8 +178,30 @@ def _fires_on_first_match(alarm: Resource, dimensions_allowed: bool = False) -> 
         or (operator == "GreaterThanThreshold" and threshold < 1))
 
 
-def _has_subscriber(assembly: Assembly, topic: Resource) -> bool:
+def has_subscriber(assembly: Assembly, topic: Resource) -> bool:
+    """The topic has a subscription that receives every message (one with a ``FilterPolicy``
+    may drop the alarm's: its message has no attributes to match), and no topic policy denies
+    publishing to it but without TLS (CloudWatch publishes over TLS)."""
     inline = topic.value("Subscription")
-    return (isinstance(inline, list) and len(inline) > 0) or bool(
-        referring(assembly, topic, SUBSCRIPTION, "TopicArn"))
+    subscribed = (isinstance(inline, list) and len(inline) > 0) or any(
+        "FilterPolicy" not in subscription.properties
+        for subscription in referring(assembly, topic, SUBSCRIPTION, "TopicArn"))
+    return subscribed and not _publishing_denied(assembly, topic)
 
+
+def _publishing_denied(assembly: Assembly, topic: Resource) -> bool:
+    """A topic-policy statement that is, or may be, a deny of publishing other than the TLS one."""
+    for kind, path in (("AWS::SNS::TopicPolicy", "Topics"), ("AWS::SNS::TopicInlinePolicy", "TopicArn")):
+        for policy in referring(assembly, topic, kind, path, possibly=True):
+            for statement in statements(policy.value("PolicyDocument")):
+                effect = statement.get("Effect") if isinstance(statement, dict) else None
+                if effect == "Allow":
+                    continue
+                if effect != "Deny":
+                    return True  # not a literal Effect: it may be a deny
+                if "NotAction" not in statement and not {"sns:publish", "sns:*", "*"} & {
+                        action.lower() for action in actions(statement)}:
+                    continue
+                if deny_matches(statement, "aws:SecureTransport", ("Bool",), (False, "false")) is not None:
+                    return True
+    return False

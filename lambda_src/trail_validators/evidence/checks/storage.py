@@ -9,9 +9,10 @@ from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import (Resource, actions, conditions, conditions_only_on, flatten, is_everyone, resources,
                          statements)
+from ..cfn import integer
 from ..iam import deny_matches
-from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, bucket_policies, buckets, is_true, missing, several_policies,
-                    prop)
+from .parts import (ACCESS_LOG_BUCKET, KEY, TOPIC, TRAIL_BUCKET, attached_bucket_policies, bucket_policies, buckets,
+                    definite, delivery_topics_elsewhere, is_true, missing, several_policies, prop)
 
 BOTH = (TRAIL_BUCKET, ACCESS_LOG_BUCKET)
 ROLE_NAME = {TRAIL_BUCKET: "the trail bucket", ACCESS_LOG_BUCKET: "the access-log bucket"}
@@ -36,9 +37,9 @@ def public_access_blocked(assembly: Assembly, roles: tuple[str, ...] = BOTH) -> 
 
 def _public_allows(assembly: Assembly, bucket: Resource) -> list[Evidence]:
     evidence = []
-    for policy in bucket_policies(assembly, bucket):
+    for policy in attached_bucket_policies(assembly, bucket):
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
-            if isinstance(statement, dict) and statement.get("Effect") == "Allow" and is_everyone(statement) \
+            if isinstance(statement, dict) and statement.get("Effect") != "Deny" and is_everyone(statement) \
                     and not statement.get("Condition"):
                 evidence.append(Evidence(policy.stack.name, policy.logical_id, policy.type,
                                          f"PolicyDocument.Statement[{number}]", statement, False,
@@ -74,9 +75,10 @@ def denying_statement(assembly: Assembly, bucket: Resource, role: str, *, key: s
                       values: tuple, ok: str, bad: str) -> Evidence:
     """The bucket policy statement that denies everyone every S3 action on the bucket and
     its objects under the condition ``key`` (``operators``, one of ``values``)."""
+    attached = attached_bucket_policies(assembly, bucket)
+    if len(attached) > 1:
+        return several_policies(bucket, attached, f"{ROLE_NAME[role]}: {bad}")
     policies = bucket_policies(assembly, bucket)
-    if len(policies) > 1:
-        return several_policies(bucket, policies, f"{ROLE_NAME[role]}: {bad}")
     for policy in policies:
         for number, statement in enumerate(statements(policy.value("PolicyDocument"))):
             if _denies_all(statement, bucket, key, operators, values):
@@ -105,7 +107,7 @@ def denies_old_tls(assembly: Assembly, roles: tuple[str, ...] = (TRAIL_BUCKET,))
 
 def access_logging(assembly: Assembly, roles: tuple[str, ...] = (TRAIL_BUCKET,)) -> list[Evidence]:
     return _per_bucket(assembly, roles, lambda role, bucket: [prop(
-        bucket, "LoggingConfiguration.DestinationBucketName", lambda value: value not in (None, ""),
+        bucket, "LoggingConfiguration.DestinationBucketName", lambda value: definite(bucket, value),
         ok=f"S3 server access logs of {ROLE_NAME[role]} go to this bucket: every request, its TLS "
            "version and cipher are recorded", bad=f"{ROLE_NAME[role]} has no server access logging")])
 
@@ -163,7 +165,7 @@ def kms_encrypted(assembly: Assembly, roles: tuple[str, ...] = (TRAIL_BUCKET,)) 
     return _per_bucket(assembly, roles, lambda role, bucket: [prop(
         bucket, "BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault",
         lambda value: isinstance(value, dict) and value.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse")
-        and value.get("KMSMasterKeyID") not in (None, ""),
+        and definite(bucket, value.get("KMSMasterKeyID")),
         ok=f"{ROLE_NAME[role]} encrypts every object with the customer managed KMS key (SSE-KMS)",
         bad=f"{ROLE_NAME[role]} is not encrypted with a customer managed KMS key")])
 
@@ -177,12 +179,12 @@ def key_rotation(assembly: Assembly) -> list[Evidence]:
 
 
 def topics_encrypted(assembly: Assembly) -> list[Evidence] | NotApplicable:
-    topics = resources(assembly, TOPIC)
-    if not topics:
+    topics, elsewhere = resources(assembly, TOPIC), delivery_topics_elsewhere(assembly)
+    if not topics and not elsewhere:
         return NotApplicable("the assembly has no SNS topic")
-    return [prop(topic, "KmsMasterKeyId", lambda value: value not in (None, ""),
-                 ok="the topic's messages are encrypted at rest with this KMS key",
-                 bad="the topic is not encrypted with KMS") for topic in topics]
+    return elsewhere + [prop(topic, "KmsMasterKeyId", lambda value: definite(topic, value),
+                             ok="the topic's messages are encrypted at rest with this KMS key",
+                             bad="the topic is not encrypted with KMS") for topic in topics]
 
 
 MIN_RETENTION_DAYS = 365
@@ -208,10 +210,11 @@ def _rule_shortens_retention(rule: Any, minimum: int) -> str | None:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if holder is None:
             continue
-        if isinstance(holder, bool) or not isinstance(holder, int):
+        days = integer(holder)
+        if days is None:
             return f"lifecycle rule {name!r} sets {days_key} to {holder!r}, not a literal number of days"
-        if holder < minimum:
-            return f"lifecycle rule {name!r} expires {what} after {holder} days ({days_key}), under {minimum}"
+        if days < minimum:
+            return f"lifecycle rule {name!r} expires {what} after {days} days ({days_key}), under {minimum}"
     return None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
 from ..resources import referenced, resources
-from .parts import (LOG_GROUP, field_selectors, is_true, key_of, logging_on, missing, prop, strings,
+from .parts import (LOG_GROUP, definite, field_selectors, is_true, key_of, logging_on, missing, prop, strings,
                     trails)
 
 
@@ -24,7 +24,8 @@ def _management_read_write(trail) -> Evidence:
     if advanced_present:
         for number, selector in enumerate(advanced if isinstance(advanced, list) else []):
             named = field_selectors(selector)
-            if set(named) == {"eventCategory"} and strings(named["eventCategory"].get("Equals")) == ["Management"]:
+            if set(named) == {"eventCategory"} and set(named["eventCategory"]) == {"Field", "Equals"} \
+                    and strings(named["eventCategory"].get("Equals")) == ["Management"]:
                 return prop(trail, f"AdvancedEventSelectors[{number}]", lambda _: True,
                             ok="an advanced selector logs every management event, read and write "
                                "(eventCategory = Management, no readOnly or other filter)", bad="")
@@ -69,12 +70,16 @@ def log_file_validation(assembly: Assembly) -> list[Evidence]:
 
 
 def _kms_key(assembly: Assembly, trail) -> list[Evidence]:
-    evidence = [prop(trail, "KMSKeyId", lambda value: value not in (None, ""),
+    evidence = [prop(trail, "KMSKeyId", lambda value: definite(trail, value),
                      ok="log files and digests are encrypted with this customer managed KMS key (SSE-KMS)",
                      bad="no KMSKeyId: logs are only SSE-S3 encrypted")]
     key = key_of(assembly, trail, "KMSKeyId") if evidence[0].holds else None
     if key is not None:
         evidence.append(symmetric(key))
+        evidence.append(prop(key, "Enabled", is_true, ok="the key is enabled",
+                             bad="the key is created disabled (Enabled is not provably true): CloudTrail cannot "
+                                 "encrypt with it, so no log is delivered", absent="the key is enabled (the default)",
+                             absent_holds=True))
     elif evidence[0].holds:
         evidence.append(missing("the trail's KMS key", where=trail, path="KMSKeyId",
                                 why="the key KMSKeyId names is not a key this assembly provably creates (not "
@@ -97,11 +102,11 @@ def encrypted_with_kms(assembly: Assembly) -> list[Evidence]:
 
 def cloudwatch_logs(assembly: Assembly) -> list[Evidence]:
     def check(trail):
-        group = prop(trail, "CloudWatchLogsLogGroupArn", lambda value: value not in (None, ""),
+        group = prop(trail, "CloudWatchLogsLogGroupArn", lambda value: definite(trail, value),
                      ok="the trail also delivers to this CloudWatch Logs group",
                      bad="no CloudWatch Logs delivery (cloudWatchLogs=false): no metric filters or alarms "
                          "can watch the events")
-        role = prop(trail, "CloudWatchLogsRoleArn", lambda value: value not in (None, ""),
+        role = prop(trail, "CloudWatchLogsRoleArn", lambda value: definite(trail, value),
                     ok="CloudTrail writes the group through this role", bad="no role to write the log group")
         return [group, role]
     return _each_trail(assembly, check)
@@ -118,7 +123,7 @@ def event_data_stores_encrypted(assembly: Assembly) -> list[Evidence] | NotAppli
     stores = resources(assembly, "AWS::CloudTrail::EventDataStore")
     if not stores:
         return NotApplicable("the assembly has no CloudTrail Lake event data store")
-    return [prop(store, "KmsKeyId", lambda value: value not in (None, ""),
+    return [prop(store, "KmsKeyId", lambda value: definite(store, value),
                  ok="the event data store is encrypted with a customer managed key",
                  bad="the event data store uses an AWS owned key") for store in stores]
 
