@@ -63,7 +63,8 @@ def expected_configs(d: Deployment) -> dict:
     alerts = d.resolve({"Ref": d.one("AWS::SNS::Topic", "Alerts")})
     return {
         PLANNER: digest_validation.PlannerConfig(
-            location, d.resolve({"Ref": d.one("AWS::SQS::Queue", "DigestValidatorWorkQueue")}), 9),
+            location, d.resolve({"Ref": d.one("AWS::SQS::Queue", "DigestValidatorWorkQueue")}), 9,
+            d.resolve({"Ref": d.one("AWS::S3::Bucket", "BackfillBucket")})),
         WORKER: digest_validation.WorkerConfig(location, table, alerts),
         AUDITOR: access_log_auditor.AuditorConfig(
             AuditPolicy(min_tls="TLSv1.3", expected_principals=PRINCIPALS, bucket=location.bucket), table, alerts),
@@ -200,6 +201,9 @@ def custom_alarms(d: Deployment) -> dict[str, tuple]:
     alarms = {}
     for logical_id, alarm in d.of_type("AWS::CloudWatch::Alarm").items():
         p = alarm["Properties"]
+        if "Namespace" not in p:  # metric math (the backfill's): over AWS/States metrics only
+            assert all(q["MetricStat"]["Metric"]["Namespace"] == "AWS/States" for q in p["Metrics"] if "MetricStat" in q)
+            continue
         if not p["Namespace"].startswith("AWS/") and p["Namespace"] != CIS_METRIC_NAMESPACE:  # those: the log group's
             dimensions = frozenset((x["Name"], x["Value"]) for x in p.get("Dimensions", []))
             alarms[logical_id] = ((p["Namespace"], p["MetricName"], dimensions), p["Threshold"])

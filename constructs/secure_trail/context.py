@@ -116,6 +116,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "validateDigests": ("validate_digests", _bool),
     "strictDigestValidation": ("strict_digest_validation", _bool),
     "revalidationDays": ("revalidation_days", _int),
+    "backfillConcurrency": ("backfill_concurrency", _int),
     "auditAccessLogs": ("audit_access_logs", _bool),
     "minTlsVersion": ("min_tls_version", str),
     "expectedPrincipals": ("expected_principals", lambda raw: tuple(_string_list(raw))),

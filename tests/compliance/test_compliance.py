@@ -47,7 +47,8 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
         "AccessLogs/Bucket", "TrailLogs/Bucket", "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
+        "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
+        "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
         "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
@@ -62,7 +63,8 @@ def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks)
         "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
-        "DigestValidator/Worker/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
+        "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
+        "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
         "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
 
 
@@ -75,12 +77,21 @@ def test_every_acknowledgement_names_one_exact_finding_with_a_reason(which, defa
             assert len(reason) >= 60, (path, rule, reason)
 
 
-def test_the_only_wildcards_acknowledged_are_list_public_keys_log_streams_and_log_objects(default_stack):
+def test_the_only_wildcards_acknowledged_are_list_public_keys_log_streams_log_objects_and_backfill_runs(
+        default_stack):
     rules = [rule for acks in acknowledgements(default_stack).values() for rule in acks]
     wildcards = sorted(rule for rule in rules if "IAM5" in rule)
-    assert wildcards == [
+    backfill = "<SecureTrailDigestValidatorBackfillBucket2A03FEDF.Arn>"
+    states = "arn:<AWS::Partition>:states:eu-west-1:222222222222"
+    assert wildcards == sorted([
         "Annotation::AwsSolutions-IAM5[Resource::*]",
+        "Annotation::AwsSolutions-IAM5[Resource::*]",
+        f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/items/*]",
+        f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/items/*]",
+        f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/results/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<SecureTrailAccessLogsBucketFE163877.Arn>/trail-bucket/*]",
         "Annotation::AwsSolutions-IAM5[Resource::<SecureTrailTrailLogsBucket3FF63E8C.Arn>/AWSLogs/*]",
         "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:"
-        "222222222222:log-group:/aws/cloudtrail/org-trail:log-stream:*]"]
+        "222222222222:log-group:/aws/cloudtrail/org-trail:log-stream:*]",
+        f"Annotation::AwsSolutions-IAM5[Resource::{states}:execution:org-trail-digest-backfill/*]",
+        f"Annotation::AwsSolutions-IAM5[Resource::{states}:mapRun:org-trail-digest-backfill/*]"])

@@ -17,8 +17,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from ..contract import (DEFAULT_POSTURE_CHECK_MINUTES, DEFAULT_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS,
-                        MIN_REVALIDATION_DAYS)
+from ..contract import (DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_POSTURE_CHECK_MINUTES, DEFAULT_REVALIDATION_DAYS,
+                        DIGEST_WORKER_CONCURRENCY, MAX_REVALIDATION_DAYS, MIN_REVALIDATION_DAYS)
 from ..contract.monitoring_controls import MONITORING_CONTROLS
 from .alert_subscriptions import AlertSubscription, parse_alert_subscriptions
 from .analytics import AnalyticsProps
@@ -191,6 +191,12 @@ class SecureTrailProps:
     the hourly checkpoint is found even when the trail watch missed its event. Whole days
     from 1 to 31. @default 7."""
 
+    backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY
+    """The digest backfill's state machine (``secure-trail backfill``, with the digest
+    validator) validates at most this many chain-days at once: a whole number from 1 to 10,
+    the digest worker's reserved concurrency, which the hourly runs share (a throttled
+    chain-day waits and retries). @default 5."""
+
     audit_access_logs: bool = True
     """Audit every server access log object of the trail bucket in a Lambda (S3 ->
     EventBridge -> SQS -> Lambda) and alert on requests without TLS. @default on."""
@@ -333,6 +339,11 @@ class SecureTrailProps:
                "revalidation_days", self.revalidation_days,
                f"a whole number of days from {MIN_REVALIDATION_DAYS} to {MAX_REVALIDATION_DAYS} (the daily "
                "re-validation of the digest chains; one re-validation reads every object of its window)")
+        _check(isinstance(self.backfill_concurrency, int) and not isinstance(self.backfill_concurrency, bool)
+               and 1 <= self.backfill_concurrency <= DIGEST_WORKER_CONCURRENCY,
+               "backfill_concurrency", self.backfill_concurrency,
+               f"a whole number from 1 to {DIGEST_WORKER_CONCURRENCY} (the digest worker's reserved concurrency, "
+               "shared with the hourly runs)")
         _check_posture_interval(self.posture_check_interval)
         if self.analytics is not None:
             _check(isinstance(self.analytics, AnalyticsProps), "analytics", self.analytics,

@@ -175,6 +175,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         trail_bucket=trail_bucket if holds_logs else None, access_log_bucket=access_log_bucket if holds_logs else None,
         validate_digests=props.validate_digests, strict_digest_validation=props.strict_digest_validation,
         revalidation_days=props.revalidation_days, log_expiration_days=props.log_expiration_days,
+        backfill_concurrency=props.backfill_concurrency,
         audit_access_logs=props.audit_access_logs, min_tls_version=props.min_tls_version,
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,

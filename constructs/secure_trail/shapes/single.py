@@ -90,7 +90,7 @@ class SecureTrail(LogMetricMethods, Construct):
         advanced_event_selectors: Sequence[AdvancedEventSelector] | None = None,
         insight_types: Sequence[InsightType] | None = None,
         validate_digests: bool | None = None, strict_digest_validation: bool | None = None,
-        revalidation_days: int | None = None,
+        revalidation_days: int | None = None, backfill_concurrency: int | None = None,
         audit_access_logs: bool | None = None,
         min_tls_version: str | None = None, expected_principals: Sequence[str] | None = None,
         watch_posture: bool | None = None, posture_check_interval: Duration | int | None = None,

@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..contract import (ACCESS_LOG_AUDITOR, DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR,
+from ..contract import (ACCESS_LOG_AUDITOR, DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR,
                         POSTURE_WATCHER, TRAIL_WATCH)
 from ..names import TrailIdentity
 from .access_logs import AccessLogAuditor
@@ -52,7 +52,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
                    key_alias: str | None = None, posture_alerts: PostureAlerts | None = None,
                    revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557,
-                   expected_trail: dict[str, Any] | None = None) -> Validators:
+                   expected_trail: dict[str, Any] | None = None,
+                   backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
     buckets given; only the trail bucket where it was brought): the digest validator and the
     access-log auditor, and a posture watcher of the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
@@ -60,7 +61,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     ``expected_selectors``) and its log group ``log_group_name`` too. ``posture_alerts``:
     where the posture watcher publishes (another account's topic), @default ``alerts_topic`` and ``key``.
     With the digest validator: the trail watch of the trail bucket (``log_expiration_days``: its
-    lifecycle expiry), and a daily re-validation of the last ``revalidation_days``.
+    lifecycle expiry), a daily re-validation of the last ``revalidation_days``, and the backfill
+    state machine (``backfill_concurrency`` chain-days at once).
     ``expected_trail``: the trail's deployed destination (``posture.trail_destination``)."""
     holds_logs = trail_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
@@ -72,7 +74,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     digest_validator = DigestValidator(
         scope, "DigestValidator", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
         alerts_topic=alerts_topic, table=table, strict=strict_digest_validation,
-        revalidation_days=revalidation_days) if DIGEST_VALIDATOR in roles else None
+        revalidation_days=revalidation_days, backfill_concurrency=backfill_concurrency) \
+        if DIGEST_VALIDATOR in roles else None
     trail_watch = TrailWatch(
         scope, "TrailWatch", identity=identity, trail_bucket=trail_bucket, key=key, state_key=state_key,
         alerts_topic=alerts_topic, table=table, expiration_days=log_expiration_days) \

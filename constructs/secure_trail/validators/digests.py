@@ -6,7 +6,8 @@ scratch, so that whatever the hourly runs and the trail watch missed is still fo
 schedule (hourly) --> planner Lambda --> SQS (SSE, TLS-only, DLQ) --> worker Lambda
 (partial batch failures) --> alerts topic + EMF metrics; checkpoints in the validators'
 table (only the worker may read or write them); queues, table and environments under the
-validators' state key; alarms on any tampering finding and on anything in the DLQ.
+validators' state key; alarms on any tampering finding and on anything in the DLQ. The
+backfill (``backfill``): a Step Functions Distributed Map over the same planner and worker.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import DIGEST_PLANNER as PLANNER
 from ..contract import DIGEST_VALIDATOR as WORKER
-from ..contract import (DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES, HEARTBEATS, REVALIDATE_FIELD, REVALIDATION_MINUTES,
+from ..contract import (DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES,
+                        DIGEST_WORKER_CONCURRENCY, HEARTBEATS, REVALIDATE_FIELD, REVALIDATION_MINUTES,
                         DigestMetrics, Env, encode_flag)
 
 from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from ..parts.key import reader_decrypt_conditions
+from .backfill import DigestBackfill
 from .function import ValidatorFunction, consume_statement, publish_alerts_statements
 from .queue import ValidatorQueue, count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
@@ -42,7 +45,8 @@ class DigestValidator(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, identity: TrailIdentity, trail_bucket: s3.IBucket,
                  key: kms.IKey, state_key: ValidatorStateKey, alerts_topic: sns.ITopic,
                  table: dynamodb.ITable, strict: bool = False,
-                 revalidation_days: int = DEFAULT_REVALIDATION_DAYS) -> None:
+                 revalidation_days: int = DEFAULT_REVALIDATION_DAYS,
+                 backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY) -> None:
         super().__init__(scope, construct_id)
         work = ValidatorQueue(self, "Work", alerts_topic=alerts_topic, key=state_key.key,
                               visibility_timeout=Duration.minutes(60), what="A chain's validation")
@@ -77,7 +81,7 @@ class DigestValidator(Construct):
             self, "Worker", identity=identity, role=WORKER, handler=f"{HANDLERS}.worker",
             description="Validates one digest chain from its checkpoint: signatures, links, logs", key=key,
             state_key=state_key, dead_letter_queue=self.dead_letter_queue, timeout=WORKER_TIMEOUT, memory_size=1024,
-            reserved_concurrency=10,
+            reserved_concurrency=DIGEST_WORKER_CONCURRENCY,
             environment={**environment, Env.TABLE_NAME: table.table_name,
                          Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn, Env.STRICT_VALIDATION: encode_flag(strict)},
             statements=[
@@ -102,6 +106,9 @@ class DigestValidator(Construct):
                     "action granted on '*' and it only reads CloudTrail's public signing keys.")
         self.worker.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=5, report_batch_item_failures=True))
+        self.backfill = DigestBackfill(self, "Backfill", identity=identity, planner=self.planner, worker=self.worker,
+                                       state_key=state_key, alerts_topic=alerts_topic,
+                                       max_concurrency=backfill_concurrency)
         self.tampering_alarm = count_alarm(
             self, "Tampering", description="The digest validator found a tampered, missing or injected object",
             metric=DigestMetrics.TAMPERING_FINDINGS, alerts_topic=alerts_topic)

@@ -104,6 +104,16 @@ class ValidatorStateKey(Construct):
         context = {"kms:EncryptionContext:aws:lambda:FunctionArn": grantee.named_function_arn}
         self._grant(grantee, "lambda", RECEIVE, context, key_policy_context=context)
 
+    def grant_bucket(self, grantee: Grantee, bucket_arn: str, actions: list[str]) -> None:
+        """Objects of a bucket encrypted with this key (S3 Bucket Key: the bucket's context)."""
+        self._grant(grantee, "s3", actions, {"kms:EncryptionContext:aws:s3:arn": bucket_arn})
+
+    def allow_log_group(self, log_group_arn: str, sid: str) -> None:
+        """CloudWatch Logs encrypts this log group only (``sid``: one per group)."""
+        self._allow(sid, iam.ServicePrincipal(f"logs.{self._identity.home_region}.amazonaws.com"),
+                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}})
+
     def allow_event_rule(self, rule_arn: str, sid: str = "EventBridgeSendsAsTheAuditorRule") -> None:
         """EventBridge delivers to an encrypted queue, as this rule only (``sid``: one per rule)."""
         self._allow(sid, iam.ServicePrincipal("events.amazonaws.com"), SEND, {

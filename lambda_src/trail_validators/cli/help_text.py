@@ -30,6 +30,11 @@ EXAMPLES = {
         "secure-trail validate-logs --trail-arn ARN --start-time 2026-01-01T00:00:00Z --account-id 222222222222 \\\n"
         "      --only-region eu-west-1 --query 'chains[?!valid].[account, region]' --output text",
     ],
+    "backfill": [
+        "secure-trail backfill --state-machine-arn \\\n"
+        "      arn:aws:states:eu-west-1:111111111111:stateMachine:org-digest-backfill --since 2025-01-01",
+        "secure-trail backfill --state-machine-arn ARN --since 2025-01-01 --until 2025-12-31 --output json",
+    ],
     "check-posture": [
         "secure-trail check-posture --trail-arn arn:aws:cloudtrail:eu-west-1:111111111111:trail/org",
         "secure-trail check-posture --trail-arn ARN --expected-selectors @selectors.json --output json",

@@ -17,7 +17,7 @@ from ..access_logs.audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPo
                                  tls_order)
 from ..access_logs.sources import SourceError, objects
 from ..digests.layout import CLOCK_SKEW, CLOUDTRAIL_EPOCH
-from . import analytics_setup, aws_options, check_posture, help_text, output
+from . import analytics_setup, aws_options, backfill, check_posture, help_text, output
 from . import evidence as evidence_command
 from .report import SCHEMA_VERSION, access_log_text_report, digest_json_report, digest_text_report
 
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     aws_options.add_arguments(validate, unsigned_help=f"refused here: {UNSIGNED_VALIDATION}")
     validate.set_defaults(run=_validate_logs)
     check_posture.add_parser(commands)
+    backfill.add_parser(commands)
     evidence_command.add_parser(commands)
     analytics_setup.register(commands)
     completion = commands.add_parser("completion", help="print a bash or zsh completion script",

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Mapping, Sequence
 
 # -- services ----------------------------------------------------------------------------
@@ -53,6 +55,8 @@ class Env:
     """Digest planner: the days the daily re-validation covers (``MIN..MAX_REVALIDATION_DAYS``)."""
     LOG_EXPIRATION_DAYS = "LOG_EXPIRATION_DAYS"
     """Trail watch: the deployed lifecycle expiry; a lifecycle deletion of a younger object is a finding."""
+    BACKFILL_BUCKET = "BACKFILL_BUCKET"
+    """Digest planner: the backfill bucket, where it writes each backfill execution's items."""
 
 
 MIN_REVALIDATION_DAYS, MAX_REVALIDATION_DAYS = 1, 31
@@ -478,3 +482,101 @@ HEARTBEATS: dict[str, Heartbeat] = {
 }
 """Per validator role: its heartbeat. The handlers emit ``metric``; the stack alarms on it
 (``validators.queue.heartbeat_alarm``) and graphs it on the dashboard."""
+
+
+# -- backfill: a Step Functions Distributed Map over the digest worker --------------------
+DIGEST_BACKFILL = "digest-backfill"
+"""The backfill state machine's role name: state machine ``<trail>-digest-backfill``."""
+BACKFILL_FIELD = "backfill"
+"""The planner's input from the state machine: ``{"backfill": {<BackfillRequest>, "execution": <name>}}``;
+it writes the run's items (JSON Lines) to the backfill bucket and returns where."""
+BACKFILL_ITEM_FIELD = "backfill_item"
+"""The worker's input from the state machine: ``{"backfill_item": <BackfillItem>}``."""
+BACKFILL_ITEMS_PREFIX = "items/"
+BACKFILL_RESULTS_PREFIX = "results/"
+"""Where the Distributed Map writes each run's results (SUCCEEDED, FAILED and PENDING items)."""
+DIGEST_WORKER_CONCURRENCY = 10
+"""The digest worker's reserved concurrency: the hourly runs and the backfill share it."""
+DEFAULT_BACKFILL_CONCURRENCY = 5
+"""Chain-days the backfill validates at once (1 to ``DIGEST_WORKER_CONCURRENCY``)."""
+MAX_BACKFILL_DAYS = 3660
+"""One execution covers at most about ten years."""
+
+
+class BackfillError(ValueError):
+    """A backfill request or item that is not what the contract says."""
+
+
+def _day(value: object, where: str) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise BackfillError(f"{where}: {value!r} is not a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BackfillError(f"{where}: {value!r} is not a date as YYYY-MM-DD") from None
+
+
+def _exact_fields(value: object, fields: tuple[str, ...], what: str) -> dict:
+    if not isinstance(value, dict) or set(value) != set(fields):
+        raise BackfillError(f"{what}: {value!r} does not hold exactly the fields {', '.join(fields)}")
+    return value
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """An execution's input: the UTC days from ``since`` to ``until``, both included."""
+
+    since: str
+    until: str
+    FIELDS = ("since", "until")
+
+    @classmethod
+    def parse(cls, value: object, today: date | None = None) -> "BackfillRequest":
+        """``today``: a ``date``; @default not checked. A day after it is refused (its digests
+        do not exist yet), as is an empty or too long range."""
+        fields = _exact_fields(value, cls.FIELDS, "backfill request")
+        since, until = _day(fields["since"], "since"), _day(fields["until"], "until")
+        if until < since:
+            raise BackfillError(f"until {until} is before since {since}")
+        if (until - since).days + 1 > MAX_BACKFILL_DAYS:
+            raise BackfillError(f"{since} to {until} is more than {MAX_BACKFILL_DAYS} days: split it")
+        if today is not None and until > today:
+            raise BackfillError(f"until {until} is after today ({today}, UTC)")
+        return cls(since.isoformat(), until.isoformat())
+
+    def to_json(self) -> dict[str, str]:
+        return {"since": self.since, "until": self.until}
+
+    def days(self) -> list[date]:
+        first, last = _day(self.since, "since"), _day(self.until, "until")
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class BackfillItem:
+    """One item of the Distributed Map: a chain (account and region) and one UTC day."""
+
+    account: str
+    region: str
+    day: str
+    FIELDS = ("account", "region", "day")
+
+    @classmethod
+    def parse(cls, value: object) -> "BackfillItem":
+        """The fields as strings and the day as a date (the worker judges account and region
+        as it judges a chain's folder names)."""
+        fields = _exact_fields(value, cls.FIELDS, "backfill item")
+        for name in ("account", "region"):
+            if not isinstance(fields[name], str):
+                raise BackfillError(f"backfill item {name} {fields[name]!r} is not a string")
+        return cls(fields["account"], fields["region"], _day(fields["day"], "backfill item day").isoformat())
+
+    def to_json(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+def backfill_items_key(execution_name: object) -> str:
+    """The item list of one execution (Step Functions names: letters, digits, ``-`` and ``_``)."""
+    if not isinstance(execution_name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", execution_name):
+        raise BackfillError(f"execution name {execution_name!r} is not a Step Functions execution name")
+    return f"{BACKFILL_ITEMS_PREFIX}{execution_name}.jsonl"
