@@ -39,7 +39,7 @@ def test_the_single_stack_example_synthesizes_one_trail_with_its_own_alarm(tmp_p
     (trail,) = _of_type(template, "AWS::CloudTrail::Trail")
     assert trail["Properties"]["IsOrganizationTrail"] is True
     assert [a for a in _of_type(template, "AWS::CloudWatch::Alarm")
-            if a["Properties"]["MetricName"] == "TamperingFindings" and a["Properties"]["Threshold"] == 0]
+            if a["Properties"].get("MetricName") == "TamperingFindings" and a["Properties"]["Threshold"] == 0]
 
 
 def test_the_organization_example_synthesizes_a_log_archive_and_a_trail_stack(tmp_path, monkeypatch):
