@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -62,12 +62,11 @@ class DigestBackfill(Construct):
                  worker: ValidatorFunction, state_key: ValidatorStateKey, alerts_topic: sns.ITopic,
                  max_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         name = identity.function_name(DIGEST_BACKFILL)
         self.state_machine_name = name
-        self.named_state_machine_arn = stack.format_arn(
-            service="states", resource="stateMachine", resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        states = f"arn:{identity.partition}:states:{identity.home_region}:{identity.account}"
+        self.named_state_machine_arn = f"{states}:stateMachine:{name}"
+        """Built from names (no token): the role's policy names it without depending on it."""
         # A derived name: the state key's policy names the bucket, and the bucket the key.
         self.bucket = s3.Bucket(
             self, "Bucket", bucket_name=bucket_name(identity.trail_name, "backfill", identity.account,
@@ -103,10 +102,7 @@ class DigestBackfill(Construct):
         state_key.allow_log_group(identity.log_group_arn(f"/aws/vendedlogs/states/{name}"),
                                   sid="CloudWatchLogsEncryptBackfillLogs")
 
-        executions = stack.format_arn(service="states", resource="execution", resource_name=f"{name}/*",
-                                      arn_format=ArnFormat.COLON_RESOURCE_NAME)
-        map_runs = stack.format_arn(service="states", resource="mapRun", resource_name=f"{name}/*",
-                                    arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        executions, map_runs = f"{states}:execution:{name}/*", f"{states}:mapRun:{name}/*"
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal(
             "states.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": identity.account}}),
             description=f"{name}: the digest backfill's state machine")
