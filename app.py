@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""CDK app from context, checked by four cdk-nag packs: one SecureTrailStack (default), or
-with -c logArchiveAccountId=... a Log Archive stack and a Trail stack in two accounts."""
+"""CDK app from context, checked by four cdk-nag packs and the AWS Control Tower proactive
+controls: one SecureTrailStack (default), or with -c logArchiveAccountId=... a Log Archive stack
+and a Trail stack in two accounts."""
 
 import os
 import sys
@@ -8,7 +9,7 @@ import sys
 import aws_cdk as cdk
 
 from secure_trail import SecureTrailStack, organization_stacks, register_nag_packs
-from secure_trail.compliance import nag_summary
+from secure_trail.compliance import control_tower_summary, nag_summary, register_control_tower_controls
 from secure_trail.context import guardrails_from_context, props_from_context
 
 EXAMPLE_ORG_ID = "o-exampleorg1"
@@ -48,5 +49,10 @@ if EXAMPLE_ALERT_SUBSCRIPTION in props.alert_subscriptions:
             "-c alertSubscriptions=<your address, https:// URL, SQS or Lambda ARN> (comma-separated), "
             "or nobody hears the alarms.")
 packs = register_nag_packs(app)
+register_control_tower_controls(app)
 app.synth()  # raises, and so exits non-zero, on any unacknowledged finding
 print(nag_summary(app, packs), file=sys.stderr)
+passed, summary = control_tower_summary(app)
+print(summary, file=sys.stderr)
+if not passed:
+    sys.exit(1)

@@ -24,6 +24,12 @@ READER_ARN = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/Auditor"
 # The single stack's trail bucket: a derived name (secure_trail.names), so key policies can name it.
 SINGLE_STACK_TRAIL_BUCKET = f"{TRAIL_NAME}-logs-{DEPLOY_ACCOUNT}-{REGION}"
 CLOUDTRAIL_CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
+# The statement every key of this package carries (Control Tower CT.KMS.PR.3): no grant that an
+# AWS service does not create for an AWS resource, whatever IAM allows.
+DENY_GRANTS_NOT_FOR_AWS_RESOURCES = {
+    "Sid": "DenyGrantsNotForAwsResources", "Effect": "Deny", "Principal": {"AWS": "*"},
+    "Action": "kms:CreateGrant", "Resource": "*",
+    "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}}
 
 
 def reader_decrypt_conditions(bucket_name: str, logs: str = "AWSLogs/", region: str = REGION) -> list[dict]:

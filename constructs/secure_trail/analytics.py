@@ -29,13 +29,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .compliance import acknowledge, acknowledge_each_pack
+from .compliance import acknowledge, acknowledge_control, acknowledge_each_pack
 from .contract import ANALYTICS_ENRICHMENT, HEARTBEATS, AnalyticsEnv, AnalyticsMetrics, encode_flag
 from .names import TrailIdentity
 from .props.analytics import AnalyticsProps
 from .validators.code import ARCHITECTURE, RUNTIME, validator_code
 from .validators.queue import count_alarm, heartbeat_alarm
-from .validators.state_key import FUNCTION_CONFIGURATION, KEY_ADMINISTRATION, RECEIVE, SEND, _deployer
+from .validators.state_key import (FUNCTION_CONFIGURATION, RECEIVE, SEND, _deployer,
+                                   account_administration_statements)
 
 HANDLER = "trail_validators.handlers.analytics_enrichment.handler"
 AOSS_NAME = re.compile(r"[a-z][a-z0-9-]{2,31}")
@@ -74,9 +75,7 @@ class TrailAnalytics(Construct):
                                      "function environment and logs, OpenSearch Serverless collection",
             enable_key_rotation=True, alias=identity.analytics_key_alias,
             removal_policy=RemovalPolicy.RETAIN,
-            policy=iam.PolicyDocument(statements=[iam.PolicyStatement(
-                sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
-                actions=KEY_ADMINISTRATION, resources=["*"])]))
+            policy=iam.PolicyDocument(statements=account_administration_statements()))
         deployer = _deployer(stack)
         self._allow("DeployerEncryptsFunctionEnvironment", iam.AccountRootPrincipal(), FUNCTION_CONFIGURATION,
                     {**deployer, "StringEquals": {"kms:ViaService": self._via("lambda")}})
@@ -91,9 +90,10 @@ class TrailAnalytics(Construct):
         self.failure_queue = sqs.Queue(self, "Failures", encryption=sqs.QueueEncryption.KMS,
                                        encryption_master_key=self.key, enforce_ssl=True,
                                        retention_period=Duration.days(14))
-        acknowledge(self.failure_queue, "AwsSolutions-SQS3",
-                    "This queue is the enrichment function's on-failure destination (the failed payloads "
-                    "themselves); an alarm fires on its first message.")
+        last_stop = ("This queue is the enrichment function's on-failure destination (the failed payloads "
+                     "themselves); an alarm fires on its first message.")
+        acknowledge(self.failure_queue, "AwsSolutions-SQS3", last_stop)
+        acknowledge_control(self.failure_queue, "CT.SQS.PR.1", last_stop)
 
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=function_log_group_name,
                                        encryption_key=self.key, retention=logs.RetentionDays.ONE_YEAR,
@@ -148,10 +148,11 @@ class TrailAnalytics(Construct):
             retry_attempts=2, max_event_age=Duration.hours(6),
             on_failure=destinations.SqsDestination(self.failure_queue))
         self.function.node.add_dependency(self.policy)
-        acknowledge_each_pack(self.function, "LambdaInsideVPC",
-                              "The function calls AWS APIs and the OpenSearch endpoint over TLS with SigV4 and "
-                              "accepts no inbound traffic; a VPC is needed only for a VPC-only sink, which is "
-                              "the deployer's network decision (see docs/analytics.md).")
+        outside_vpc = ("The function calls AWS APIs and the OpenSearch endpoint over TLS with SigV4 and "
+                       "accepts no inbound traffic; a VPC is needed only for a VPC-only sink, which is "
+                       "the deployer's network decision (see docs/analytics.md).")
+        acknowledge_each_pack(self.function, "LambdaInsideVPC", outside_vpc)
+        acknowledge_control(self.function, "CT.LAMBDA.PR.3", outside_vpc)
         acknowledge_each_pack(self.function, "LambdaDLQ",
                               "Asynchronous failures go to an on-failure destination (the encrypted Failures "
                               "queue, with an alarm), which keeps the payload and the error; a DLQ would be a "

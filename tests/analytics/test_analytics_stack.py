@@ -10,8 +10,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from conftest import (DEPLOY_ACCOUNT, REGION, TRAIL_NAME, build_organization, build_stack, cdk_json_context,
-                      default_props, organization_props, resolve_arn_join)
+from conftest import (DENY_GRANTS_NOT_FOR_AWS_RESOURCES, DEPLOY_ACCOUNT, REGION, TRAIL_NAME, build_organization,
+                      build_stack, cdk_json_context, default_props, organization_props, resolve_arn_join)
 from secure_trail import NAG_PACKS, AnalyticsProps, SecureTrailConfigError
 from secure_trail.analytics import HANDLER, collection_name
 from secure_trail.context import props_from_context
@@ -172,6 +172,7 @@ def test_the_analytics_key_gives_no_one_kms_star(collection_template):
     sids = {s["Sid"] for s in statements}
     assert {"DeployerCreatesTheCollection", "EnrichmentSendsFailures", "EnrichmentReadsItsEnvironment",
             "CloudWatchLogsEncryptsFunctionLogs"} <= sids
+    assert [s for s in statements if s["Effect"] != "Allow"] == [DENY_GRANTS_NOT_FOR_AWS_RESOURCES]
 
 
 def test_alarms_publish_to_the_alerts_topic_even_with_the_validators_off(collection_template):

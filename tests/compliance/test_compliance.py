@@ -28,7 +28,9 @@ def test_the_packs_do_flag_an_unhardened_bucket(pack):
     assert pack().validate_scope(stack).violations
 
 
-RULE_ID = re.compile(r"^Annotation::(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)-[A-Za-z0-9]+(\[.+\])?$")
+# A cdk-nag finding, or a Control Tower control (by its Guard rule's name).
+RULE_ID = re.compile(r"^Annotation::(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)"
+                     r"-[A-Za-z0-9]+(\[.+\])?$|^cdk-validator-cfnguard::[a-z0-9_]+$")
 
 
 def acknowledgements(stack) -> dict[str, dict[str, str]]:
@@ -58,7 +60,7 @@ def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks)
     log_archive, trail = org_stacks
     assert set(acknowledgements(trail)) == {f"SecureTrailTrail/SecureTrail/{path}" for path in (
         "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table", "PostureWatcher/DeadLetters",
-        "PostureWatcher/Watcher/Function", "PostureWatcher/Watcher/Permissions")}
+        "PostureWatcher/Watcher/Function", "PostureWatcher/Watcher/Permissions", "Trail/Trail")}
     assert set(acknowledgements(log_archive)) == {f"SecureTrailLogArchive/SecureTrail/{path}" for path in (
         "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",

@@ -3,8 +3,9 @@
 
 import pytest
 
-from conftest import (MANAGEMENT_ACCOUNT, ORG_TRAIL_BUCKET, READER_ARN, REGION, SHAPES, SINGLE_STACK_TRAIL_BUCKET,
-                      TRAIL_ARN, DEPLOY_ACCOUNT, policy_statements, reader_decrypt_conditions, statement)
+from conftest import (DENY_GRANTS_NOT_FOR_AWS_RESOURCES, MANAGEMENT_ACCOUNT, ORG_TRAIL_BUCKET, READER_ARN, REGION,
+                      SHAPES, SINGLE_STACK_TRAIL_BUCKET, TRAIL_ARN, DEPLOY_ACCOUNT, policy_statements,
+                      reader_decrypt_conditions, statement)
 
 CONTEXT_KEY = "kms:EncryptionContext:aws:cloudtrail:arn"
 # Logical id prefix of the key that encrypts the logs: the single stack's, or the Log Archive's.
@@ -116,7 +117,7 @@ def test_in_the_organization_shape_cloudtrail_never_publishes_with_the_log_key(f
 def test_the_trail_accounts_key_never_encrypts_logs_or_lets_anyone_read(full_trail_template):
     found = policy_statements(full_trail_template, "AWS::KMS::Key", "KeyPolicy", "SecureTrailKey")
     assert {s.get("Sid") for s in found} == {"AccountAdministersKeyOnly", "AccountGrantsForAwsResourcesOnly",
-                                              "CloudTrailPublishToEncryptedTopics",
+                                              "DenyGrantsNotForAwsResources", "CloudTrailPublishToEncryptedTopics",
                                               "CloudWatchLogsEncryptOwnLogGroups", "CloudWatchAlarmsPublishToAlerts"}
     # the CIS alarms notify this account's alerts topic, and only it
     alarms = statement(found, "CloudWatchAlarmsPublishToAlerts")
@@ -186,6 +187,9 @@ def test_account_root_only_administers_the_trail_key(key_statements, delivery_ke
 
 
 def test_create_grant_is_limited_to_aws_resources(key_statements, delivery_key_statements):
+    """Allowed only for AWS resources, and denied to everyone otherwise (CT.KMS.PR.3; the rule
+    itself runs on the synthesized keys in tests/compliance/test_control_tower.py)."""
     for statements in (key_statements, delivery_key_statements):
-        grants = [s for s in statements if "kms:CreateGrant" in str(s["Action"])]
+        grants = [s for s in statements if "kms:CreateGrant" in str(s["Action"]) and s["Effect"] == "Allow"]
         assert grants and all(s["Condition"]["Bool"]["kms:GrantIsForAWSResource"] == "true" for s in grants)
+        assert [s for s in statements if s["Effect"] != "Allow"] == [DENY_GRANTS_NOT_FOR_AWS_RESOURCES]

@@ -57,6 +57,9 @@ def test_app_synthesizes_with_all_packs_and_refuses_a_bad_org_id(tmp_path):
                         r"resources and passed: 0 unacknowledged findings \((\d+) acknowledged", ok.stderr, re.M)
     template = json.loads((tmp_path / "ok" / "SecureTrail.template.json").read_text())
     assert summary and int(summary[1]) == len(template["Resources"]) and int(summary[2]) > 0, ok.stderr[-2000:]
+    controls = re.search(r"^Control Tower proactive controls: cdk-validator-cfnguard \S+ ran on (\d+) resources and "
+                         r"passed: 0 unacknowledged failures \((\d+) acknowledged", ok.stderr, re.M)
+    assert controls and int(controls[1]) == len(template["Resources"]) and int(controls[2]) > 0, ok.stderr[-2000:]
     (asset,) = (tmp_path / "ok").glob("asset.*")
     for bundled in ("trail_validators/handlers/access_log_auditor.py", "aws_lambda_powertools/__init__.py"):
         assert (asset / bundled).is_file(), bundled

@@ -9,7 +9,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from conftest import DEPLOY_ACCOUNT, REGION, build_stack, default_props, policy_statements, statement
+from conftest import (DENY_GRANTS_NOT_FOR_AWS_RESOURCES, DEPLOY_ACCOUNT, REGION, build_stack, default_props,
+                      policy_statements, statement)
 from template_tokens import as_list, string_like
 from trail_validators.contract import alert_marker, audited_marker, checkpoint_key
 
@@ -37,7 +38,13 @@ def state_key_id(resources) -> str:
 
 @pytest.fixture(scope="module")
 def key_statements(template) -> list[dict]:
-    return policy_statements(template, "AWS::KMS::Key", "KeyPolicy", STATE_KEY)
+    """What the state key allows (its one deny: test_state_key_denies_grants_not_for_aws_resources)."""
+    return [s for s in policy_statements(template, "AWS::KMS::Key", "KeyPolicy", STATE_KEY) if s["Effect"] == "Allow"]
+
+
+def test_state_key_denies_grants_not_for_aws_resources(template):
+    statements = policy_statements(template, "AWS::KMS::Key", "KeyPolicy", STATE_KEY)
+    assert [s for s in statements if s["Effect"] != "Allow"] == [DENY_GRANTS_NOT_FOR_AWS_RESOURCES]
 
 
 def role_id(resources, which: str) -> str:

@@ -7,7 +7,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_each_pack
+from ..compliance import acknowledge, acknowledge_control, acknowledge_each_pack
 
 MINIMUM_TLS_VERSION = 1.2
 
@@ -42,9 +42,15 @@ class AccessLogBucket(Construct):
                            "would never end.")
         acknowledge(self.bucket, "AwsSolutions-S1", no_logs_of_logs)
         acknowledge_each_pack(self.bucket, "S3BucketLoggingEnabled", no_logs_of_logs)
-        acknowledge_each_pack(self.bucket, "S3DefaultEncryptionKMS",
-                              "S3 server access logging delivers only to SSE-S3 target buckets; "
-                              "SSE-KMS (customer managed keys) is not supported for the target.")
+        acknowledge_control(self.bucket, "CT.S3.PR.2", no_logs_of_logs)
+        sse_s3 = ("S3 server access logging delivers only to SSE-S3 target buckets; "
+                  "SSE-KMS (customer managed keys) is not supported for the target.")
+        acknowledge_each_pack(self.bucket, "S3DefaultEncryptionKMS", sse_s3)
+        acknowledge_control(self.bucket, "CT.S3.PR.10", sse_s3)
+        acknowledge_control(self.bucket, "CT.S3.PR.9",
+                            "S3 server access logging does not deliver into a bucket with an Object Lock "
+                            "default retention, so Object Lock here would hold nothing; the access logs are "
+                            "versioned and retained, and the trail bucket takes Object Lock (object_lock).")
         acknowledge_each_pack(self.bucket, "S3BucketReplicationEnabled",
                               "Replication needs a destination in another region or account that "
                               "this package does not own; versioning and RETAIN protect the "

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ..names import TrailIdentity
 from ..props import SecureTrailConfigError
-from ..validators.state_key import KEY_ADMINISTRATION
+from ..validators.state_key import account_administration_statements
 
 CLOUDTRAIL = iam.ServicePrincipal("cloudtrail.amazonaws.com")
 CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
@@ -41,10 +41,9 @@ def reader_decrypt_conditions(*, region: str, bucket_arn: str, logs_prefix: str)
 
 def key_administration_statements() -> list[iam.PolicyStatement]:
     """The account (key administrators through IAM) manages the key, never uses it; grants
-    only for AWS resources (Control Tower CT.KMS.PR.3)."""
+    only for AWS resources, and nobody creates any other (Control Tower CT.KMS.PR.3)."""
     return [
-        iam.PolicyStatement(sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
-                            actions=list(KEY_ADMINISTRATION), resources=["*"]),
+        *account_administration_statements(),
         iam.PolicyStatement(sid="AccountGrantsForAwsResourcesOnly", principals=[iam.AccountRootPrincipal()],
                             actions=["kms:CreateGrant"], resources=["*"],
                             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),

@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..compliance import acknowledge_each_pack
+from ..compliance import acknowledge_control, acknowledge_each_pack
 from ..names import TrailIdentity
 from ..props import ObjectLock
 from .access_log_bucket import MINIMUM_TLS_VERSION
@@ -76,6 +76,13 @@ class TrailBucket(Construct):
                               "Replication needs a destination bucket and key in another region or "
                               "account that this package does not own; versioning, RETAIN, "
                               "optional Object Lock and the digest validator protect the logs here.")
+        if lock is None:
+            acknowledge_control(self.bucket, "CT.S3.PR.9",
+                                "Object Lock is opt-in (object_lock): it can never be turned off, and its "
+                                "default retention keeps every log from deletion (in compliance mode by "
+                                "anyone, root included), a choice for the owner; without it the bucket is "
+                                "versioned and retained, and log file validation, the digest validator "
+                                "and the trail watch report any changed or deleted log.")
 
     @property
     def policy(self) -> s3.BucketPolicy:

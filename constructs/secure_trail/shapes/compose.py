@@ -22,6 +22,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..analytics import TrailAnalytics
+from ..compliance import acknowledge_control
 from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
 from ..names import DeploymentNames, TrailIdentity, posture_role_name
 from ..contract import handover as contract_handover
@@ -157,6 +158,13 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             insight_types=[kind.value for kind in props.insight_types_in_force],
             log_group_arn=log_group.log_group.log_group_arn if log_group else None,
             log_role_arn=log_group.role.role_arn if log_group else None).trail
+        if not holds_logs:
+            acknowledge_control(
+                trail, "CT.CLOUDTRAIL.PR.1",
+                "The trail is encrypted with the Log Archive account's key, named by its derived alias ARN "
+                "(KMSKeyId is an Fn::Join over AWS::Partition, no reference across accounts): the rule at "
+                "synth reads only a literal or a key of this template, while the Control Tower hook at "
+                "deploy reads the resolved ARN.")
         # CloudTrail checks the bucket, key and topic policies (and the log role's) when the
         # trail is created: they must exist first. The key (whose policy is part of it), the
         # topic, the log group and the role are referenced by the trail already.

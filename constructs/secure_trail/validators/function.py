@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..compliance import acknowledge_each_pack
+from ..compliance import acknowledge_control, acknowledge_each_pack
 from ..names import TrailIdentity
 from .code import ARCHITECTURE, RUNTIME, validator_code
 from .state_key import ValidatorStateKey
@@ -62,10 +62,11 @@ class ValidatorFunction(Construct):
         self.function.node.add_dependency(self.policy)
         state_key.grant_environment(self)
         state_key.grant_send(self, dead_letter_queue)
-        acknowledge_each_pack(self.function, "LambdaInsideVPC",
-                              "The validator calls only AWS APIs (S3, SQS, SNS, DynamoDB, CloudWatch) "
-                              "over TLS and accepts no inbound traffic; a VPC would add NAT or five "
-                              "interface endpoints and no isolation that IAM does not already give.")
+        outside_vpc = ("The validator calls only AWS APIs (S3, SQS, SNS, DynamoDB, CloudWatch) "
+                       "over TLS and accepts no inbound traffic; a VPC would add NAT or five "
+                       "interface endpoints and no isolation that IAM does not already give.")
+        acknowledge_each_pack(self.function, "LambdaInsideVPC", outside_vpc)
+        acknowledge_control(self.function, "CT.LAMBDA.PR.3", outside_vpc)
 
 
 def consume_statement(queue: sqs.IQueue) -> iam.PolicyStatement:

@@ -35,7 +35,7 @@ from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, En
 from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, KMS, LOGS, RESOURCE_FIELDS, S3,
                                         WEAKENING_CALLS)
 
-from ..compliance import acknowledge, nag_resource
+from ..compliance import acknowledge, acknowledge_control, nag_resource
 from ..names import TrailIdentity
 from .function import ValidatorFunction
 from .queue import count_alarm, heartbeat_alarm
@@ -71,10 +71,11 @@ class PostureWatcher(Construct):
         self.dead_letter_queue = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
                                            encryption_master_key=state_key.key, enforce_ssl=True,
                                            retention_period=Duration.days(14))
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
-                    "This queue is the dead-letter queue of the posture watcher's function (events it "
-                    "failed to handle)" + ("; an alarm fires on its first message." if alarm_topic else
-                                           "; its depth is a CloudWatch metric of this account."))
+        last_stop = ("This queue is the dead-letter queue of the posture watcher's function (events it "
+                     "failed to handle)" + ("; an alarm fires on its first message." if alarm_topic else
+                                            "; its depth is a CloudWatch metric of this account."))
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", last_stop)
+        acknowledge_control(self.dead_letter_queue, "CT.SQS.PR.1", last_stop)
         trail_reads = [iam.PolicyStatement(
             actions=["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"],
             resources=[trail_arn])] if watch_trail else []

@@ -12,7 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import Heartbeat, Metric
 
-from ..compliance import acknowledge
+from ..compliance import acknowledge, acknowledge_control
 from ..metrics import contract_metric
 
 MAX_RECEIVES = 3
@@ -27,9 +27,10 @@ class ValidatorQueue(Construct):
         encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": key}
         self.dead_letter_queue = sqs.Queue(
             self, "DeadLetters", **encryption, enforce_ssl=True, retention_period=Duration.days(14))
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
-                    "This queue is the dead-letter queue of the work queue and of the validator "
-                    "function; an alarm fires on its first message.")
+        last_stop = ("This queue is the dead-letter queue of the work queue and of the validator "
+                     "function; an alarm fires on its first message.")
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", last_stop)
+        acknowledge_control(self.dead_letter_queue, "CT.SQS.PR.1", last_stop)
         self.queue = sqs.Queue(
             self, "Queue", **encryption, enforce_ssl=True,
             visibility_timeout=visibility_timeout, retention_period=Duration.days(14),

@@ -38,6 +38,26 @@ KEY_ADMINISTRATION = sorted((
     "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant",
     "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
     "kms:UpdateAlias", "kms:UpdateKeyDescription"))
+
+
+def deny_grants_not_for_aws_resources() -> iam.PolicyStatement:
+    """Nobody, whatever IAM allows, creates a grant on the key unless an AWS service creates it
+    for an AWS resource (Control Tower CT.KMS.PR.3): a grant is a way to give oneself Decrypt.
+    Services that use the key through grants (DynamoDB, Lambda, OpenSearch Serverless) create
+    them for their resources, so this denies them nothing."""
+    return iam.PolicyStatement(
+        sid="DenyGrantsNotForAwsResources", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
+        actions=["kms:CreateGrant"], resources=["*"],
+        conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}})
+
+
+def account_administration_statements() -> list[iam.PolicyStatement]:
+    """The account (key administrators through IAM) manages the key, never uses it."""
+    return [iam.PolicyStatement(sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
+                                actions=KEY_ADMINISTRATION, resources=["*"]),
+            deny_grants_not_for_aws_resources()]
+
+
 # What DynamoDB needs of the principal that creates a table with a customer managed key.
 TABLE_CREATION = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*",
                   "kms:ReEncrypt*"]
@@ -70,9 +90,7 @@ class ValidatorStateKey(Construct):
             enable_key_rotation=True, alias=identity.validator_state_key_alias, removal_policy=RemovalPolicy.RETAIN,
             # A policy of our own: CDK's default gives the account kms:* (any IAM principal
             # allowed by IAM could decrypt, or forge a checkpoint through DynamoDB).
-            policy=iam.PolicyDocument(statements=[iam.PolicyStatement(
-                sid="AccountAdministersKeyOnly", principals=[iam.AccountRootPrincipal()],
-                actions=KEY_ADMINISTRATION, resources=["*"])]))
+            policy=iam.PolicyDocument(statements=account_administration_statements()))
         deployer = _deployer(Stack.of(self))
         for sid, service, actions in (("DeployerCreatesTheTable", "dynamodb", TABLE_CREATION),
                                       ("DeployerEncryptsFunctionEnvironments", "lambda", FUNCTION_CONFIGURATION)):
