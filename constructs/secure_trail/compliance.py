@@ -23,6 +23,7 @@ CONTROL_TOWER_RULES = {
     "CT.CLOUDTRAIL.PR.1": "cloud_trail_encryption_enabled_check",
     "CT.LAMBDA.PR.3": "lambda_inside_vpc_check",
     "CT.S3.PR.2": "s3_bucket_logging_enabled_check",
+    "CT.S3.PR.4": "s3_event_notifications_enabled_check",
     "CT.S3.PR.9": "s3_bucket_object_lock_enabled_check",
     "CT.S3.PR.10": "s3_bucket_default_encryption_kms_check",
     "CT.SQS.PR.1": "sqs_dlq_check",
@@ -81,8 +82,12 @@ def control_tower_summary(app: IConstruct) -> tuple[bool, str]:
     if isinstance(entry, str):
         return False, f"Control Tower proactive controls: {CONTROL_TOWER_PLUGIN} FAILED ({entry})."
     if (entry.get("metadata") or {}).get("error") or entry.get("conclusion") != "success" or entry.get("violations"):
-        reason = (entry.get("metadata") or {}).get("error") or f"conclusion {entry.get('conclusion')!r}"
-        return False, f"Control Tower proactive controls: {CONTROL_TOWER_PLUGIN} FAILED ({str(reason)[:200]})."
+        failures = [f"{violation.get('description', '?')[:60]} on "
+                    + ", ".join(str(c.get("constructPath")) for c in violation.get("violatingConstructs", ()))
+                    for violation in entry.get("violations") or ()]
+        reason = ((entry.get("metadata") or {}).get("error") or "; ".join(failures)
+                  or f"conclusion {entry.get('conclusion')!r}")
+        return False, f"Control Tower proactive controls: {CONTROL_TOWER_PLUGIN} FAILED ({str(reason)[:600]})."
     acknowledged = sum(len(violation.get("violatingConstructs", ()))
                        for violation in entry.get("suppressedViolations", ()))
     exemptions = sum(1 for rules in _acknowledged(app) for rule in rules if _is_control(rule))

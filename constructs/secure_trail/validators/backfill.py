@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..compliance import acknowledge, acknowledge_each_pack, nag_resource
+from ..compliance import acknowledge, acknowledge_control, acknowledge_each_pack, nag_resource
 from ..contract import (BACKFILL_FIELD, BACKFILL_ITEM_FIELD, BACKFILL_ITEMS_PREFIX, BACKFILL_RESULTS_PREFIX,
                         DEFAULT_BACKFILL_CONCURRENCY, DIGEST_BACKFILL, BackfillItem, BackfillRequest, Env)
 from ..names import TrailIdentity, bucket_name
@@ -86,6 +86,11 @@ class DigestBackfill(Construct):
         acknowledge(self.bucket, "AwsSolutions-S1", work_only)
         acknowledge_each_pack(self.bucket, "S3BucketLoggingEnabled", work_only)
         acknowledge_each_pack(self.bucket, "S3BucketReplicationEnabled", work_only)
+        acknowledge_control(self.bucket, "CT.S3.PR.2", work_only)
+        acknowledge_control(self.bucket, "CT.S3.PR.4", work_only + " Nothing reacts to its objects but the "
+                            "state machine that wrote them.")
+        acknowledge_control(self.bucket, "CT.S3.PR.9", work_only + " Its objects are rewritten by each run and "
+                            "expire, which a retention lock would refuse.")
 
         items = self.bucket.arn_for_objects(f"{BACKFILL_ITEMS_PREFIX}*")
         results = self.bucket.arn_for_objects(f"{BACKFILL_RESULTS_PREFIX}*")
