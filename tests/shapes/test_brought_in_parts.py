@@ -104,3 +104,45 @@ def test_the_organization_shape_refuses_brought_parts(prop):
                              log_archive_account_id=DEPLOY_ACCOUNT, **{prop: part})
     with pytest.raises(SecureTrailConfigError, match=f"^{prop}: .*organization shape"):
         props.validate()
+
+
+def _single_stack_with(bucket_of) -> tuple[cdk.Stack, Template]:
+    app = cdk.App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account=DEPLOY_ACCOUNT, region=REGION))
+    SecureTrail(stack, "Trail", org_id=ORG_ID, trail_name=TRAIL_NAME, management_account_id=MANAGEMENT_ACCOUNT,
+                bucket=bucket_of(stack), audit_access_logs=False)
+    return stack, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def bucket_of_another_account():
+    return _single_stack_with(lambda stack: s3.Bucket.from_bucket_attributes(
+        stack, "Bucket", bucket_name=BUCKET, account="333333333333", region=REGION))
+
+
+def test_a_bucket_of_the_stack_s_account_is_watched_and_its_owner_told_to_send_its_events(brought):
+    stack, template, _ = brought
+    assert template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": {
+        "source": ["aws.s3"], "detail": {"bucket": {"name": [BUCKET]}}}}})
+    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("secure-trail:brought-bucket-events"))
+
+
+def test_a_bucket_of_another_account_gets_no_trail_watch_nor_posture_bucket_check_and_says_so(
+        bucket_of_another_account):
+    stack, template = bucket_of_another_account
+    assert not template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": {"source": ["aws.s3"]}}})
+    assert not [f for f in template.find_resources("AWS::Lambda::Function").values()
+                if "trail_watch" in f["Properties"]["Handler"]]
+    policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
+    assert "s3:GetBucketPolicy" not in policies and "s3:ListBucketVersions" not in policies
+    assert f"arn:aws:s3:::{BUCKET}/AWSLogs/" in json.dumps(stack.resolve(template.to_json()))  # digests still read it
+    Annotations.from_stack(stack).has_warning(
+        "*", Match.string_like_regexp("333333333333.*secure-trail:brought-bucket-other-account"))
+    assert not Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("secure-trail:brought-bucket-events"))
+
+
+@pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda p: p.__name__)
+def test_no_unacknowledged_findings_with_a_bucket_of_another_account(pack, bucket_of_another_account):
+    stack, _ = bucket_of_another_account
+    assert [v.rule_name for v in pack().validate_scope(stack).violations] == []

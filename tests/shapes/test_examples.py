@@ -50,7 +50,48 @@ def test_the_organization_example_synthesizes_a_log_archive_and_a_trail_stack(tm
     assert not _of_type(templates["SecureTrailTrail"], "AWS::S3::Bucket")
 
 
-@pytest.mark.parametrize("name", ["single_stack.py", "organization.py"])
+BROUGHT = {"bucket": "org-cloudtrail-logs-111111111111",
+           "key": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+           "topic": "arn:aws:sns:eu-west-1:111111111111:org-trail-delivery", "log_group": "org-cloudtrail"}
+
+
+def assert_uses_exactly_the_brought_parts(out) -> None:
+    """What examples/bring_your_own.py must synthesize (from the checkout, and from the
+    installed wheel in tests/validators/test_wheel_install.py)."""
+    templates = stack_templates(out)
+    assert set(templates) == {"BringYourOwn"}
+    template = templates["BringYourOwn"]
+    (trail,) = _of_type(template, "AWS::CloudTrail::Trail")
+    props = trail["Properties"]
+    assert props["S3BucketName"] == BROUGHT["bucket"]
+    assert props["KMSKeyId"] == BROUGHT["key"]
+    assert props["SnsTopicName"] == BROUGHT["topic"]
+    assert f":log-group:{BROUGHT['log_group']}:*" in json.dumps(props["CloudWatchLogsLogGroupArn"])
+    assert _of_type(template, "AWS::S3::Bucket") == []  # neither a trail bucket nor an access-log bucket
+    assert [g for g in _of_type(template, "AWS::Logs::LogGroup")
+            if not g["Properties"].get("LogGroupName", "").startswith("/aws/lambda/")] == []
+    assert {"SecureTrailHandoverBucket", "SecureTrailHandoverKey", "SecureTrailHandoverTopic"} <= set(
+        template["Outputs"])
+    handover = json.loads((out / "BringYourOwn.secure-trail-handover.json").read_text())
+    bucket = {s["Sid"]: s for s in handover["parts"]["bucket"]["statements"]}
+    assert {"SecureTrailCloudTrailAclCheck", "SecureTrailCloudTrailWrite"} <= set(bucket)
+    assert json.dumps(bucket["SecureTrailCloudTrailWrite"]["Resource"]).count(f"{BROUGHT['bucket']}/AWSLogs/") == 2
+    assert BROUGHT["key"] in handover["parts"]["key"]["policy"]
+    assert {"SecureTrailCloudTrailEncrypt", "SecureTrailCloudTrailDescribeKey"} <= {
+        s["Sid"] for s in handover["parts"]["key"]["statements"]}
+    assert [s["Resource"] for s in handover["parts"]["topic"]["statements"]] == [BROUGHT["topic"]]
+    # The example registers the four cdk-nag packs: a finding would have failed its synth.
+    report = json.loads((out / "validation-report.json").read_text())
+    assert [r for r in report["pluginReports"] if r["summary"]["status"] != "success"] == []
+    assert "Fn::" not in json.dumps(handover) and "Ref" not in json.dumps(handover)  # plain JSON an owner applies
+
+
+def test_the_bring_your_own_example_uses_exactly_the_brought_parts(tmp_path, monkeypatch):
+    synthesize_example("bring_your_own.py", tmp_path / "cdk.out", monkeypatch)
+    assert_uses_exactly_the_brought_parts(tmp_path / "cdk.out")
+
+
+@pytest.mark.parametrize("name", ["single_stack.py", "organization.py", "bring_your_own.py"])
 def test_each_example_says_how_to_run_it(name):
     source = (EXAMPLES / name).read_text()
     assert "app.synth()" in source and "register_nag_packs(app)" in source and "pip install secure-trail" in source

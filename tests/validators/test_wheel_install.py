@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from tests.shapes.test_examples import assert_uses_exactly_the_brought_parts
 from secure_trail.validators.lambda_asset import LAMBDA_CODE
 from trail_validators import __version__
 
@@ -136,6 +137,23 @@ def test_the_installed_library_synthesizes_each_example_offline(wheels, tmp_path
     assert run.returncode == 0, run.stderr[-4000:]
     artifacts = json.loads((out / "manifest.json").read_text())["artifacts"]
     assert len([a for a in artifacts.values() if a["type"] == "aws:cloudformation:stack"]) == stacks
+
+
+def test_the_installed_library_uses_exactly_the_brought_parts_and_hands_over_their_statements(wheels, tmp_path):
+    python = _pipless_venv(tmp_path / "venv", wheels["library"])
+    app_dir = tmp_path / "my-cdk-app"
+    app_dir.mkdir()
+    shutil.copy(REPO / "examples" / "bring_your_own.py", app_dir / "app.py")
+    out = app_dir / "cdk.out"
+    run = subprocess.run(
+        [python, "-c", "import runpy, secure_trail, sys; print(secure_trail.__file__, file=sys.stderr); "
+                       "runpy.run_path('app.py', run_name='__main__')"],
+        cwd=app_dir, env={**_offline_env(), "CDK_OUTDIR": str(out)}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]  # any unacknowledged cdk-nag finding fails it
+    assert run.stderr.splitlines()[0].startswith(str(tmp_path / "venv"))  # not the checkout
+    assert_uses_exactly_the_brought_parts(out)
+    for part in ("bucket", "key", "topic"):
+        assert f"secure-trail:handover-{part}" in run.stderr
 
 
 def _asset_of(library_wheel: Path, where: Path) -> Path:

@@ -6,7 +6,8 @@ validators need (``contract.handover``: the same statements ``posture.handover``
 live policy for) are
 handed over three ways: a synth warning ``secure-trail:handover-<part>``, a stack output
 ``SecureTrailHandover<Part>`` (JSON, resolved at deploy time) and a file
-``<outdir>/<stack>.secure-trail-handover.json`` written at synth.
+``<outdir>/<stack>.secure-trail-handover.json`` written at synth (plain JSON where the
+stack's environment is known).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import os
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Aspects, CfnOutput, IAspect, Stack, Stage
+from aws_cdk import Annotations, Aspects, CfnOutput, IAspect, Stack, Stage, Token
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct, IConstruct
 
 from ..contract.handover import HANDOVER_PARTS, handover_output_id
@@ -68,5 +70,32 @@ class _WriteHandoverFile:
         path = handover_file(stack)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as out:
-            json.dump({"stack": stack.stack_name, "parts": stack.resolve(self._handover.parts)}, out, indent=2,
-                      sort_keys=True)
+            json.dump({"stack": stack.stack_name, "parts": plain(stack.resolve(self._handover.parts), stack)}, out,
+                      indent=2, sort_keys=True)
+
+
+def plain(value: Any, stack: Stack) -> Any:
+    """``value`` (resolved) with the pseudo parameters the stack's environment fixes (partition,
+    region, account) filled in and joins of plain strings joined: the file is for an owner to
+    apply as it is. What the environment leaves open stays a CloudFormation expression."""
+    known = {"AWS::Region": stack.region, "AWS::AccountId": stack.account}
+    if not Token.is_unresolved(stack.region):
+        partition = RegionInfo.get(stack.region).partition
+        if partition:
+            known["AWS::Partition"] = partition
+    known = {name: v for name, v in known.items() if isinstance(v, str) and not Token.is_unresolved(v)}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"} and node["Ref"] in known:
+            return known[node["Ref"]]
+        node = {key: walk(item) for key, item in node.items()}
+        join = node.get("Fn::Join")
+        if set(node) == {"Fn::Join"} and isinstance(join, list) and len(join) == 2 and isinstance(join[0], str) \
+                and isinstance(join[1], list) and all(isinstance(part, str) for part in join[1]):
+            return join[0].join(join[1])
+        return node
+    return walk(value)

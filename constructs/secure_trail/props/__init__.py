@@ -53,6 +53,10 @@ MAX_POSTURE_CHECK_MINUTES = 1440
 SHORT_LOG_RETENTION_DAYS = 365
 """A ``log_expiration_days`` below this gives the synth warning ``SHORT_LOG_RETENTION_WARNING``."""
 SHORT_LOG_RETENTION_WARNING = "secure-trail:short-log-retention"
+BROUGHT_BUCKET_EVENTS_WARNING = "secure-trail:brought-bucket-events"
+"""With a ``bucket`` of the stack's account: its owner must send its events to EventBridge."""
+BROUGHT_BUCKET_OTHER_ACCOUNT_WARNING = "secure-trail:brought-bucket-other-account"
+"""With a ``bucket`` of another account: no trail watch, no posture check of the bucket."""
 
 BROUGHT_PARTS = ("bucket", "sns_topic", "cloud_watch_log_group", "cloud_watch_logs_role")
 """Parts a SecureTrail can be given instead of creating them (``key`` aside, brought as before)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Annotations, Token
+from aws_cdk import Annotations, Stack, Token
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -33,7 +33,8 @@ from ..parts.log_group import TrailLogGroup
 from ..parts.topics import TrailTopics
 from ..parts.trail import OrgTrail, event_selectors
 from ..parts.trail_bucket import TrailBucket
-from ..props import SHORT_LOG_RETENTION_DAYS, SHORT_LOG_RETENTION_WARNING, SecureTrailProps
+from ..props import (BROUGHT_BUCKET_EVENTS_WARNING, BROUGHT_BUCKET_OTHER_ACCOUNT_WARNING, SHORT_LOG_RETENTION_DAYS,
+                     SHORT_LOG_RETENTION_WARNING, SecureTrailProps)
 from ..validators import PostureAlerts, Validators, add_validators, validator_roles
 from ..validators.posture import api_selectors, trail_destination
 
@@ -75,11 +76,12 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         # logging.s3.amazonaws.com (the legacy LogDeliveryWrite ACL is incompatible with
         # BucketOwnerEnforced).
         scope.node.set_context(S3_ACCESS_LOGS_BY_BUCKET_POLICY, True)
+    brought_bucket = props.bucket if holds_logs else None
+    bucket_of_this_account = brought_bucket is None or _of_this_account(scope, brought_bucket)
     roles = validator_roles(audit_access_logs=props.audit_access_logs and holds_logs,
                             validate_digests=props.validate_digests and holds_logs,
-                            watch_posture=props.watch_posture)
+                            watch_posture=props.watch_posture, watch_bucket_events=bucket_of_this_account)
     log_group_wanted = holds_trail and props.cloud_watch_logs
-    brought_bucket = props.bucket if holds_logs else None
     brought_topic = props.sns_topic if holds_trail else None
     brought_log_group = props.cloud_watch_log_group if log_group_wanted else None
     analytics_wanted = log_group_wanted and props.analytics is not None
@@ -107,6 +109,8 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
     access_log_bucket: s3.IBucket | None = None
     if brought_bucket is not None:
         trail_bucket: s3.IBucket = brought_bucket
+        _explain_brought_bucket(scope, brought_bucket, of_this_account=bucket_of_this_account,
+                                validators=props.validate_digests or props.watch_posture)
     elif holds_logs:
         access_log_bucket = AccessLogBucket(
             scope, "AccessLogs", expiration_days=props.access_log_expiration_days,
@@ -184,6 +188,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         validate_digests=props.validate_digests, strict_digest_validation=props.strict_digest_validation,
         revalidation_days=props.revalidation_days, log_expiration_days=props.log_expiration_days,
         backfill_concurrency=props.backfill_concurrency,
+        bucket_of_this_account=bucket_of_this_account,
         audit_access_logs=props.audit_access_logs, min_tls_version=props.min_tls_version,
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
@@ -208,6 +213,33 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
                        alerts_topic=topics.alerts, delivery_topic=delivery_topic,
                        log_group=log_group.log_group if log_group else None, trail=trail, validators=validators,
                        analytics=analytics, monitoring=monitoring)
+
+
+def _of_this_account(scope: Construct, bucket: s3.IBucket) -> bool:
+    """As the bucket was imported: ``from_bucket_name`` takes the stack's account,
+    ``from_bucket_attributes(account=...)`` names its own."""
+    return bucket.env.account == Stack.of(scope).account
+
+
+def _explain_brought_bucket(scope: Construct, bucket: s3.IBucket, *, of_this_account: bool,
+                            validators: bool) -> None:
+    """What the validators can and cannot do with a bucket not owned here, as a synth warning."""
+    if not validators:
+        return
+    if of_this_account:
+        Annotations.of(scope).add_warning_v2(
+            BROUGHT_BUCKET_EVENTS_WARNING,
+            f"The trail watch reads the object events of {bucket.bucket_name} from EventBridge: its owner must "
+            "turn on Amazon EventBridge notifications for the bucket (its notification configuration's "
+            "EventBridgeConfiguration), or the watch sees nothing and its heartbeat alarm fires.")
+        return
+    Annotations.of(scope).add_warning_v2(
+        BROUGHT_BUCKET_OTHER_ACCOUNT_WARNING,
+        f"{bucket.bucket_name} belongs to account {bucket.env.account}: S3 sends its object events to EventBridge "
+        "and answers GetBucketPolicy in that account only, so this stack deploys no trail watch and its posture "
+        "watcher does not check the bucket. The digest validator still reads it (hourly, and re-validates the "
+        "last days daily). Watch the bucket in its own account (the organization shape's Log Archive stack "
+        "does), or acknowledge this warning.")
 
 
 def _hand_over(scope: Construct, *, identity: TrailIdentity, bucket: s3.IBucket | None, key: kms.IKey | None,

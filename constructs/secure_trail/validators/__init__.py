@@ -27,10 +27,13 @@ from .table import ValidatorsTable
 from .trail_watch import TrailWatch
 
 
-def validator_roles(*, audit_access_logs: bool, validate_digests: bool, watch_posture: bool) -> list[str]:
-    """The validator functions that are on (each has a log group the key serves)."""
+def validator_roles(*, audit_access_logs: bool, validate_digests: bool, watch_posture: bool,
+                    watch_bucket_events: bool = True) -> list[str]:
+    """The validator functions that are on (each has a log group the key serves);
+    ``watch_bucket_events``: the trail watch with the digest validator."""
     return (([ACCESS_LOG_AUDITOR] if audit_access_logs else [])
-            + ([DIGEST_PLANNER, DIGEST_VALIDATOR, TRAIL_WATCH] if validate_digests else [])
+            + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if validate_digests else [])
+            + ([TRAIL_WATCH] if validate_digests and watch_bucket_events else [])
             + ([POSTURE_WATCHER] if watch_posture else []))
 
 
@@ -53,7 +56,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    key_alias: str | None = None, posture_alerts: PostureAlerts | None = None,
                    revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557,
                    expected_trail: dict[str, Any] | None = None,
-                   backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY) -> Validators:
+                   backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY,
+                   bucket_of_this_account: bool = True) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
     buckets given; only the trail bucket where it was brought): the digest validator and the
     access-log auditor, and a posture watcher of the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
@@ -63,10 +67,14 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     With the digest validator: the trail watch of the trail bucket (``log_expiration_days``: its
     lifecycle expiry), a daily re-validation of the last ``revalidation_days``, and the backfill
     state machine (``backfill_concurrency`` chain-days at once).
-    ``expected_trail``: the trail's deployed destination (``posture.trail_destination``)."""
+    ``expected_trail``: the trail's deployed destination (``posture.trail_destination``). A trail
+    bucket not ``bucket_of_this_account`` gets neither the trail watch nor the posture
+    watcher's bucket checks: S3 sends a bucket's events to EventBridge, and answers
+    GetBucketPolicy, in the bucket owner's account only."""
     holds_logs = trail_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
-                            validate_digests=validate_digests and holds_logs, watch_posture=watch_posture)
+                            validate_digests=validate_digests and holds_logs, watch_posture=watch_posture,
+                            watch_bucket_events=bucket_of_this_account)
     if not roles:
         return Validators()
     state_key = ValidatorStateKey(scope, "ValidatorState", identity=identity)
@@ -95,7 +103,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             alarm_topic=alerts_topic, check_interval=Duration.minutes(posture_check_minutes),
             auto_restart_logging=auto_restart_logging, watch_trail=watch_trail,
             expected_selectors=expected_selectors, log_group_name=log_group_name,
-            buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None], key=key if holds_logs else None,
+            buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None] if bucket_of_this_account else [],
+            key=key if holds_logs else None,
             key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None,
             expected_trail=expected_trail)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher, trail_watch)

@@ -52,8 +52,8 @@ def key_statements(trail_arn: str, account: str, partition: str = "aws",
     ]
     if reader_role_arns:
         statements.append({"Sid": "SecureTrailValidatorsDecrypt", "Effect": "Allow",
-                           "Principal": {"AWS": sorted(reader_role_arns)}, "Action": "kms:Decrypt",
-                           "Resource": "*"})
+                           "Principal": {"AWS": sorted(reader_role_arns)},
+                           "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"})
     return statements
 
 
