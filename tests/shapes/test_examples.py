@@ -67,9 +67,12 @@ def assert_uses_exactly_the_brought_parts(out) -> None:
     assert props["KMSKeyId"] == BROUGHT["key"]
     assert props["SnsTopicName"] == BROUGHT["topic"]
     assert f":log-group:{BROUGHT['log_group']}:*" in json.dumps(props["CloudWatchLogsLogGroupArn"])
-    assert _of_type(template, "AWS::S3::Bucket") == []  # neither a trail bucket nor an access-log bucket
+    # Neither a trail bucket nor an access-log bucket: only the digest validator's own backfill bucket.
+    assert [json.dumps(b["Properties"].get("BucketName")) for b in _of_type(template, "AWS::S3::Bucket")] == [
+        '"secure-org-trail-backfill-111111111111-eu-west-1"']
     assert [g for g in _of_type(template, "AWS::Logs::LogGroup")
-            if not g["Properties"].get("LogGroupName", "").startswith("/aws/lambda/")] == []
+            if not json.dumps(g["Properties"].get("LogGroupName", "")).startswith(('"/aws/lambda/', '"/aws/vendedlogs/'))
+            and "backfill" not in json.dumps(g["Properties"].get("LogGroupName", ""))] == []  # the validators' own
     assert {"SecureTrailHandoverBucket", "SecureTrailHandoverKey", "SecureTrailHandoverTopic"} <= set(
         template["Outputs"])
     handover = json.loads((out / "BringYourOwn.secure-trail-handover.json").read_text())
