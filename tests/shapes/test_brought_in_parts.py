@@ -114,6 +114,31 @@ def _single_stack_with(bucket_of) -> tuple[cdk.Stack, Template]:
     return stack, Template.from_stack(stack)
 
 
+def test_the_posture_watcher_checks_the_statements_handed_over_for_parts_of_its_account(brought):
+    from trail_validators.contract import Env, PostureEnv
+    from trail_validators.contract.handover import handover_checks
+    from trail_validators.handlers.posture import config_from_env
+    stack, template, outdir = brought
+    (watcher,) = [f for f in template.find_resources("AWS::Lambda::Function").values()
+                  if f["Properties"]["Handler"].endswith("posture.handler")]
+    env = {k: resolve_arn_join(v) for k, v in watcher["Properties"]["Environment"]["Variables"].items()}
+    spec = json.loads(env[PostureEnv.HANDOVER])
+    # the key is of account 333333333333: GetKeyPolicy answers there only
+    assert (spec["bucket"], spec.get("key"), spec["topic"]) == (BUCKET, None, TOPIC_ARN)
+    handed = json.loads((outdir / f"{stack.artifact_id}.secure-trail-handover.json").read_text())["parts"]
+    checked = {part: statements for part, _, statements in handover_checks(spec)}
+    assert {part: json.dumps(s, sort_keys=True) for part, s in checked.items()} == {
+        part: json.dumps(handed[part]["statements"], sort_keys=True) for part in checked}
+    read = config_from_env({k: env[k] for k in (Env.TABLE_NAME, Env.ALERTS_TOPIC_ARN, Env.HOME_REGION,
+                                                PostureEnv.TRAIL_ARN, PostureEnv.ACCOUNT, PostureEnv.HANDOVER)}
+                           | {PostureEnv.CHECK_TRAIL: "false", PostureEnv.AUTO_RESTART_LOGGING: "false"})
+    assert {part: list(statements) for part, _, statements in read.handover} == checked
+    policies = [s for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+                for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert {"Action": "sns:GetTopicAttributes", "Effect": "Allow", "Resource": TOPIC_ARN} in policies
+    assert not [s for s in policies if "kms:GetKeyPolicy" in json.dumps(s)]
+
+
 @pytest.fixture(scope="module")
 def bucket_of_another_account():
     return _single_stack_with(lambda stack: s3.Bucket.from_bucket_attributes(

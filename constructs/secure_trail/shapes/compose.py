@@ -178,8 +178,9 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
             if policy is not None:
                 trail.node.add_dependency(policy)
 
+    handover = None
     if trail is not None:
-        _hand_over(scope, identity=identity, bucket=brought_bucket, key=key if holds_logs else None,
+        handover = _hand_over(scope, identity=identity, bucket=brought_bucket, key=key if holds_logs else None,
                    topic=brought_topic, log_group=log_group if brought_log_group and props.cloud_watch_logs_role else None)
     assert topics.alerts is not None or not roles
     validators = add_validators(
@@ -188,7 +189,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         validate_digests=props.validate_digests, strict_digest_validation=props.strict_digest_validation,
         revalidation_days=props.revalidation_days, log_expiration_days=props.log_expiration_days,
         backfill_concurrency=props.backfill_concurrency,
-        bucket_of_this_account=bucket_of_this_account,
+        bucket_of_this_account=bucket_of_this_account, handover=handover,
         audit_access_logs=props.audit_access_logs, min_tls_version=props.min_tls_version,
         expected_principals=props.expected_principals, watch_posture=props.watch_posture,
         posture_check_minutes=props.posture_check_minutes, auto_restart_logging=props.auto_restart_logging,
@@ -243,31 +244,37 @@ def _explain_brought_bucket(scope: Construct, bucket: s3.IBucket, *, of_this_acc
 
 
 def _hand_over(scope: Construct, *, identity: TrailIdentity, bucket: s3.IBucket | None, key: kms.IKey | None,
-               topic: sns.ITopic | None, log_group: TrailLogGroup | None) -> None:
-    """The statements the owners of the parts not owned here must add (``parts.handover``)."""
-    readers = [f"arn:{identity.partition}:iam::{identity.account}:root"]
-    handover = None
-
-    def add(part: str, statements: list[dict[str, Any]], where: str) -> None:
-        nonlocal handover
-        handover = handover or Handover(scope, "Handover")
-        handover.add(part, statements, where)
-    if bucket is not None:
-        add("bucket", contract_handover.bucket_statements(
-            bucket.bucket_name, identity.trail_arn, identity.management_account_id, partition=identity.partition,
-            prefix=identity.s3_key_prefix or "", reader_role_arns=readers, org_id=identity.org_id),
-            f"the bucket policy of {bucket.bucket_name}")
-    if key is not None and not isinstance(key, kms.Key):
-        add("key", contract_handover.key_statements(
-            identity.trail_arn, identity.management_account_id, partition=identity.partition,
-            reader_role_arns=readers), f"the key policy of {key.key_arn}")
-    if topic is not None:
-        add("topic", contract_handover.topic_statements(topic.topic_arn, identity.trail_arn),
-            f"the topic policy of {topic.topic_arn}")
+               topic: sns.ITopic | None, log_group: TrailLogGroup | None) -> dict[str, Any] | None:
+    """The statements the owners of the parts not owned here must add (``parts.handover``);
+    what the posture watcher of this account checks of them (``contract.handover
+    .handover_checks``: the parts of this account, whose policies it can read), or None."""
+    spec: dict[str, Any] = {
+        "trail_arn": identity.trail_arn, "account": identity.management_account_id,
+        "partition": identity.partition, "prefix": identity.s3_key_prefix or "",
+        "readers": [f"arn:{identity.partition}:iam::{identity.account}:root"], "org_id": identity.org_id,
+        "bucket": bucket.bucket_name if bucket is not None else None,
+        "key": key.key_arn if key is not None and not isinstance(key, kms.Key) else None,
+        "topic": topic.topic_arn if topic is not None else None}
+    wheres = {"bucket": f"the bucket policy of {spec['bucket']}", "key": f"the key policy of {spec['key']}",
+              "topic": f"the topic policy of {spec['topic']}"}
+    parts = {"bucket": bucket, "key": key, "topic": topic}
+    checks = contract_handover.handover_checks(spec)
+    if not checks and log_group is None:
+        return None
+    handover = Handover(scope, "Handover")
+    for part, _, statements in checks:
+        handover.add(part, statements, wheres[part])
     if log_group is not None:
-        add("log-group", contract_handover.log_group_writer_statements(
+        handover.add("log-group", contract_handover.log_group_writer_statements(
             identity.log_group_arn(log_group.log_group.log_group_name)),
             f"the policy of role {log_group.role.role_arn} (it writes to {log_group.log_group.log_group_name})")
+    # GetBucketPolicy, GetKeyPolicy and GetTopicAttributes answer in the part's own account only.
+    watched = {part: spec[part] if spec[part] and parts[part].env.account == Stack.of(scope).account else None
+               for part in contract_handover.CHECKED_PARTS}
+    if not any(watched.values()):
+        return None
+    return {field: spec[field] for field in contract_handover.HANDOVER_SPEC_FIELDS} | \
+        {part: value for part, value in watched.items() if value}
 
 
 def _admit_trail_account_posture_alerts(alerts_topic: sns.Topic, key: kms.IKey, *, names: DeploymentNames,

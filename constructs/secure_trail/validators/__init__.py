@@ -7,7 +7,7 @@ in each account that holds a part of the trail. Each module: one validator's con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -57,7 +57,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
                    revalidation_days: int = DEFAULT_REVALIDATION_DAYS, log_expiration_days: int = 2557,
                    expected_trail: dict[str, Any] | None = None,
                    backfill_concurrency: int = DEFAULT_BACKFILL_CONCURRENCY,
-                   bucket_of_this_account: bool = True) -> Validators:
+                   bucket_of_this_account: bool = True, handover: Mapping[str, Any] | None = None) -> Validators:
     """The validators that are on, as children of ``scope``. Where the logs are (the two
     buckets given; only the trail bucket where it was brought): the digest validator and the
     access-log auditor, and a posture watcher of the buckets and ``key`` (``key_alias``: its alias, when the trail names it so). With
@@ -70,7 +70,8 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
     ``expected_trail``: the trail's deployed destination (``posture.trail_destination``). A trail
     bucket not ``bucket_of_this_account`` gets neither the trail watch nor the posture
     watcher's bucket checks: S3 sends a bucket's events to EventBridge, and answers
-    GetBucketPolicy, in the bucket owner's account only."""
+    GetBucketPolicy, in the bucket owner's account only. ``handover``: the brought parts the
+    posture watcher checks for the statements handed over (``contract.handover.handover_checks``)."""
     holds_logs = trail_bucket is not None
     roles = validator_roles(audit_access_logs=audit_access_logs and access_log_bucket is not None,
                             validate_digests=validate_digests and holds_logs, watch_posture=watch_posture,
@@ -106,6 +107,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None] if bucket_of_this_account else [],
             key=key if holds_logs else None,
             key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None,
+            handover=handover,
             expected_trail=expected_trail)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher, trail_watch)
 

@@ -52,7 +52,8 @@ class PostureWatcher(Construct):
                  expected_selectors: Sequence[dict[str, Any]] = (), log_group_name: str | None = None,
                  buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None, key_alias: str | None = None,
                  alarm_topic: sns.ITopic | None = None, role_name: str | None = None,
-                 expected_trail: Mapping[str, Any] | None = None) -> None:
+                 expected_trail: Mapping[str, Any] | None = None,
+                 handover: Mapping[str, Any] | None = None) -> None:
         """``watch_trail``: this account holds the trail (its calls, status and selectors;
         ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
         ``buckets``, ``key``: the trail's parts this account holds (``key_alias``: the key's
@@ -64,7 +65,9 @@ class PostureWatcher(Construct):
         @default generated; named when another account's policies must name the role.
         ``expected_trail``: the trail's deployed destination (``trail_destination``), compared
         by the scheduled check with GetTrail's; the settings of the buckets this stack made are
-        compared with their template's (``bucket_expectation``)."""
+        compared with their template's (``bucket_expectation``). ``handover``: the brought parts
+        of this account whose policies it reads for the statements handed over to their owners
+        (``contract.handover.handover_checks``), @default none."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         trail_arn = identity.trail_arn
@@ -88,6 +91,11 @@ class PostureWatcher(Construct):
         owned = [b for b in buckets if isinstance(b.node.default_child, s3.CfnBucket)]
         bucket_reads += [iam.PolicyStatement(actions=BUCKET_SETTING_ACTIONS, resources=[b.bucket_arn for b in owned])] \
             if owned else []
+        handover = handover or {}
+        # A brought bucket of this account is one of ``buckets``: its policy is read already.
+        handover_reads = [iam.PolicyStatement(actions=[action], resources=[handover[part]])
+                          for part, action in (("key", "kms:GetKeyPolicy"), ("topic", "sns:GetTopicAttributes"))
+                          if handover.get(part)]
         environment = {
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
@@ -104,6 +112,7 @@ class PostureWatcher(Construct):
                             (PostureEnv.EXPECTED_TRAIL, stack.to_json_string(
                                 {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
                              if watch_trail else None),
+                            (PostureEnv.HANDOVER, stack.to_json_string(handover) if handover else None),
                             (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None),
                             (PostureEnv.EXPECTED_SUBSCRIPTIONS,
                              Lazy.string(_SubscriptionExpectations(alarm_topic)) if alarm_topic else None)):
@@ -114,7 +123,8 @@ class PostureWatcher(Construct):
             description="Alerts on calls that weaken the trail and on its status, settings and key state",
             key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
             timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
-            statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *item_statements(table, ROLE),
+            statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *handover_reads,
+                        *item_statements(table, ROLE),
                         *([iam.PolicyStatement(actions=["sns:ListSubscriptionsByTopic"],
                                                resources=[alarm_topic.topic_arn])] if alarm_topic else []),
                         iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),

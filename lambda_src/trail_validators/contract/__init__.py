@@ -268,6 +268,9 @@ class PostureEnv:
     EXPECTED_SUBSCRIPTIONS = "POSTURE_EXPECTED_SUBSCRIPTIONS"
     """The alerts topic of this stack and its deployed subscriptions (JSON ``{"topic": ARN,
     "subscriptions": [[protocol, endpoint], ...]}``); unset where the stack has no alerts topic."""
+    HANDOVER = "POSTURE_HANDOVER"
+    """The parts of this account the stack does not own, and what their statements are built
+    from (JSON for ``contract.handover.handover_checks``); unset where none is brought."""
     EXPECTED_BUCKETS = "POSTURE_EXPECTED_BUCKETS"
     """The deployed settings of the buckets this stack made (a JSON list of ``{"bucket":
     name}`` plus ``BucketExpectation.to_json``); unset where it made none (one brought in)."""

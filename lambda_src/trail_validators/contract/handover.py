@@ -7,7 +7,7 @@ bucket and key policies, scoped to one trail by ``aws:SourceArn``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 CLOUDTRAIL_SERVICE = {"Service": "cloudtrail.amazonaws.com"}
 
@@ -80,3 +80,29 @@ def handover_output_id(part: str) -> str:
     """The stack output that hands over ``part``'s statements (``SecureTrailHandoverLogGroup``):
     the evidence report reads it to tell a brought part from a missing one."""
     return "SecureTrailHandover" + "".join(word.capitalize() for word in part.split("-"))
+
+
+HANDOVER_SPEC_FIELDS = ("trail_arn", "account", "partition", "prefix", "readers", "org_id")
+"""What the statements of ``handover_checks`` are built from, beside the parts' own names."""
+CHECKED_PARTS = ("bucket", "key", "topic")
+"""The handed-over parts whose policy the posture check reads (a role's is an identity
+policy of another account or stack: handed over, not read)."""
+
+
+def handover_checks(spec: Mapping[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """``(part, resource, statements)`` for each part of ``spec`` (``bucket``: a bucket name,
+    ``key``: a key ARN, ``topic``: a topic ARN, each optional, and ``HANDOVER_SPEC_FIELDS``):
+    the statements handed over at synth and checked at run time, from this one routine."""
+    trail_arn, account, partition = spec["trail_arn"], spec["account"], spec["partition"]
+    readers = list(spec.get("readers") or ())
+    checks = []
+    if spec.get("bucket"):
+        checks.append(("bucket", spec["bucket"], bucket_statements(
+            spec["bucket"], trail_arn, account, partition=partition, prefix=spec.get("prefix") or "",
+            reader_role_arns=readers, org_id=spec.get("org_id") or "")))
+    if spec.get("key"):
+        checks.append(("key", spec["key"], key_statements(trail_arn, account, partition=partition,
+                                                          reader_role_arns=readers)))
+    if spec.get("topic"):
+        checks.append(("topic", spec["topic"], topic_statements(spec["topic"], trail_arn)))
+    return checks

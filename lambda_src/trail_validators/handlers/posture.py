@@ -23,7 +23,9 @@ from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
                         ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
                         posture_event_marker, posture_failed_calls_marker, required)
-from ..posture.aws import PostureState, observe, start_logging
+from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
+from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
+from ..posture.handover import handover_findings
 from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, failed_call_window,
                              failed_calls_summary, judge_api_call, judge_status, state_changes)
 
@@ -43,6 +45,8 @@ class PostureConfig:
     """The trail's deployed destination (with ``check_trail``)."""
     expected_buckets: Mapping[str, BucketExpectation] = field(default_factory=dict)
     expected_subscriptions: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    handover: tuple[tuple[str, str, tuple[Mapping[str, Any], ...]], ...] = ()
+    """``(part, resource, statements)`` of the parts brought in, whose policies are checked."""
 
 
 def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
@@ -78,6 +82,14 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SUBSCRIPTIONS}: not "
                                      '{"topic": ARN, "subscriptions": [[protocol, endpoint], ...]}')
         expected_subscriptions = (value["topic"], tuple((p[0], p[1]) for p in pairs))
+    handover = ()
+    if environ.get(PostureEnv.HANDOVER):
+        spec = _json_env(environ, PostureEnv.HANDOVER, dict)
+        if not set(HANDOVER_SPEC_FIELDS) <= set(spec) or not set(spec) <= {*HANDOVER_SPEC_FIELDS, *CHECKED_PARTS} \
+                or not any(spec.get(part) for part in CHECKED_PARTS):
+            raise ConfigurationError(f"environment variable {PostureEnv.HANDOVER}: not an object of "
+                                     f"{', '.join(HANDOVER_SPEC_FIELDS)} and one or more of {', '.join(CHECKED_PARTS)}")
+        handover = tuple((part, resource, tuple(statements)) for part, resource, statements in handover_checks(spec))
     watched = WatchedResources(
         trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
         region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
@@ -89,7 +101,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                          expected_selectors=tuple(selectors) if selectors is not None else None,
                          auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING),
                          expected_trail=expected_trail, expected_buckets=expected_buckets,
-                         expected_subscriptions=expected_subscriptions)
+                         expected_subscriptions=expected_subscriptions, handover=handover)
 
 
 def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
@@ -156,6 +168,9 @@ class PostureWatcher:
                                 trail_arn=watched.trail_arn, expected_trail=self.config.expected_trail,
                                 expected_buckets=self.config.expected_buckets,
                                 expected_subscriptions=self.config.expected_subscriptions)
+        if self.config.handover:
+            findings += handover_findings(self.config.handover, read_handover_policies(
+                self.config.handover, s3=self.s3, kms=self.kms, sns=self.sns))
         scope = watched.trail_arn if self.config.check_trail else f"{watched.account}:{watched.region}"
         changes = state_changes(self.state.load(scope), findings)
         stopped = any(f.kind == PostureKind.LOGGING_STOPPED for f in findings)
@@ -190,14 +205,15 @@ def _default_watcher() -> PostureWatcher:
     global _watcher
     if _watcher is None:
         config = config_from_env()
+        brought = {part for part, _, _ in config.handover}
         dynamodb = boto3.client("dynamodb")
         _watcher = PostureWatcher(
             config, table=ValidatorsTable(config.table_name, dynamodb), state=PostureState(config.table_name, dynamodb),
             alerts=AlertPublisher(config.alerts_topic_arn, boto3.client("sns")),
             cloudtrail=boto3.client("cloudtrail") if config.check_trail else None,
-            kms=boto3.client("kms") if config.watched.key_arn else None,
-            s3=boto3.client("s3") if config.watched.buckets else None,
-            sns=boto3.client("sns") if config.expected_subscriptions else None)
+            kms=boto3.client("kms") if config.watched.key_arn or "key" in brought else None,
+            s3=boto3.client("s3") if config.watched.buckets or "bucket" in brought else None,
+            sns=boto3.client("sns") if config.expected_subscriptions or "topic" in brought else None)
     return _watcher
 
 

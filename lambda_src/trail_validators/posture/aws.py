@@ -97,6 +97,32 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
                               subscriptions=subscriptions, errors=tuple(errors))
 
 
+NO_POLICY = '{"Statement": []}'
+"""A bucket with no policy holds none of the statements handed over."""
+
+
+def read_handover_policies(checks: Sequence[tuple[str, str, Any]], *, s3=None, kms=None,
+                           sns=None) -> dict[str, str | None]:
+    """The live policy of each handed-over part (resource → its JSON text; None where it could
+    not be read: the check then says unverifiable, never in place)."""
+    policies: dict[str, str | None] = {}
+    for part, resource, _ in checks:
+        try:
+            if part == "bucket" and s3 is not None:
+                policies[resource] = s3.get_bucket_policy(Bucket=resource)["Policy"]
+            elif part == "key" and kms is not None:
+                policies[resource] = kms.get_key_policy(KeyId=resource, PolicyName="default")["Policy"]
+            elif part == "topic" and sns is not None:
+                policies[resource] = sns.get_topic_attributes(TopicArn=resource)["Attributes"].get("Policy")
+            else:
+                policies[resource] = None
+        except ClientError as error:
+            policies[resource] = NO_POLICY if _code(error) == "NoSuchBucketPolicy" else None
+        except BotoCoreError:
+            policies[resource] = None
+    return policies
+
+
 def start_logging(cloudtrail, trail_arn: str) -> str | None:
     """None when CloudTrail accepted StartLogging, else why not."""
     try:

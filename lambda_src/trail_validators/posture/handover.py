@@ -88,7 +88,7 @@ def check_handover(part: str, live_policy: str | Mapping[str, Any] | None,
     if not isinstance(statements, list):
         return [Finding(PostureKind.HANDOVER_UNVERIFIABLE, Severity.HIGH,
                         f"The policy of {part} could not be read or parsed: the statements handed over to its "
-                        "owner cannot be verified.", details={"part": part})]
+                        "owner cannot be verified.", keys=(part,), details={"part": part})]
     findings = []
     for wanted in expected:
         if not any(statement_covers(live, wanted) for live in statements):
@@ -96,5 +96,13 @@ def check_handover(part: str, live_policy: str | Mapping[str, Any] | None,
                 PostureKind.HANDOVER_STATEMENT_MISSING, Severity.HIGH,
                 f"The policy of {part} lacks a statement handed over to its owner"
                 f" ({wanted.get('Sid', 'unnamed')}): CloudTrail or a validator may be denied there.",
-                details={"part": part, "statement": dict(wanted)}))
+                keys=(part, str(wanted.get("Sid", ""))), details={"part": part, "statement": dict(wanted)}))
     return findings
+
+
+def handover_findings(checks: Sequence[tuple[str, str, Sequence[Mapping[str, Any]]]],
+                      policies: Mapping[str, str | None]) -> list[Finding]:
+    """``check_handover`` for each ``(part, resource, statements)`` of ``contract.handover
+    .handover_checks``, on ``policies`` (resource → the live policy read, None: unreadable)."""
+    return [finding for _, resource, expected in checks
+            for finding in check_handover(resource, policies.get(resource), expected)]
