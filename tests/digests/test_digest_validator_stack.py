@@ -55,9 +55,13 @@ def test_planner_can_only_list_awslogs_and_queue(template):
     statements = policy_statements(template, "AWS::IAM::ManagedPolicy", "PolicyDocument", "DigestValidatorPlanner")
     state = [s for s in statements if str(s["Resource"]).startswith("<SecureTrailValidatorState")]
     actions = sorted(str(s["Action"]) for s in statements if s not in state)
-    assert actions == ["['logs:CreateLogStream', 'logs:PutLogEvents']", "s3:ListBucket", "sqs:SendMessage"]
-    # The state key: only to send (the queue, its DLQ) and read its own environment.
-    assert sorted(str(s["Action"]) for s in state) == ["['kms:Decrypt', 'kms:GenerateDataKey']"] * 2 + ["kms:Decrypt"]
+    assert actions == ["['logs:CreateLogStream', 'logs:PutLogEvents']", "s3:ListBucket", "s3:PutObject",
+                       "sqs:SendMessage"]
+    (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert "/items/*" in str(put["Resource"]) and "Backfill" in str(put["Resource"])  # the backfill's item lists
+    # The state key: only to send (the queue, its DLQ), read its own environment, write item lists.
+    assert sorted(str(s["Action"]) for s in state) == \
+        ["['kms:Decrypt', 'kms:GenerateDataKey']"] * 2 + ["kms:Decrypt", "kms:GenerateDataKey"]
     (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
     assert [r.split("Work")[1][:5] for r in sorted(send["Resource"])] == ["DeadL", "Queue"]
 

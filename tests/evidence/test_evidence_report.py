@@ -113,7 +113,7 @@ WEAKENINGS = {
     "trail bucket deleted with the stack": ("ST.9", lambda r: r[bucket_id(r, "trail")].pop("DeletionPolicy")),
     "tampering alarm without action": ("ST.6", lambda r: [a["Properties"].pop("AlarmActions") for a in
                                                          of_type(r, "AWS::CloudWatch::Alarm")
-                                                         if a["Properties"]["MetricName"] == "TamperingFindings"]),
+                                                         if a["Properties"].get("MetricName") == "TamperingFindings"]),
     "not an organization trail": ("ST.8", _set_trail("IsOrganizationTrail", False)),
     "logging stopped": ("CloudTrail.3", _set_trail("IsLogging", False)),
     "log group kept 30 days": ("ST.10", lambda r: of_type(r, "AWS::Logs::LogGroup")[0]["Properties"]

@@ -106,7 +106,8 @@ def test_cloudwatch_logs_can_be_turned_off():
     from conftest import build_stack, default_props
     template = Template.from_stack(build_stack(default_props(cloud_watch_logs=False)))
     groups = template.find_resources("AWS::Logs::LogGroup").values()
-    assert all(g["Properties"]["LogGroupName"].startswith("/aws/lambda/org-trail-") for g in groups)
+    assert all(g["Properties"]["LogGroupName"].startswith(("/aws/lambda/org-trail-", "/aws/vendedlogs/states/org-trail-"))
+               for g in groups)
     template.has_resource_properties(TRAIL, {"CloudWatchLogsLogGroupArn": Match.absent()})
 
 

@@ -102,10 +102,18 @@ def test_state_key_admits_only_the_validators_the_deployer_and_event_bridge(reso
     accounts = {p for s in key_statements for p in as_list(s["Principal"].get("AWS", []))}
     services = {p for s in key_statements for p in as_list(s["Principal"].get("Service", []))}
     assert accounts == {f"arn:aws:iam::{DEPLOY_ACCOUNT}:root"}
-    assert services == {"events.amazonaws.com", "dynamodb.amazonaws.com"}
+    # CloudWatch Logs: the backfill state machine's log group only
+    assert services == {"events.amazonaws.com", "dynamodb.amazonaws.com", f"logs.{REGION}.amazonaws.com"}
+    logs = statement(key_statements, "CloudWatchLogsEncryptBackfillLogs")
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": (
+        f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:/aws/vendedlogs/states/org-trail-digest-backfill")}}
     # Every use of the key by an IAM principal names it: a validator role or the deployer.
     named = [s for s in key_statements if "AWS" in s["Principal"] and is_crypto(s)]
-    assert {str(principal_arn(s)) for s in named} == roles | {str(DEPLOYER)}
+    backfill = f"<{next(k for k, r in resources.items() if r['Type'] == 'AWS::IAM::Role' and 'BackfillRole' in k)}.Arn>"
+    assert {str(principal_arn(s)) for s in named} == roles | {str(DEPLOYER), backfill}
+    # the backfill state machine: only the objects of its own bucket, through S3
+    (bucket_use,) = [s for s in named if principal_arn(s) == backfill]
+    assert bucket_use["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{REGION}.amazonaws.com"
     # The account (its key administrators, through IAM) manages the key and cannot use it.
     account = statement(key_statements, "AccountAdministersKeyOnly")
     assert not is_crypto(account) and "kms:PutKeyPolicy" in account["Action"]
@@ -113,7 +121,7 @@ def test_state_key_admits_only_the_validators_the_deployer_and_event_bridge(reso
 
 
 def test_every_use_of_the_state_key_is_scoped_to_a_service_or_the_rule(resources, key_statements):
-    via = {"planner": {"sqs", "lambda"}, "worker": {"sqs", "lambda", "dynamodb"},
+    via = {"planner": {"sqs", "lambda", "s3"}, "worker": {"sqs", "lambda", "dynamodb"},
            "auditor": {"sqs", "lambda", "dynamodb"}, "posture": {"sqs", "lambda", "dynamodb"},
            "watch": {"sqs", "lambda", "dynamodb"}}
     for which, services in via.items():
@@ -123,7 +131,9 @@ def test_every_use_of_the_state_key_is_scoped_to_a_service_or_the_rule(resources
             assert set(as_list(s["Action"])) <= {"kms:Decrypt", "kms:GenerateDataKey"}, s
             assert s["Condition"]["StringEquals"]["kms:ViaService"].endswith(f".{REGION}.amazonaws.com")
     for s in key_statements:
-        if is_crypto(s) and "events.amazonaws.com" not in str(s["Principal"]):
+        if is_crypto(s) and "logs." in str(s["Principal"]):  # one log group, by its encryption context
+            assert list(s["Condition"]) == ["ArnEquals"], s
+        elif is_crypto(s) and "events.amazonaws.com" not in str(s["Principal"]):
             assert "kms:ViaService" in s["Condition"]["StringEquals"], s
     for sid, service in (("DeployerCreatesTheTable", "dynamodb"), ("DeployerEncryptsFunctionEnvironments", "lambda")):
         deployer = statement(key_statements, sid)
@@ -171,6 +181,9 @@ def test_roles_use_the_state_key_only_for_their_own_queues_table_and_environment
             service = context["kms:ViaService"].split(".")[0]
             if service == "sqs":
                 assert queues[which] in context["kms:EncryptionContext:aws:sqs:arn"]["Fn::GetAtt"][0]
+            elif service == "s3":  # the planner writes the backfill's item lists
+                assert which == "planner"
+                assert "DigestValidatorBackfillBucket" in str(context["kms:EncryptionContext:aws:s3:arn"])
             elif service == "dynamodb":
                 assert which != "planner"
                 assert context["kms:EncryptionContext:aws:dynamodb:tableName"] == {"Ref": table}
