@@ -12,12 +12,14 @@ SOURCE_IP = "203.0.113.7"
 USER_AGENT = "aws-cli/2.17.0 Python/3.11.9 Linux/6.1 exe/x86_64"
 
 SOURCES = {"cloudtrail.amazonaws.com": "aws.cloudtrail", "s3.amazonaws.com": "aws.s3",
-           "kms.amazonaws.com": "aws.kms", "logs.amazonaws.com": "aws.logs"}
+           "kms.amazonaws.com": "aws.kms", "logs.amazonaws.com": "aws.logs", "lambda.amazonaws.com": "aws.lambda",
+           "events.amazonaws.com": "aws.events", "sns.amazonaws.com": "aws.sns"}
 
 
 def api_call_event(event_source: str, event_name: str, request_parameters: dict[str, Any] | None, *,
                    account: str, region: str, principal: str | None = None, error_code: str | None = None,
-                   resources: list[dict[str, str]] | None = None, event_id: str | None = None) -> dict[str, Any]:
+                   resources: list[dict[str, str]] | None = None, event_id: str | None = None,
+                   response_elements: dict[str, Any] | None = None) -> dict[str, Any]:
     principal = principal or PRINCIPAL.format(account=account)
     detail: dict[str, Any] = {
         "eventVersion": "1.09",
@@ -31,7 +33,7 @@ def api_call_event(event_source: str, event_name: str, request_parameters: dict[
                 "attributes": {"creationDate": "2026-11-25T04:10:00Z", "mfaAuthenticated": "false"}}},
         "eventTime": "2026-11-25T04:12:31Z", "eventSource": event_source, "eventName": event_name,
         "awsRegion": region, "sourceIPAddress": SOURCE_IP, "userAgent": USER_AGENT,
-        "requestParameters": request_parameters, "responseElements": None,
+        "requestParameters": request_parameters, "responseElements": response_elements,
         "requestID": str(uuid.uuid4()), "eventID": event_id or str(uuid.uuid4()), "readOnly": False,
         "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": account,
         "eventCategory": "Management",
@@ -86,6 +88,13 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (s3, "DeleteBucket", {"bucketName": bucket}, None),
             (s3, "PutBucketNotification", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
             (s3, "PutBucketNotificationConfiguration", {"bucketName": bucket, "NotificationConfiguration": {}}, None),
+            (s3, "PutBucketReplication", {"bucketName": bucket, "ReplicationConfiguration": {}, "replication": ""},
+             None),
+            (s3, "DeleteBucketReplication", {"bucketName": bucket, "replication": ""}, None),
+            (s3, "DeleteBucketLifecycle", {"bucketName": bucket, "lifecycle": ""}, None),
+            (s3, "DeleteBucketOwnershipControls", {"bucketName": bucket, "ownershipControls": ""}, None),
+            (s3, "PutBucketAcl", {"bucketName": bucket, "acl": "", "x-amz-grant-read": "uri=AllUsers"}, None),
+            (s3, "PutBucketInventoryConfiguration", {"bucketName": bucket, "id": "all", "inventory": ""}, None),
         ]
     calls += [
         (kms, "DisableKey", {"keyId": key_arn}, key_resources),
@@ -114,5 +123,48 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
             (logs, "DeleteMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage"}, None),
             (logs, "PutMetricFilter", {"logGroupName": log_group, "filterName": "RootUserUsage",
                                        "filterPattern": "{$.nothing = 1}"}, None),
+            (logs, "PutTransformer", {"logGroupIdentifier": log_group, "transformerConfig": []}, None),
+            (logs, "PutDataProtectionPolicy", {"logGroupIdentifier": log_group, "policyDocument": "{}"}, None),
+            (logs, "DeleteLogStream", {"logGroupName": log_group, "logStreamName": "o-x_111111111111_CloudTrail"},
+             None),
         ]
     return calls
+
+
+def validator_calls(*, trail_name: str, account: str, region: str, function: str | None = None,
+                    rule: str | None = None, topic: str | None = None
+                    ) -> list[tuple[str, str, dict[str, Any], dict[str, Any] | None]]:
+    """Every call that blinds a validator, as CloudTrail records it (Lambda's names with their
+    API version), each naming one of the deployment's own functions, rules and topics:
+    (event source, recorded name, request parameters, response elements)."""
+    function = function or f"{trail_name}-digest-validator"
+    function_arn = f"arn:aws:lambda:{region}:{account}:function:{function}"
+    rule = rule or f"{trail_name}-digest-planner"
+    topic = topic or f"arn:aws:sns:{region}:{account}:{trail_name}-alerts"
+    lam, events, sns = "lambda.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"
+    mapping = "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE"
+    return [
+        (lam, "DeleteFunction20150331", {"functionName": function_arn}, None),
+        (lam, "UpdateFunctionCode20150331v2", {"functionName": function, "publish": False, "dryRun": False}, None),
+        (lam, "UpdateFunctionConfiguration20150331v2", {"functionName": function, "environment": {}}, None),
+        (lam, "PutFunctionConcurrency20171031", {"functionName": function, "reservedConcurrentExecutions": 0}, None),
+        (lam, "DeleteFunctionConcurrency20171031", {"functionName": function}, None),
+        (lam, "AddPermission20150331v2", {"functionName": function, "statementId": "x",
+                                          "action": "lambda:InvokeFunction", "principal": "*"}, None),
+        (lam, "RemovePermission20150331v2", {"functionName": function, "statementId": "x"}, None),
+        (lam, "CreateEventSourceMapping20150331", {"functionName": function,
+                                                   "eventSourceArn": f"arn:aws:sqs:{region}:{account}:other"}, None),
+        (lam, "UpdateEventSourceMapping20150331", {"uUID": mapping, "functionName": function_arn, "enabled": False},
+         None),
+        (lam, "DeleteEventSourceMapping20150331", {"uUID": mapping},
+         {"uUID": mapping, "functionArn": function_arn, "state": "Deleting"}),
+        (events, "DisableRule", {"name": rule}, None),
+        (events, "DeleteRule", {"name": rule, "force": False}, None),
+        (events, "RemoveTargets", {"rule": rule, "ids": ["Target0"], "force": False}, None),
+        (events, "PutTargets", {"rule": rule, "targets": [{"id": "Target0", "arn": function_arn}]}, None),
+        (events, "PutRule", {"name": rule, "scheduleExpression": "rate(365 days)", "state": "ENABLED"}, None),
+        (sns, "Unsubscribe", {"subscriptionArn": f"{topic}:0b6941d5-1c3c-4b2a-9a6e-2f7d0e8c1a11"}, None),
+        (sns, "DeleteTopic", {"topicArn": topic}, None),
+        (sns, "SetTopicAttributes", {"topicArn": topic, "attributeName": "KmsMasterKeyId", "attributeValue": ""},
+         None),
+    ]

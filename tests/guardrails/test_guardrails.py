@@ -35,6 +35,9 @@ PROTECTED = [
     ("kms:PutKeyPolicy", KEY_ARN, KEY_CONTEXT),
     ("lambda:PutFunctionConcurrency", f"arn:aws:lambda:{REGION}:{LOG_ARCHIVE_ACCOUNT}:function:{TRAIL_NAME}-x", {}),
     ("events:DisableRule", f"arn:aws:events:{REGION}:{LOG_ARCHIVE_ACCOUNT}:rule/{TRAIL_NAME}-x", {}),
+    ("lambda:DeleteFunctionConcurrency", f"arn:aws:lambda:{REGION}:{LOG_ARCHIVE_ACCOUNT}:function:{TRAIL_NAME}-x", {}),
+    ("sns:Unsubscribe", f"arn:aws:sns:{REGION}:{LOG_ARCHIVE_ACCOUNT}:{TRAIL_NAME}-alerts", {}),
+    ("sns:SetTopicAttributes", f"arn:aws:sns:{REGION}:{LOG_ARCHIVE_ACCOUNT}:{TRAIL_NAME}-alerts", {}),
 ]
 
 
@@ -50,6 +53,7 @@ def test_any_other_principal_is_denied_and_the_break_glass_role_is_not(action, r
     ("kms:ScheduleKeyDeletion", KEY_ARN, {"kms:ResourceAliases": ["alias/other"]}),
     ("s3:GetObject", f"{NAMES.trail_bucket_arn}/AWSLogs/o-x/log.json.gz", {}),
     ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{REGION}:{LOG_ARCHIVE_ACCOUNT}:function:app", {}),
+    ("sns:DeleteTopic", f"arn:aws:sns:{REGION}:{LOG_ARCHIVE_ACCOUNT}:app-alerts", {}),
 ])
 def test_unrelated_resources_and_actions_are_untouched(action, resource, context):
     assert not denied(SCP, action, resource, {**context, "aws:PrincipalArn": OTHER})
@@ -103,3 +107,10 @@ def test_the_policies_are_attached_to_the_targets(guarded_trail_stack):
 def test_the_guarded_trail_stack_is_nag_clean(pack, guarded_trail_stack):
     report = pack().validate_scope(guarded_trail_stack)
     assert [(v.rule_name, [r.resource_logical_id for r in v.violating_resources]) for v in report.violations] == []
+
+
+def test_the_scp_denies_every_call_the_posture_watcher_treats_as_blinding_a_validator():
+    from trail_validators.contract.weakening_calls import VALIDATOR_SOURCES, WEAKENING_CALLS
+    (statement,) = [s for s in SCP["Statement"] if s["Sid"] == "ProtectValidators"]
+    assert set(statement["Action"]) == {c.iam_action for source in VALIDATOR_SOURCES
+                                        for c in WEAKENING_CALLS[source].values()}

@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from posture_events import SOURCE_IP, USER_AGENT, api_call_event, weakening_calls
+from posture_events import SOURCE_IP, USER_AGENT, api_call_event, validator_calls, weakening_calls
 from trail_validators.contract import PostureKind
+from trail_validators.contract.weakening_calls import call_named
 from trail_validators.findings import Severity
 from trail_validators.posture.judge import (MAX_FIELD_CHARS, WEAKENING_CALLS, PostureObservation, Rejection,
                                             WatchedResources, has_tls_deny, judge_api_call, judge_status,
@@ -35,8 +36,13 @@ def event(source, name, parameters, resources=None, **overrides):
 
 def test_the_samples_cover_every_call_the_issue_names():
     covered = {(source, name) for source, name, _, _ in CALLS}
+    covered |= {(source, call_named(source, name) and next(n for n, c in WEAKENING_CALLS[source].items()
+                                                          if c is call_named(source, name)))
+                for source, name, _, _ in validator_calls(trail_name="org-trail", account=ACCOUNT, region=REGION)}
     assert covered == {(source, name) for source, calls in WEAKENING_CALLS.items() for name in calls}
-    assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3  # the issue's, bucket notifications, key alias, log group filters
+    # the issue's, bucket notifications, key alias, log group filters, the rest of the buckets' and log group's
+    # settings, the validators' functions, rules and topics
+    assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3 + 6 + 3 + (10 + 5 + 3)
 
 
 @pytest.mark.parametrize("source,name,parameters,resources", CALLS,

@@ -15,12 +15,13 @@ from moto.events.models import EventPattern
 
 from conftest import (DEPLOY_ACCOUNT, LOG_ARCHIVE_ACCOUNT, MANAGEMENT_ACCOUNT, REGION, TRAIL_ARN, TRAIL_NAME,
                       build_organization, build_stack, default_props, organization_props)
-from posture_events import api_call_event, weakening_calls
+from posture_events import api_call_event, validator_calls, weakening_calls
 from secure_trail import SecureTrail
 from secure_trail.props import SecureTrailConfigError
 from template_tokens import Deployment, as_list, string_like
 from trail_validators.contract import POSTURE_PREFIX, PostureMetrics, posture_event_marker, posture_state_key
-from trail_validators.contract.weakening_calls import CLOUDTRAIL, KMS, LOGS, RESOURCE_FIELDS, S3, WEAKENING_CALLS
+from trail_validators.contract.weakening_calls import (CLOUDTRAIL, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, S3, SNS,
+                                                       WEAKENING_CALLS)
 from trail_validators.handlers import posture as handler
 from trail_validators.posture.judge import Rejection, judge_api_call
 
@@ -92,26 +93,88 @@ def test_the_single_stack_catches_every_weakening_call_with_exactly_one_rule(sin
         assert len(single.matching(sample)) == 1, (source, name)
         caught += 1
     assert names["key_alias"] == f"alias/{TRAIL_NAME}"
-    assert caught == 6 + 2 * (13 + 2) + 5 + 2 + 4 + 3  # and bucket notifications, the log group's filters
+    assert caught == 6 + 2 * (13 + 2 + 6) + 5 + 2 + 4 + 3 + 3  # and bucket notifications, the log group's filters
 
 
 def test_every_call_of_the_one_table_is_matched_by_one_rule_and_judged_a_weakening(single):
     """A new line in the table is caught by the rules and judged by the core, with no other change."""
     watched = handler.config_from_env(single.env).watched
     ours = {CLOUDTRAIL: [watched.trail_name], S3: list(watched.buckets), KMS: [watched.key_arn],
-            LOGS: [watched.log_group_name]}
+            LOGS: [watched.log_group_name], LAMBDA: [f"{TRAIL_NAME}-posture-watcher"],
+            EVENTS: [f"{TRAIL_NAME}-digest-planner"], SNS: [f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:{TRAIL_NAME}-alerts"]}
     seen = 0
     for source, calls in WEAKENING_CALLS.items():
-        for name in calls:
+        for name, call in calls.items():
+            recorded = f"{name}20150331v2" if call.versioned else name
             for field in RESOURCE_FIELDS[source][:1]:
                 for resource in ours[source]:
-                    sample = api_call_event(source, name, {field: resource}, account=DEPLOY_ACCOUNT, region=REGION)
+                    sample = api_call_event(source, recorded, {field: resource}, account=DEPLOY_ACCOUNT,
+                                            region=REGION)
                     assert len(single.matching(sample)) == 1, (source, name, field)
                     finding = judge_api_call(sample, watched)
                     assert finding is not None and not isinstance(finding, Rejection), (source, name)
-                    assert finding.details["why"] == calls[name]
+                    assert finding.details["why"] == call.why
                     seen += 1
     assert seen == sum(len(calls) * len(ours[source]) for source, calls in WEAKENING_CALLS.items())
+
+
+def validator_samples(account: str, **names) -> list[tuple[str, dict]]:
+    return [(name, api_call_event(source, name, parameters, account=account, region=REGION,
+                                  response_elements=response))
+            for source, name, parameters, response in validator_calls(trail_name=TRAIL_NAME, account=account,
+                                                                        region=REGION, **names)]
+
+
+def test_every_call_that_blinds_a_validator_is_caught_by_one_rule_and_judged_a_finding(single):
+    watched = handler.config_from_env(single.env).watched
+    samples_ = validator_samples(DEPLOY_ACCOUNT)
+    assert {(s["detail"]["eventSource"], n.rstrip("0123456789v")) for n, s in samples_} == {
+        (source, name) for source in (LAMBDA, EVENTS, "sns.amazonaws.com") for name in WEAKENING_CALLS[source]}
+    for name, sample in samples_:
+        assert len(single.matching(sample)) == 1, name
+        finding = judge_api_call(sample, watched)
+        assert finding is not None and not isinstance(finding, Rejection), name
+        assert finding.kind == "weakening_api_call" and finding.details["event_name"] == name
+
+
+def test_the_same_calls_on_another_deployments_functions_rules_or_topics_are_nothing(single):
+    watched = handler.config_from_env(single.env).watched
+    others = validator_samples(DEPLOY_ACCOUNT, function="app-worker", rule="app-nightly",
+                               topic=f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:app-alerts")
+    others += validator_samples(DEPLOY_ACCOUNT, function=f"x{TRAIL_NAME}-digest-validator",
+                                rule=f"x{TRAIL_NAME}-digest-planner",
+                                topic=f"arn:aws:sns:{REGION}:999999999999:{TRAIL_NAME}-alerts")
+    for name, sample in others:
+        assert single.matching(sample) == [], (name, sample["detail"]["requestParameters"])
+        assert judge_api_call(sample, watched) is None, name
+
+
+def test_an_unversioned_or_other_lambda_call_is_not_judged_a_versioned_row(single):
+    watched = handler.config_from_env(single.env).watched
+    function = f"{TRAIL_NAME}-digest-validator"
+    for name in ("DeleteFunctionUrlConfig20150331", "UpdateFunctionCodeX", "GetFunction20150331v2"):
+        sample = api_call_event(LAMBDA, name, {"functionName": function}, account=DEPLOY_ACCOUNT, region=REGION)
+        assert judge_api_call(sample, watched) is None, name
+
+
+def test_the_rules_and_the_judge_read_the_same_table(single, monkeypatch):
+    """A row added to the table reaches the judge unchanged; the rules list exactly the table's names."""
+    from trail_validators.contract import weakening_calls as table
+    template_rules = [deep_resolve(single.d, r["Properties"]["EventPattern"])
+                      for k, r in single.d.of_type("AWS::Events::Rule").items()
+                      if "EventPattern" in r["Properties"] and "PostureWatcher" in k]
+    listed = {}
+    for rule in template_rules:
+        (source,) = rule["detail"]["eventSource"]
+        listed[source] = {n["prefix"] if isinstance(n, dict) else n for n in rule["detail"]["eventName"]}
+    assert listed == {source: set(calls) for source, calls in table.WEAKENING_CALLS.items()}
+    row = table.Call("a test row", "lambda:TestCall", True)
+    monkeypatch.setitem(table.WEAKENING_CALLS[LAMBDA], "TestCall", row)
+    watched = handler.config_from_env(single.env).watched
+    sample = api_call_event(LAMBDA, "TestCall20990101", {"functionName": f"{TRAIL_NAME}-posture-watcher"},
+                            account=DEPLOY_ACCOUNT, region=REGION)
+    finding = judge_api_call(sample, watched)
+    assert finding is not None and finding.details["why"] == "a test row"
 
 
 def test_in_two_accounts_each_call_is_caught_in_the_account_where_it_happens(org):
@@ -170,7 +233,7 @@ def test_no_rule_matches_another_detail_type_or_source(single):
 def test_every_rule_and_the_schedule_invoke_the_posture_function(template, single):
     resources = template.to_json()["Resources"]
     rules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Events::Rule" and "PostureWatcher" in k}
-    assert len(rules) == 5
+    assert len(rules) == 8
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [single.function, "Arn"]}

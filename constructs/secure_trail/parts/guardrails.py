@@ -18,6 +18,7 @@ from typing import Any
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
+from ..contract.weakening_calls import VALIDATOR_SOURCES, WEAKENING_CALLS
 from ..names import DeploymentNames
 from ..props import SecureTrailConfigError
 
@@ -34,12 +35,11 @@ BUCKET_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleC
                   "s3:DeleteBucket")
 KEY_ACTIONS = ("kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation",
                "kms:UpdateAlias", "kms:DeleteAlias")
-VALIDATOR_ACTIONS = ("lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-                     "lambda:PutFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission",
-                     "lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping",
-                     "events:DisableRule", "events:DeleteRule", "events:RemoveTargets", "events:PutTargets",
-                     "events:PutRule")
-"""The calls that blind a validator, as IAM actions on the deployment's functions and rules."""
+VALIDATOR_ACTIONS = tuple(sorted({call.iam_action for source in VALIDATOR_SOURCES
+                                  for call in WEAKENING_CALLS[source].values()}))
+"""The calls that blind a validator, as IAM actions on the deployment's functions, rules and
+topics: the posture watcher's table (``contract.weakening_calls``), so what it watches is what
+the guardrails deny."""
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/*-]+$")
 _TARGET = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
@@ -84,7 +84,7 @@ def service_control_policy(names: DeploymentNames, break_glass_role_arn: str) ->
               {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.log_key_alias]}}),
         _deny("ProtectValidators", VALIDATOR_ACTIONS,
               [f"arn:{p}:lambda:*:*:function:{trail}-*", f"arn:{p}:lambda:*:*:event-source-mapping:*",
-               f"arn:{p}:events:*:*:rule/{trail}-*"], break_glass_role_arn),
+               f"arn:{p}:events:*:*:rule/{trail}-*", f"arn:{p}:sns:*:*:{trail}-*"], break_glass_role_arn),
     ]}
     return _sized(document, "service control policy")
 

@@ -67,6 +67,7 @@ class DigestValidator(Construct):
             statements=[list_logs, iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])])
         state_key.grant_send(self.planner, self.queue)
         self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
+                                    rule_name=identity.event_rule_name(PLANNER),
                                     schedule=events.Schedule.rate(Duration.minutes(DIGEST_PLAN_MINUTES)),
                                     targets=[targets.LambdaFunction(self.planner.function)])
         self.daily_revalidation = events.Rule(

@@ -32,8 +32,8 @@ from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
                         encode_flag, lifecycle_rule)
-from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, KMS, LOGS, RESOURCE_FIELDS, S3,
-                                        WEAKENING_CALLS)
+from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS,
+                                        RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS, WEAKENING_CALLS)
 
 from ..compliance import acknowledge, acknowledge_control, nag_resource
 from ..names import TrailIdentity
@@ -70,6 +70,7 @@ class PostureWatcher(Construct):
         (``contract.handover.handover_checks``), @default none."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self._identity = identity
         trail_arn = identity.trail_arn
         self.dead_letter_queue = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
                                            encryption_master_key=state_key.key, enforce_ssl=True,
@@ -155,9 +156,20 @@ class PostureWatcher(Construct):
         if key is not None:
             self._rule("KeyCalls", KMS, target, {"keyId": _any_case([key.key_arn, key.key_id]),
                                                  "aliasName": [key_alias] if key_alias else []},
-                       also={"resources": {"ARN": [key.key_arn]}})
+                       also=[{"resources": {"ARN": [key.key_arn]}}])
+        # The validators' own parts, all named <trail>-... in this account.
+        head, p, region, account = f"{identity.trail_name}-", identity.partition, identity.home_region, identity.account
+        for construct_id, source, prefixes in (
+                ("FunctionCalls", LAMBDA, [head, f"arn:{p}:lambda:{region}:{account}:function:{head}",
+                                           f"{account}:function:{head}"]),
+                ("RuleCalls", EVENTS, [head, f"arn:{p}:events:{region}:{account}:rule/{head}"]),
+                ("TopicCalls", SNS, [f"arn:{p}:sns:{region}:{account}:{head}"])):
+            spellings = [{"prefix": prefix} for prefix in prefixes]
+            self._rule(construct_id, source, target, {field: spellings for field in RESOURCE_FIELDS[source]},
+                       also=[{"responseElements": {field: spellings}} for field in RESPONSE_FIELDS.get(source, ())])
         self.schedule = events.Rule(
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",
+            rule_name=identity.event_rule_name(f"{ROLE}-schedule"),
             schedule=events.Schedule.rate(check_interval), targets=[target])
 
         self.findings_alarm: cloudwatch.Alarm | None = None
@@ -182,16 +194,18 @@ class PostureWatcher(Construct):
         self.dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alerts_topic))
 
     def _rule(self, construct_id: str, event_source: str, target: events.IRuleTarget,
-              spellings: dict[str, list[Any]], also: dict[str, Any] | None = None) -> None:
+              spellings: dict[str, list[Any]], also: Sequence[dict[str, Any]] = ()) -> None:
         """A rule on every weakening call of ``event_source`` whose resource field (the
         table's, in ``spellings``) names one of ours."""
         branches = [{"requestParameters": {field: values}} for field, values in spellings.items() if values]
-        branches += [also] if also else []
+        branches += list(also)
+        names = [{"prefix": name} if call.versioned else name for name, call in WEAKENING_CALLS[event_source].items()]
         self.rules[construct_id] = events.Rule(
             self, construct_id, description=f"Calls that can weaken the trail's {construct_id[:-5].lower()}",
+            rule_name=self._identity.event_rule_name(f"{ROLE}-{construct_id.lower()}"),
             event_pattern=events.EventPattern(
                 source=[EVENTBRIDGE_SOURCES[event_source]], detail_type=[API_CALL],
-                detail={"eventSource": [event_source], "eventName": list(WEAKENING_CALLS[event_source]),
+                detail={"eventSource": [event_source], "eventName": names,
                         **(branches[0] if len(branches) == 1 else {"$or": branches})}),
             targets=[target])
 

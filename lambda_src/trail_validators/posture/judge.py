@@ -22,15 +22,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
-from ..contract.weakening_calls import (API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, KMS, LOGS, RESOURCE_FIELDS, S3,
-                                        WEAKENING_CALLS)
+from ..contract.weakening_calls import (API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, EVENTS, KMS, LAMBDA, LOGS,
+                                        RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS, WEAKENING_CALLS, call_named)
 from ..findings import Finding, Severity
 
 EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
 MAX_FIELD_CHARS = 512
 """Longer values from an event are cut: an alert repeats what a caller chose to send."""
 
-SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH}
+SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH,
+                      LAMBDA: Severity.HIGH, EVENTS: Severity.HIGH, SNS: Severity.HIGH}
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,18 @@ class WatchedResources:
             return frozenset((self.log_group_name, arn, f"{arn}:*"))
         return frozenset()
 
+    def prefixes_for(self, source: str) -> tuple[str, ...]:
+        """The name prefixes of the validators' own parts in this account (``<trail>-...``)."""
+        head, p = f"{self.trail_name}-", _partition(self.trail_arn)
+        if source == LAMBDA:
+            arn = f"arn:{p}:lambda:{self.region}:{self.account}:function:{head}"
+            return head, arn, f"{self.account}:function:{head}"
+        if source == EVENTS:
+            return head, f"arn:{p}:events:{self.region}:{self.account}:rule/{head}"
+        if source == SNS:
+            return (f"arn:{p}:sns:{self.region}:{self.account}:{head}",)
+        return ()
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -101,9 +114,10 @@ def judge_api_call(event: Any, watched: WatchedResources) -> Finding | Rejection
     region = detail.get("awsRegion", event.get("region"))
     if event.get("region") != watched.region or region != watched.region:
         return Rejection(f"the event is of region {_shown(region)}, not the home region {watched.region}")
-    why = WEAKENING_CALLS.get(source, {}).get(name)
-    if why is None:
+    call = call_named(source, name)
+    if call is None:
         return None
+    why = call.why
     resource = _our_resource(detail, source, watched)
     if resource is None:
         return None
@@ -164,17 +178,21 @@ def event_id(event: Mapping[str, Any]) -> str | None:
 
 def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResources) -> str | None:
     """The watched resource the call names, matched exactly (never as a substring)."""
-    names = watched.names_for(source)
-    parameters = detail.get("requestParameters")
+    names, prefixes = watched.names_for(source), watched.prefixes_for(source)
+    parameters, response = detail.get("requestParameters"), detail.get("responseElements")
     candidates: list[Any] = []
     if isinstance(parameters, Mapping):
         candidates.extend(parameters.get(f) for f in RESOURCE_FIELDS[source])
+    if isinstance(response, Mapping):
+        candidates.extend(response.get(f) for f in RESPONSE_FIELDS.get(source, ()))
     resources = detail.get("resources")
     if isinstance(resources, list):  # CloudTrail's own resources list (KMS names the key's ARN there)
         candidates.extend(r.get("ARN") for r in resources if isinstance(r, Mapping))
     folded = {name.casefold() for name in names} if source in CASE_INSENSITIVE else names
     for candidate in candidates:
         if isinstance(candidate, str) and (candidate.casefold() if source in CASE_INSENSITIVE else candidate) in folded:
+            return candidate
+        if isinstance(candidate, str) and prefixes and candidate.startswith(prefixes):
             return candidate
     return None
 
