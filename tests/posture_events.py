@@ -13,7 +13,9 @@ USER_AGENT = "aws-cli/2.17.0 Python/3.11.9 Linux/6.1 exe/x86_64"
 
 SOURCES = {"cloudtrail.amazonaws.com": "aws.cloudtrail", "s3.amazonaws.com": "aws.s3",
            "kms.amazonaws.com": "aws.kms", "logs.amazonaws.com": "aws.logs", "lambda.amazonaws.com": "aws.lambda",
-           "events.amazonaws.com": "aws.events", "sns.amazonaws.com": "aws.sns"}
+           "events.amazonaws.com": "aws.events", "sns.amazonaws.com": "aws.sns",
+           "monitoring.amazonaws.com": "aws.monitoring", "sqs.amazonaws.com": "aws.sqs",
+           "dynamodb.amazonaws.com": "aws.dynamodb", "states.amazonaws.com": "aws.states"}
 
 
 def api_call_event(event_source: str, event_name: str, request_parameters: dict[str, Any] | None, *,
@@ -132,7 +134,7 @@ def weakening_calls(*, trail_name: str, trail_arn: str, buckets: list[str], key_
 
 
 def validator_calls(*, trail_name: str, account: str, region: str, function: str | None = None,
-                    rule: str | None = None, topic: str | None = None
+                    rule: str | None = None, topic: str | None = None, state_machine: str | None = None
                     ) -> list[tuple[str, str, dict[str, Any], dict[str, Any] | None]]:
     """Every call that blinds a validator, as CloudTrail records it (Lambda's names with their
     API version), each naming one of the deployment's own functions, rules and topics:
@@ -141,7 +143,9 @@ def validator_calls(*, trail_name: str, account: str, region: str, function: str
     function_arn = f"arn:aws:lambda:{region}:{account}:function:{function}"
     rule = rule or f"{trail_name}-digest-planner"
     topic = topic or f"arn:aws:sns:{region}:{account}:{trail_name}-alerts"
-    lam, events, sns = "lambda.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"
+    machine = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine or f'{trail_name}-digest-backfill'}"
+    execution = machine.replace(":stateMachine:", ":execution:") + ":run-2026-12-03"
+    lam, events, sns, states = "lambda.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com", "states.amazonaws.com"
     mapping = "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE"
     return [
         (lam, "DeleteFunction20150331", {"functionName": function_arn}, None),
@@ -167,4 +171,33 @@ def validator_calls(*, trail_name: str, account: str, region: str, function: str
         (sns, "DeleteTopic", {"topicArn": topic}, None),
         (sns, "SetTopicAttributes", {"topicArn": topic, "attributeName": "KmsMasterKeyId", "attributeValue": ""},
          None),
+        (sns, "SetSubscriptionAttributes", {"subscriptionArn": f"{topic}:0b6941d5-1c3c-4b2a-9a6e-2f7d0e8c1a11",
+                                            "attributeName": "FilterPolicy", "attributeValue": '{"none": ["x"]}'},
+         None),
+        (states, "StopExecution", {"executionArn": execution, "cause": "x"}, None),
+        (states, "DeleteStateMachine", {"stateMachineArn": machine}, None),
+        (states, "UpdateStateMachine", {"stateMachineArn": machine, "definition": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+         None),
+    ]
+
+
+def stack_calls(*, stack: str, account: str, region: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """The calls on the parts CloudFormation names after the stack (alarms, queues, the
+    table), and CloudTrail's delegated administration: (event source, name, request parameters)."""
+    cw, sqs, ddb = "monitoring.amazonaws.com", "sqs.amazonaws.com", "dynamodb.amazonaws.com"
+    queue = f"https://sqs.{region}.amazonaws.com/{account}/{stack}-SecureTrailDigestValidatorWork-AbCdEf123456"
+    alarm = f"{stack}-SecureTrailDigestValidatorTamperingAlarm-1A2B3C4D5E6F"
+    return [
+        (cw, "DeleteAlarms", {"alarmNames": [alarm]}),
+        (cw, "DisableAlarmActions", {"alarmNames": [alarm]}),
+        (cw, "PutMetricAlarm", {"alarmName": alarm, "threshold": 1e9, "actionsEnabled": False}),
+        (cw, "SetAlarmState", {"alarmName": alarm, "stateValue": "OK", "stateReason": "x"}),
+        (sqs, "DeleteQueue", {"queueUrl": queue}),
+        (sqs, "PurgeQueue", {"queueUrl": queue}),
+        (sqs, "SetQueueAttributes", {"queueUrl": queue, "attributes": {"MessageRetentionPeriod": "60"}}),
+        (ddb, "DeleteTable", {"tableName": f"{stack}-SecureTrailValidatorsTable-XYZ789"}),
+        (ddb, "UpdateTable", {"tableName": f"{stack}-SecureTrailValidatorsTable-XYZ789", "sSESpecification": {}}),
+        ("cloudtrail.amazonaws.com", "RegisterOrganizationDelegatedAdmin", {"memberAccountId": "999999999999"}),
+        ("cloudtrail.amazonaws.com", "DeregisterOrganizationDelegatedAdmin",
+         {"delegatedAdminAccountId": "999999999999"}),
     ]

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from posture_events import SOURCE_IP, USER_AGENT, api_call_event, validator_calls, weakening_calls
+from posture_events import SOURCE_IP, USER_AGENT, api_call_event, stack_calls, validator_calls, weakening_calls
 from trail_validators.contract import PostureKind
 from trail_validators.contract.weakening_calls import call_named
 from trail_validators.findings import Severity
@@ -39,10 +39,12 @@ def test_the_samples_cover_every_call_the_issue_names():
     covered |= {(source, call_named(source, name) and next(n for n, c in WEAKENING_CALLS[source].items()
                                                           if c is call_named(source, name)))
                 for source, name, _, _ in validator_calls(trail_name="org-trail", account=ACCOUNT, region=REGION)}
+    covered |= {(source, name) for source, name, _ in stack_calls(stack="SecureTrail", account=ACCOUNT, region=REGION)}
     assert covered == {(source, name) for source, calls in WEAKENING_CALLS.items() for name in calls}
     # the issue's, bucket notifications, key alias, log group filters, the rest of the buckets' and log group's
-    # settings, the validators' functions, rules and topics
-    assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3 + 6 + 3 + (10 + 5 + 3)
+    # settings, the validators' functions, rules, topics and backfill, the stack's alarms, queues and table,
+    # CloudTrail's delegated administration
+    assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3 + 6 + 3 + (10 + 5 + 4 + 3) + (4 + 3 + 2) + 2
 
 
 @pytest.mark.parametrize("source,name,parameters,resources", CALLS,

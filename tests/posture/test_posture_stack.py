@@ -15,13 +15,13 @@ from moto.events.models import EventPattern
 
 from conftest import (DEPLOY_ACCOUNT, LOG_ARCHIVE_ACCOUNT, MANAGEMENT_ACCOUNT, REGION, TRAIL_ARN, TRAIL_NAME,
                       build_organization, build_stack, default_props, organization_props)
-from posture_events import api_call_event, validator_calls, weakening_calls
+from posture_events import api_call_event, stack_calls, validator_calls, weakening_calls
 from secure_trail import SecureTrail
 from secure_trail.props import SecureTrailConfigError
 from template_tokens import Deployment, as_list, string_like
 from trail_validators.contract import POSTURE_PREFIX, PostureMetrics, posture_event_marker, posture_state_key
-from trail_validators.contract.weakening_calls import (CLOUDTRAIL, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, S3, SNS,
-                                                       WEAKENING_CALLS)
+from trail_validators.contract.weakening_calls import (CLOUDTRAIL, CLOUDWATCH, DYNAMODB, EVENTS, KMS, LAMBDA, LOGS,
+                                                       RESOURCE_FIELDS, S3, SNS, SQS, STATES, WEAKENING_CALLS)
 from trail_validators.handlers import posture as handler
 from trail_validators.posture.judge import Rejection, judge_api_call
 
@@ -101,7 +101,11 @@ def test_every_call_of_the_one_table_is_matched_by_one_rule_and_judged_a_weakeni
     watched = handler.config_from_env(single.env).watched
     ours = {CLOUDTRAIL: [watched.trail_name], S3: list(watched.buckets), KMS: [watched.key_arn],
             LOGS: [watched.log_group_name], LAMBDA: [f"{TRAIL_NAME}-posture-watcher"],
-            EVENTS: [f"{TRAIL_NAME}-digest-planner"], SNS: [f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:{TRAIL_NAME}-alerts"]}
+            EVENTS: [f"{TRAIL_NAME}-digest-planner"], SNS: [f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:{TRAIL_NAME}-alerts"],
+            STATES: [f"arn:aws:states:{REGION}:{DEPLOY_ACCOUNT}:stateMachine:{TRAIL_NAME}-digest-backfill"],
+            CLOUDWATCH: [f"{watched.stack_name}-SecureTrailDigestValidatorTamperingAlarm-1A2B3C4D5E6F"],
+            SQS: [f"https://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/{watched.stack_name}-SecureTrailWork-AbC123"],
+            DYNAMODB: [f"{watched.stack_name}-SecureTrailValidatorsTable-XYZ789"]}
     seen = 0
     for source, calls in WEAKENING_CALLS.items():
         for name, call in calls.items():
@@ -118,6 +122,36 @@ def test_every_call_of_the_one_table_is_matched_by_one_rule_and_judged_a_weakeni
     assert seen == sum(len(calls) * len(ours[source]) for source, calls in WEAKENING_CALLS.items())
 
 
+def test_alarms_queues_table_and_backfill_of_this_stack_are_watched_and_others_are_not(single):
+    """Deleting several alarms at once, purging a queue, deleting the table, stopping a backfill,
+    delegating CloudTrail's administration: caught; the same calls on another stack's parts: not."""
+    watched = handler.config_from_env(single.env).watched
+    stack = watched.stack_name
+    assert stack == "SecureTrail"
+    ours = [(CLOUDWATCH, "DeleteAlarms", {"alarmNames": ["someone-else-Alarm-1", f"{stack}-SecureTrailFindings-9Z"]}),
+            (CLOUDWATCH, "DisableAlarmActions", {"alarmNames": [f"{stack}-SecureTrailHeartbeat-1A"]}),
+            (SQS, "PurgeQueue", {"queueUrl": f"https://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/{stack}-Work-1"}),
+            (DYNAMODB, "DeleteTable", {"tableName": f"{stack}-SecureTrailValidatorsTable-1"}),
+            (STATES, "StopExecution", {"executionArn": f"arn:aws:states:{REGION}:{DEPLOY_ACCOUNT}:execution:"
+                                                       f"{TRAIL_NAME}-digest-backfill:run-1"}),
+            (CLOUDTRAIL, "RegisterOrganizationDelegatedAdmin", {"memberAccountId": "999999999999"})]
+    for source, name, parameters in ours + stack_calls(stack=stack, account=DEPLOY_ACCOUNT, region=REGION):
+        sample = api_call_event(source, name, parameters, account=DEPLOY_ACCOUNT, region=REGION)
+        assert len(single.matching(sample)) == 1, name
+        finding = judge_api_call(sample, watched)
+        assert finding is not None and not isinstance(finding, Rejection), name
+    others = [(CLOUDWATCH, "DeleteAlarms", {"alarmNames": ["OtherStack-Alarm-1", f"x{stack}-Alarm"]}),
+              (SQS, "DeleteQueue", {"queueUrl": f"https://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/Other-Work"}),
+              (SQS, "DeleteQueue", {"queueUrl": f"https://sqs.{REGION}.amazonaws.com/333333333333/{stack}-Work-1"}),
+              (DYNAMODB, "DeleteTable", {"tableName": "OtherStack-Table"}),
+              (STATES, "DeleteStateMachine", {"stateMachineArn": f"arn:aws:states:{REGION}:{DEPLOY_ACCOUNT}:"
+                                                                 "stateMachine:other-backfill"})]
+    for source, name, parameters in others:
+        sample = api_call_event(source, name, parameters, account=DEPLOY_ACCOUNT, region=REGION)
+        assert single.matching(sample) == [], (name, parameters)
+        assert judge_api_call(sample, watched) is None, (name, parameters)
+
+
 def validator_samples(account: str, **names) -> list[tuple[str, dict]]:
     return [(name, api_call_event(source, name, parameters, account=account, region=REGION,
                                   response_elements=response))
@@ -129,7 +163,7 @@ def test_every_call_that_blinds_a_validator_is_caught_by_one_rule_and_judged_a_f
     watched = handler.config_from_env(single.env).watched
     samples_ = validator_samples(DEPLOY_ACCOUNT)
     assert {(s["detail"]["eventSource"], n.rstrip("0123456789v")) for n, s in samples_} == {
-        (source, name) for source in (LAMBDA, EVENTS, "sns.amazonaws.com") for name in WEAKENING_CALLS[source]}
+        (source, name) for source in (LAMBDA, EVENTS, SNS, STATES) for name in WEAKENING_CALLS[source]}
     for name, sample in samples_:
         assert len(single.matching(sample)) == 1, name
         finding = judge_api_call(sample, watched)
@@ -140,10 +174,11 @@ def test_every_call_that_blinds_a_validator_is_caught_by_one_rule_and_judged_a_f
 def test_the_same_calls_on_another_deployments_functions_rules_or_topics_are_nothing(single):
     watched = handler.config_from_env(single.env).watched
     others = validator_samples(DEPLOY_ACCOUNT, function="app-worker", rule="app-nightly",
-                               topic=f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:app-alerts")
+                               topic=f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:app-alerts", state_machine="app-flow")
     others += validator_samples(DEPLOY_ACCOUNT, function=f"x{TRAIL_NAME}-digest-validator",
                                 rule=f"x{TRAIL_NAME}-digest-planner",
-                                topic=f"arn:aws:sns:{REGION}:999999999999:{TRAIL_NAME}-alerts")
+                                topic=f"arn:aws:sns:{REGION}:999999999999:{TRAIL_NAME}-alerts",
+                                state_machine=f"x{TRAIL_NAME}-digest-backfill")
     for name, sample in others:
         assert single.matching(sample) == [], (name, sample["detail"]["requestParameters"])
         assert judge_api_call(sample, watched) is None, name
@@ -233,7 +268,7 @@ def test_no_rule_matches_another_detail_type_or_source(single):
 def test_every_rule_and_the_schedule_invoke_the_posture_function(template, single):
     resources = template.to_json()["Resources"]
     rules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Events::Rule" and "PostureWatcher" in k}
-    assert len(rules) == 8
+    assert len(rules) == 12
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [single.function, "Arn"]}

@@ -37,8 +37,8 @@ KEY_ACTIONS = ("kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", 
                "kms:UpdateAlias", "kms:DeleteAlias")
 VALIDATOR_ACTIONS = tuple(sorted({call.iam_action for source in VALIDATOR_SOURCES
                                   for call in WEAKENING_CALLS[source].values()}))
-"""The calls that blind a validator, as IAM actions on the deployment's functions, rules and
-topics: the posture watcher's table (``contract.weakening_calls``), so what it watches is what
+"""The calls that blind a validator, as IAM actions on the deployment's functions, rules,
+topics and backfill state machine: the posture watcher's table (``contract.weakening_calls``), so what it watches is what
 the guardrails deny."""
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/*-]+$")
@@ -84,7 +84,9 @@ def service_control_policy(names: DeploymentNames, break_glass_role_arn: str) ->
               {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.log_key_alias]}}),
         _deny("ProtectValidators", VALIDATOR_ACTIONS,
               [f"arn:{p}:lambda:*:*:function:{trail}-*", f"arn:{p}:lambda:*:*:event-source-mapping:*",
-               f"arn:{p}:events:*:*:rule/{trail}-*", f"arn:{p}:sns:*:*:{trail}-*"], break_glass_role_arn),
+               f"arn:{p}:events:*:*:rule/{trail}-*", f"arn:{p}:sns:*:*:{trail}-*",
+               f"arn:{p}:states:*:*:stateMachine:{trail}-*", f"arn:{p}:states:*:*:execution:{trail}-*"],
+              break_glass_role_arn),
     ]}
     return _sized(document, "service control policy")
 

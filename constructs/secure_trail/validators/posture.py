@@ -32,8 +32,9 @@ from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
                         encode_flag, lifecycle_rule)
-from ..contract.weakening_calls import (API_CALL, CLOUDTRAIL, EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS,
-                                        RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS, WEAKENING_CALLS)
+from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, CLOUDWATCH, DYNAMODB,
+                                        EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
+                                        RESPONSE_FIELDS, S3, SNS, SQS, STATES, WEAKENING_CALLS, own_prefixes)
 
 from ..compliance import acknowledge, acknowledge_control, nag_resource
 from ..names import TrailIdentity
@@ -100,7 +101,8 @@ class PostureWatcher(Construct):
         environment = {
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
-            PostureEnv.ACCOUNT: identity.account, PostureEnv.CHECK_TRAIL: encode_flag(watch_trail),
+            PostureEnv.ACCOUNT: identity.account, PostureEnv.STACK_NAME: stack.stack_name,
+            PostureEnv.CHECK_TRAIL: encode_flag(watch_trail),
             PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging)}
         # Only what this account holds: an unset variable is a part watched elsewhere.
         for name, value in ((PostureEnv.TRAIL_BUCKET, bucket_names[0] if bucket_names else None),
@@ -146,7 +148,8 @@ class PostureWatcher(Construct):
         # Each part's spellings, by the fields the table names for its service.
         if watch_trail:
             trail_names = _any_case([identity.trail_name, trail_arn])  # CloudTrail's calls take either
-            self._rule("TrailCalls", CLOUDTRAIL, target, {field: trail_names for field in RESOURCE_FIELDS[CLOUDTRAIL]})
+            self._rule("TrailCalls", CLOUDTRAIL, target, {field: trail_names for field in RESOURCE_FIELDS[CLOUDTRAIL]},
+                       also=[{"requestParameters": {field: [{"exists": True}]}} for field in ANY_VALUE_FIELDS[CLOUDTRAIL]])
         if log_group_name:
             group_arn = identity.log_group_arn(log_group_name)
             spellings = [log_group_name, group_arn, f"{group_arn}:*"]
@@ -157,14 +160,13 @@ class PostureWatcher(Construct):
             self._rule("KeyCalls", KMS, target, {"keyId": _any_case([key.key_arn, key.key_id]),
                                                  "aliasName": [key_alias] if key_alias else []},
                        also=[{"resources": {"ARN": [key.key_arn]}}])
-        # The validators' own parts, all named <trail>-... in this account.
-        head, p, region, account = f"{identity.trail_name}-", identity.partition, identity.home_region, identity.account
-        for construct_id, source, prefixes in (
-                ("FunctionCalls", LAMBDA, [head, f"arn:{p}:lambda:{region}:{account}:function:{head}",
-                                           f"{account}:function:{head}"]),
-                ("RuleCalls", EVENTS, [head, f"arn:{p}:events:{region}:{account}:rule/{head}"]),
-                ("TopicCalls", SNS, [f"arn:{p}:sns:{region}:{account}:{head}"])):
-            spellings = [{"prefix": prefix} for prefix in prefixes]
+        # The validators' own parts, named <trail>-... (or <stack>-... by CloudFormation) in this account.
+        for construct_id, source in (("FunctionCalls", LAMBDA), ("RuleCalls", EVENTS), ("TopicCalls", SNS),
+                                     ("StateMachineCalls", STATES), ("AlarmCalls", CLOUDWATCH),
+                                     ("QueueCalls", SQS), ("TableCalls", DYNAMODB)):
+            spellings = [{"prefix": prefix} for prefix in own_prefixes(
+                source, trail_name=identity.trail_name, stack_name=stack.stack_name, partition=identity.partition,
+                region=identity.home_region, account=identity.account)]
             self._rule(construct_id, source, target, {field: spellings for field in RESOURCE_FIELDS[source]},
                        also=[{"responseElements": {field: spellings}} for field in RESPONSE_FIELDS.get(source, ())])
         self.schedule = events.Rule(

@@ -268,6 +268,8 @@ class PostureEnv:
     EXPECTED_SUBSCRIPTIONS = "POSTURE_EXPECTED_SUBSCRIPTIONS"
     """The alerts topic of this stack and its deployed subscriptions (JSON ``{"topic": ARN,
     "subscriptions": [[protocol, endpoint], ...]}``); unset where the stack has no alerts topic."""
+    STACK_NAME = "POSTURE_STACK_NAME"
+    """The stack that made the validators (its alarms, queues and table are named after it)."""
     HANDOVER = "POSTURE_HANDOVER"
     """The parts of this account the stack does not own, and what their statements are built
     from (JSON for ``contract.handover.handover_checks``); unset where none is brought."""

@@ -30,6 +30,10 @@ LOGS = "logs.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
 EVENTS = "events.amazonaws.com"
 SNS = "sns.amazonaws.com"
+CLOUDWATCH = "monitoring.amazonaws.com"
+SQS = "sqs.amazonaws.com"
+DYNAMODB = "dynamodb.amazonaws.com"
+STATES = "states.amazonaws.com"
 
 WEAKENING_CALLS: dict[str, dict[str, Call]] = {
     CLOUDTRAIL: {
@@ -39,6 +43,10 @@ WEAKENING_CALLS: dict[str, dict[str, Call]] = {
         "PutEventSelectors": Call("events the trail recorded may no longer be recorded", "cloudtrail:PutEventSelectors"),
         "PutInsightSelectors": Call("Insights on API call and error rates may be off", "cloudtrail:PutInsightSelectors"),
         "RemoveTags": Call("tags that policies or inventories rely on were removed from the trail", "cloudtrail:RemoveTags"),
+        "RegisterOrganizationDelegatedAdmin": Call("another account may now create, change and delete the "
+                                                   "organization's trails", "cloudtrail:RegisterOrganizationDelegatedAdmin"),
+        "DeregisterOrganizationDelegatedAdmin": Call("the account that administered the organization's trails "
+                                                     "changed", "cloudtrail:DeregisterOrganizationDelegatedAdmin"),
     },
     S3: {
         "PutBucketPolicy": Call("the policy that admits only this trail and only TLS 1.2+ may be weakened", "s3:PutBucketPolicy"),
@@ -127,6 +135,33 @@ WEAKENING_CALLS: dict[str, dict[str, Call]] = {
         "DeleteTopic": Call("the findings have nowhere to go", "sns:DeleteTopic"),
         "SetTopicAttributes": Call("the topic's policy, key or delivery may be changed: alerts may be lost",
                                    "sns:SetTopicAttributes"),
+        "SetSubscriptionAttributes": Call("a filter policy or redelivery setting may now keep alerts from a "
+                                          "subscriber", "sns:SetSubscriptionAttributes"),
+    },
+    CLOUDWATCH: {
+        "DeleteAlarms": Call("an alarm of the trail or a validator is gone: what it watched raises nothing",
+                             "cloudwatch:DeleteAlarms"),
+        "DisableAlarmActions": Call("an alarm still changes state but notifies no one", "cloudwatch:DisableAlarmActions"),
+        "PutMetricAlarm": Call("an alarm may be redefined to never fire or to notify no one", "cloudwatch:PutMetricAlarm"),
+        "SetAlarmState": Call("an alarm was forced to a state: a real alarm may have been reset to OK",
+                              "cloudwatch:SetAlarmState"),
+    },
+    SQS: {
+        "DeleteQueue": Call("a validator's work or dead-letter queue is gone", "sqs:DeleteQueue"),
+        "PurgeQueue": Call("the work a validator had not yet done (or its dead letters) is deleted", "sqs:PurgeQueue"),
+        "SetQueueAttributes": Call("a validator's queue policy, key, retention or redrive may be changed",
+                                   "sqs:SetQueueAttributes"),
+    },
+    DYNAMODB: {
+        "DeleteTable": Call("the validators' checkpoints and once-only markers are gone: alerts repeat or chains "
+                            "restart", "dynamodb:DeleteTable"),
+        "UpdateTable": Call("the validators' table's key, stream or capacity may be changed", "dynamodb:UpdateTable"),
+    },
+    STATES: {
+        "StopExecution": Call("a backfill of the digest history was stopped before every day was validated",
+                              "states:StopExecution"),
+        "DeleteStateMachine": Call("the digest backfill is gone", "states:DeleteStateMachine"),
+        "UpdateStateMachine": Call("the digest backfill may now validate nothing", "states:UpdateStateMachine"),
     },
 }
 
@@ -152,13 +187,21 @@ RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     LAMBDA: ("functionName",),
     EVENTS: ("name", "rule"),
     SNS: ("topicArn", "subscriptionArn"),
+    CLOUDWATCH: ("alarmName", "alarmNames"),
+    SQS: ("queueUrl",),
+    DYNAMODB: ("tableName",),
+    STATES: ("stateMachineArn", "executionArn"),
 }
+
+ANY_VALUE_FIELDS: dict[str, tuple[str, ...]] = {CLOUDTRAIL: ("memberAccountId", "delegatedAdminAccountId")}
+"""Fields whose mere presence makes the call one of ours: the delegated administrator of
+CloudTrail is organization-wide, named by the account it delegates to."""
 
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {LAMBDA: ("functionArn",)}
 """Fields of ``responseElements`` that name the resource where the request does not
 (DeleteEventSourceMapping names only the mapping's UUID)."""
 
-VALIDATOR_SOURCES = (LAMBDA, EVENTS, SNS)
+VALIDATOR_SOURCES = (LAMBDA, EVENTS, SNS, STATES)
 """The validators' own parts: named ``<trail>-...`` (functions, rules, topics), so matched by
 that prefix (a resource of another deployment whose trail name starts the same is a false
 alert, never a missed one)."""
@@ -167,6 +210,31 @@ alert, never a missed one)."""
 # a trail whose name differs only by case costs less than a stop that goes unseen.
 CASE_INSENSITIVE = frozenset((CLOUDTRAIL, KMS))
 
+STACK_SOURCES = (CLOUDWATCH, SQS, DYNAMODB)
+"""Parts CloudFormation names ``<stack>-<logical id>-<suffix>`` (alarms, queues, the table):
+matched by the stack's name as a prefix."""
+
 EVENTBRIDGE_SOURCES: dict[str, str] = {CLOUDTRAIL: "aws.cloudtrail", S3: "aws.s3", KMS: "aws.kms", LOGS: "aws.logs",
-                                       LAMBDA: "aws.lambda", EVENTS: "aws.events", SNS: "aws.sns"}
+                                       LAMBDA: "aws.lambda", EVENTS: "aws.events", SNS: "aws.sns",
+                                       CLOUDWATCH: "aws.monitoring", SQS: "aws.sqs", DYNAMODB: "aws.dynamodb",
+                                       STATES: "aws.states"}
+
+
+def own_prefixes(source: str, *, trail_name: str, stack_name: str, partition: str, region: str,
+                 account: str) -> tuple[str, ...]:
+    """The name prefixes by which a call of ``source`` names a part of this deployment in this
+    account: ``<trail>-...`` for the validators' functions, rules, topics and state machine,
+    ``<stack>-...`` for its alarms, queues and table (empty for the other sources, named exactly)."""
+    head, stack = f"{trail_name}-", f"{stack_name}-"
+    return {
+        LAMBDA: (head, f"arn:{partition}:lambda:{region}:{account}:function:{head}", f"{account}:function:{head}"),
+        EVENTS: (head, f"arn:{partition}:events:{region}:{account}:rule/{head}"),
+        SNS: (f"arn:{partition}:sns:{region}:{account}:{head}",),
+        STATES: (f"arn:{partition}:states:{region}:{account}:stateMachine:{head}",
+                 f"arn:{partition}:states:{region}:{account}:execution:{head}"),
+        CLOUDWATCH: (stack,),
+        SQS: (f"https://sqs.{region}.amazonaws.com/{account}/{stack}", f"https://{region}.queue.amazonaws.com/"
+              f"{account}/{stack}"),
+        DYNAMODB: (stack,),
+    }.get(source, ())
 """The ``source`` of each service's "AWS API Call via CloudTrail" events on EventBridge."""

@@ -95,7 +95,8 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
         region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
         buckets=tuple(b for b in (environ.get(PostureEnv.TRAIL_BUCKET), environ.get(PostureEnv.ACCESS_LOG_BUCKET)) if b),
         key_arn=environ.get(PostureEnv.KEY_ARN) or None, key_alias=environ.get(PostureEnv.KEY_ALIAS) or None,
-        log_group_name=environ.get(PostureEnv.LOG_GROUP) or None)
+        log_group_name=environ.get(PostureEnv.LOG_GROUP) or None,
+        stack_name=environ.get(PostureEnv.STACK_NAME) or None)
     return PostureConfig(watched=watched, table_name=required(environ, Env.TABLE_NAME),
                          alerts_topic_arn=required(environ, Env.ALERTS_TOPIC_ARN), check_trail=check_trail,
                          expected_selectors=tuple(selectors) if selectors is not None else None,

@@ -22,8 +22,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
-from ..contract.weakening_calls import (API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, EVENTS, KMS, LAMBDA, LOGS,
-                                        RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS, WEAKENING_CALLS, call_named)
+from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, CLOUDWATCH,
+                                        DYNAMODB, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS,
+                                        SQS, STATES, WEAKENING_CALLS, call_named, own_prefixes)
 from ..findings import Finding, Severity
 
 EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
@@ -31,7 +32,8 @@ MAX_FIELD_CHARS = 512
 """Longer values from an event are cut: an alert repeats what a caller chose to send."""
 
 SEVERITY_BY_SOURCE = {CLOUDTRAIL: Severity.CRITICAL, S3: Severity.HIGH, KMS: Severity.CRITICAL, LOGS: Severity.HIGH,
-                      LAMBDA: Severity.HIGH, EVENTS: Severity.HIGH, SNS: Severity.HIGH}
+                      LAMBDA: Severity.HIGH, EVENTS: Severity.HIGH, SNS: Severity.HIGH, CLOUDWATCH: Severity.HIGH,
+                      SQS: Severity.HIGH, DYNAMODB: Severity.HIGH, STATES: Severity.HIGH}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class WatchedResources:
     key_alias: str | None = None
     """``alias/<name>`` of the key, when the watcher knows it."""
     log_group_name: str | None = None
+    stack_name: str | None = None
+    """The stack that made the validators: CloudFormation names its alarms, queues and table
+    ``<stack>-...`` (None: those calls are not judged here)."""
 
     @property
     def trail_name(self) -> str:
@@ -75,16 +80,12 @@ class WatchedResources:
         return frozenset()
 
     def prefixes_for(self, source: str) -> tuple[str, ...]:
-        """The name prefixes of the validators' own parts in this account (``<trail>-...``)."""
-        head, p = f"{self.trail_name}-", _partition(self.trail_arn)
-        if source == LAMBDA:
-            arn = f"arn:{p}:lambda:{self.region}:{self.account}:function:{head}"
-            return head, arn, f"{self.account}:function:{head}"
-        if source == EVENTS:
-            return head, f"arn:{p}:events:{self.region}:{self.account}:rule/{head}"
-        if source == SNS:
-            return (f"arn:{p}:sns:{self.region}:{self.account}:{head}",)
-        return ()
+        """The name prefixes of this deployment's parts in this account (``contract
+        .weakening_calls.own_prefixes``)."""
+        if source not in RESOURCE_FIELDS or (source in (CLOUDWATCH, SQS, DYNAMODB) and not self.stack_name):
+            return ()
+        return own_prefixes(source, trail_name=self.trail_name, stack_name=self.stack_name or "",
+                            partition=_partition(self.trail_arn), region=self.region, account=self.account)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,12 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     parameters, response = detail.get("requestParameters"), detail.get("responseElements")
     candidates: list[Any] = []
     if isinstance(parameters, Mapping):
-        candidates.extend(parameters.get(f) for f in RESOURCE_FIELDS[source])
+        for f in ANY_VALUE_FIELDS.get(source, ()):
+            if isinstance(parameters.get(f), str):
+                return parameters[f]
+        for f in RESOURCE_FIELDS[source]:  # a list names several (DeleteAlarms' alarmNames)
+            value = parameters.get(f)
+            candidates.extend(value if isinstance(value, list) else [value])
     if isinstance(response, Mapping):
         candidates.extend(response.get(f) for f in RESPONSE_FIELDS.get(source, ()))
     resources = detail.get("resources")
