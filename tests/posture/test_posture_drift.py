@@ -178,3 +178,47 @@ def test_a_removed_or_added_alert_subscription_is_drift(aws_env):
         sns.unsubscribe(SubscriptionArn=other["SubscriptionArn"])
         sns.unsubscribe(SubscriptionArn=subscription)
         assert drift() == [PostureKind.SUBSCRIPTIONS_CHANGED]
+
+
+def test_a_disabled_deleted_or_retargeted_validator_rule_is_drift(aws_env):
+    from trail_validators.posture.aws import observe
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        for name in ("org-trail-digest-planner", "org-trail-trail-watch"):
+            events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
+            events.put_targets(Rule=name, Targets=[{"Id": "Target0", "Arn": f"arn:aws:lambda:{REGION}:111111111111:"
+                                                                          "function:org-trail-digest-planner"}])
+        expected = {"org-trail-digest-planner": ("Target0",), "org-trail-trail-watch": ("Target0",),
+                    "org-trail-posture-watcher-schedule": ("Target0",)}
+
+        def drift():
+            observation = observe(events=events, rules=sorted(expected), trail_arn=TRAIL_ARN)
+            return {(f.kind, f.keys[0]) for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                              expected_rules=expected)
+                    if f.kind != PostureKind.TRAIL_MISSING}
+        assert drift() == {(PostureKind.RULE_CHANGED, "org-trail-posture-watcher-schedule")}  # gone
+        events.disable_rule(Name="org-trail-digest-planner")
+        events.remove_targets(Rule="org-trail-trail-watch", Ids=["Target0"])
+        assert drift() == {(PostureKind.RULE_CHANGED, name) for name in expected}
+
+
+def test_a_deleted_or_silenced_alarm_of_the_stack_is_drift(aws_env):
+    from trail_validators.posture.aws import observe
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        topic = f"arn:aws:sns:{REGION}:111111111111:org-trail-alerts"
+        for name in ("SecureTrail-Heartbeat-1A", "SecureTrail-Findings-2B", "Other-Alarm-3C"):
+            cloudwatch.put_metric_alarm(AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=300,
+                                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+                                        AlarmActions=[topic])
+
+        def drift(expected=2):
+            observation = observe(cloudwatch=cloudwatch, alarm_prefix="SecureTrail-", trail_arn=TRAIL_ARN)
+            return sorted(f.keys[0] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                          expected_alarms=expected, alarm_prefix="SecureTrail-")
+                          if f.kind == PostureKind.ALARM_CHANGED)
+        assert drift() == []
+        cloudwatch.disable_alarm_actions(AlarmNames=["SecureTrail-Findings-2B"])
+        assert drift() == ["SecureTrail-Findings-2B"]
+        cloudwatch.delete_alarms(AlarmNames=["SecureTrail-Heartbeat-1A"])
+        assert drift() == ["SecureTrail-*", "SecureTrail-Findings-2B"]

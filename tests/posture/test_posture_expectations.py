@@ -113,3 +113,41 @@ def test_the_expected_alert_subscriptions_are_the_synthesized_ones():
     assert list(subscriptions) == synthesized == [("email", "soc@example.com")]
     (granted,) = [s for s in d.role_statements(HANDLER) if "sns:ListSubscriptionsByTopic" in s["Action"]]
     assert d.resolve(granted["Resource"]) == topic
+
+
+@pytest.mark.parametrize("shape", ["single", "log_archive", "trail"])
+def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_makes(shape, single, org):
+    d = {"single": single, "log_archive": org[0], "trail": org[1]}[shape]
+    config = handler.config_from_env(d.environment(HANDLER))
+    rules = {r["Properties"]["Name"]: sorted(t["Id"] for t in r["Properties"]["Targets"])
+             for r in d.of_type("AWS::Events::Rule").values()}
+    assert all(isinstance(name, str) for name in rules)  # every rule named: the check reads each
+    assert {name: list(ids) for name, ids in config.expected_rules.items()} == rules
+    alarms = d.of_type("AWS::CloudWatch::Alarm")
+    assert config.expected_alarms == len(alarms) > 0
+    assert all("AlarmName" not in a["Properties"] and a["Properties"]["AlarmActions"] for a in alarms.values())
+    assert config.watched.stack_name and d.environment(HANDLER)[PostureEnv.STACK_NAME] == config.watched.stack_name
+    statements = d.role_statements(HANDLER)
+    assert any(s["Action"] == "cloudwatch:DescribeAlarms" for s in statements)
+    assert any(s["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"] for s in statements)
+
+
+def test_the_rules_encoding_round_trips_and_refuses_what_it_cannot_read():
+    from trail_validators.contract import decode_rules, encode_rules
+    rules = {"t-digest-planner": ("Target0",), "t-x": ("Target0", "Target1"), "other-rule": ("Target0",)}
+    assert encode_rules(rules, "t") == "other-rule,~digest-planner,~x=Target0+Target1"
+    assert decode_rules(encode_rules(rules, "t"), "t") == rules
+    for bad in ("", "~", "a,a", "a=", "a=Target0+"):
+        with pytest.raises(ValueError):
+            decode_rules(bad, "t")
+
+
+@pytest.mark.parametrize("props", ["full", "long_name"])
+def test_the_watchers_environment_fits_lambdas_4_kb(props, full_stack):
+    import json
+    from conftest import build_stack, default_props
+    stack = full_stack if props == "full" else build_stack(default_props(trail_name="a" * 100 + "-org-trail"))
+    d = deployment(stack, DEPLOY_ACCOUNT)
+    # each reference stands for a value of at most about 100 characters once deployed
+    env = {k: v if isinstance(v, str) else "x" * 100 for k, v in d.environment(HANDLER).items()}
+    assert len(json.dumps(env, separators=(",", ":"))) < 4096

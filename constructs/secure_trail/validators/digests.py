@@ -73,6 +73,7 @@ class DigestValidator(Construct):
         self.daily_revalidation = events.Rule(
             self, "DailyRevalidation",
             description=f"Re-validate the last {revalidation_days} days of every digest chain",
+            rule_name=identity.event_rule_name(f"{PLANNER}-revalidation"),
             schedule=events.Schedule.rate(Duration.minutes(REVALIDATION_MINUTES)),
             targets=[targets.LambdaFunction(self.planner.function, event=events.RuleTargetInput.from_object(
                 {REVALIDATE_FIELD: True}))])

@@ -31,7 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
-                        encode_flag, lifecycle_rule)
+                        encode_flag, encode_rules, lifecycle_rule)
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, CLOUDWATCH, DYNAMODB,
                                         EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
                                         RESPONSE_FIELDS, S3, SNS, SQS, STATES, WEAKENING_CALLS, own_prefixes)
@@ -116,6 +116,9 @@ class PostureWatcher(Construct):
                                 {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
                              if watch_trail else None),
                             (PostureEnv.HANDOVER, stack.to_json_string(handover) if handover else None),
+                            (PostureEnv.EXPECTED_RULES, Lazy.string(_RuleExpectations(stack, identity.trail_name))),
+                            (PostureEnv.EXPECTED_ALARMS,
+                             Lazy.string(_AlarmExpectations(stack)) if alarm_topic else None),
                             (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None),
                             (PostureEnv.EXPECTED_SUBSCRIPTIONS,
                              Lazy.string(_SubscriptionExpectations(alarm_topic)) if alarm_topic else None)):
@@ -127,6 +130,11 @@ class PostureWatcher(Construct):
             key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
             timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
             statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *handover_reads,
+                        iam.PolicyStatement(actions=["events:DescribeRule", "events:ListTargetsByRule"],
+                                            resources=[f"arn:{identity.partition}:events:{identity.home_region}:"
+                                                       f"{identity.account}:rule/{identity.trail_name}-*"]),
+                        *([iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])]
+                          if alarm_topic else []),
                         *item_statements(table, ROLE),
                         *([iam.PolicyStatement(actions=["sns:ListSubscriptionsByTopic"],
                                                resources=[alarm_topic.topic_arn])] if alarm_topic else []),
@@ -136,6 +144,14 @@ class PostureWatcher(Construct):
                                                 "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})],
             role_name=role_name)
         state_key.grant_table(self.validator, table)
+        acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:"
+                    f"{identity.home_region}:{identity.account}:rule/{identity.trail_name}-*]",
+                    "The scheduled check reads the state and targets of the validators' rules, all named "
+                    f"{identity.trail_name}-..., and nothing else (DescribeRule, ListTargetsByRule).")
+        if alarm_topic:
+            acknowledge(self.validator.policy, "AwsSolutions-IAM5[Resource::*]",
+                        "cloudwatch:DescribeAlarms has no resource-level permission; the scheduled check reads "
+                        "only the alarms named after this stack, to find one deleted or silenced.")
         if alerts_key_arn.endswith("/*"):
             acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, alerts_key_arn)}]",
                         "The alerts topic and its key live in the Log Archive account, whose key id no "
@@ -263,6 +279,37 @@ class _BucketExpectations:
         expectations = [{"bucket": b.bucket_name, **bucket_expectation(
             stack.resolve(b.node.default_child._cfn_properties)).to_json()} for b in self.buckets]
         return stack.to_json_string(expectations)
+
+
+@jsii.implements(IStableStringProducer)
+class _RuleExpectations:
+    """The stack's rules named ``<trail>-...`` and their target ids, as deployed."""
+
+    def __init__(self, stack: Stack, trail_name: str) -> None:
+        self.stack, self.trail_name, self.head = stack, trail_name, f"{trail_name}-"
+
+    def produce(self) -> str:
+        rules = {}
+        for c in self.stack.node.find_all():
+            if isinstance(c, events.CfnRule):
+                properties = self.stack.resolve(c._cfn_properties)
+                name = properties.get("name")
+                if isinstance(name, str) and name.startswith(self.head):
+                    rules[name] = sorted(t["id"] for t in properties.get("targets") or ())
+        return encode_rules(rules, self.trail_name)
+
+
+@jsii.implements(IStableStringProducer)
+class _AlarmExpectations:
+    """How many alarms the stack makes under generated names (``<stack>-<logical id>-...``)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def produce(self) -> str:
+        return str(sum(1 for c in self.stack.node.find_all()
+                       if isinstance(c, (cloudwatch.CfnAlarm, cloudwatch.CfnCompositeAlarm))
+                       and self.stack.resolve(c._cfn_properties).get("alarmName") is None))
 
 
 @jsii.implements(IStableStringProducer)

@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
-                        ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
+                        ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag, decode_rules,
                         posture_event_marker, posture_failed_calls_marker, required)
 from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
 from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
@@ -45,6 +45,10 @@ class PostureConfig:
     """The trail's deployed destination (with ``check_trail``)."""
     expected_buckets: Mapping[str, BucketExpectation] = field(default_factory=dict)
     expected_subscriptions: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    expected_rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The stack's named rules and their target ids."""
+    expected_alarms: int | None = None
+    """How many alarms the stack made (named ``<stack>-...``)."""
     handover: tuple[tuple[str, str, tuple[Mapping[str, Any], ...]], ...] = ()
     """``(part, resource, statements)`` of the parts brought in, whose policies are checked."""
 
@@ -82,6 +86,19 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SUBSCRIPTIONS}: not "
                                      '{"topic": ARN, "subscriptions": [[protocol, endpoint], ...]}')
         expected_subscriptions = (value["topic"], tuple((p[0], p[1]) for p in pairs))
+    expected_rules: dict[str, tuple[str, ...]] = {}
+    if environ.get(PostureEnv.EXPECTED_RULES):
+        trail_name = required(environ, PostureEnv.TRAIL_ARN).rsplit("/", 1)[-1]
+        try:
+            expected_rules = decode_rules(environ[PostureEnv.EXPECTED_RULES], trail_name)
+        except ValueError as error:
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_RULES}: {error}") from None
+    expected_alarms = None
+    if environ.get(PostureEnv.EXPECTED_ALARMS):
+        expected_alarms = _json_env(environ, PostureEnv.EXPECTED_ALARMS, int)
+        if isinstance(expected_alarms, bool) or expected_alarms < 1 or not environ.get(PostureEnv.STACK_NAME):
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_ALARMS}: not a positive count "
+                                     f"(with {PostureEnv.STACK_NAME})")
     handover = ()
     if environ.get(PostureEnv.HANDOVER):
         spec = _json_env(environ, PostureEnv.HANDOVER, dict)
@@ -102,7 +119,8 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                          expected_selectors=tuple(selectors) if selectors is not None else None,
                          auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING),
                          expected_trail=expected_trail, expected_buckets=expected_buckets,
-                         expected_subscriptions=expected_subscriptions, handover=handover)
+                         expected_subscriptions=expected_subscriptions, expected_rules=expected_rules,
+                         expected_alarms=expected_alarms, handover=handover)
 
 
 def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
@@ -117,9 +135,11 @@ def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
 
 class PostureWatcher:
     def __init__(self, config: PostureConfig, *, table: ValidatorsTable, state: PostureState,
-                 alerts: AlertPublisher, cloudtrail=None, kms=None, s3=None, sns=None) -> None:
+                 alerts: AlertPublisher, cloudtrail=None, kms=None, s3=None, sns=None, events=None,
+                 cloudwatch=None) -> None:
         self.config, self.table, self.state, self.alerts = config, table, state, alerts
         self.cloudtrail, self.kms, self.s3, self.sns = cloudtrail, kms, s3, sns
+        self.events, self.cloudwatch = events, cloudwatch
 
     def on_api_call(self, event: Any) -> str:
         """``alerted``, ``ignored`` (another resource or call) or ``rejected``."""
@@ -161,14 +181,19 @@ class PostureWatcher:
     def check(self) -> list[str]:
         """Alert on what appeared or cleared since the last run; the open conditions' kinds."""
         watched = self.config.watched
+        alarm_prefix = f"{watched.stack_name}-" if self.config.expected_alarms else None
         observation = observe(cloudtrail=self.cloudtrail if self.config.check_trail else None, kms=self.kms,
                               s3=self.s3, trail_arn=watched.trail_arn, key_arn=watched.key_arn,
                               buckets=watched.buckets, settings_of=sorted(self.config.expected_buckets),
-                              sns=self.sns, topic_arn=(self.config.expected_subscriptions or (None,))[0])
+                              sns=self.sns, topic_arn=(self.config.expected_subscriptions or (None,))[0],
+                              events=self.events, rules=sorted(self.config.expected_rules),
+                              cloudwatch=self.cloudwatch, alarm_prefix=alarm_prefix)
         findings = judge_status(observation, expected_selectors=self.config.expected_selectors,
                                 trail_arn=watched.trail_arn, expected_trail=self.config.expected_trail,
                                 expected_buckets=self.config.expected_buckets,
-                                expected_subscriptions=self.config.expected_subscriptions)
+                                expected_subscriptions=self.config.expected_subscriptions,
+                                expected_rules=self.config.expected_rules, expected_alarms=self.config.expected_alarms,
+                                alarm_prefix=alarm_prefix or "")
         if self.config.handover:
             findings += handover_findings(self.config.handover, read_handover_policies(
                 self.config.handover, s3=self.s3, kms=self.kms, sns=self.sns))
@@ -214,7 +239,9 @@ def _default_watcher() -> PostureWatcher:
             cloudtrail=boto3.client("cloudtrail") if config.check_trail else None,
             kms=boto3.client("kms") if config.watched.key_arn or "key" in brought else None,
             s3=boto3.client("s3") if config.watched.buckets or "bucket" in brought else None,
-            sns=boto3.client("sns") if config.expected_subscriptions or "topic" in brought else None)
+            sns=boto3.client("sns") if config.expected_subscriptions or "topic" in brought else None,
+            events=boto3.client("events") if config.expected_rules else None,
+            cloudwatch=boto3.client("cloudwatch") if config.expected_alarms else None)
     return _watcher
 
 

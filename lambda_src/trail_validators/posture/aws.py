@@ -30,7 +30,8 @@ SETTING_READS: dict[str, tuple[str, frozenset[str], str | None]] = {
 
 def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str | None = None,
             buckets: Sequence[str] = (), settings_of: Sequence[str] = (),
-            sns=None, topic_arn: str | None = None) -> PostureObservation:
+            sns=None, topic_arn: str | None = None, events=None, rules: Sequence[str] = (),
+            cloudwatch=None, alarm_prefix: str | None = None) -> PostureObservation:
     """Read what this account can see: the trail (with a CloudTrail client), the key (with
     a KMS client and ``key_arn``), the buckets' policies (with an S3 client) and, of the
     buckets in ``settings_of``, the settings of ``SETTING_READS``; the subscriptions of ``topic_arn`` (with an SNS
@@ -92,9 +93,33 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
                              for s in page.get("Subscriptions", [])]
         except (ClientError, BotoCoreError) as error:
             errors.append((topic_arn, f"the subscriptions of {topic_arn} ({_code(error)})"))
+    read_rules: dict[str, dict[str, object] | None] | None = None
+    if events is not None and rules:
+        read_rules = {}
+        for name in rules:
+            try:
+                rule = events.describe_rule(Name=name)
+                targets = [t.get("Id") for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name)
+                           for t in page.get("Targets", [])]
+                read_rules[name] = {"state": rule.get("State"), "targets": targets}
+            except ClientError as error:
+                if _code(error) == "ResourceNotFoundException":
+                    read_rules[name] = None
+                else:
+                    errors.append((name, f"the rule {name} ({_code(error)})"))
+            except BotoCoreError as error:
+                errors.append((name, f"the rule {name} ({type(error).__name__})"))
+    alarms = None
+    if cloudwatch is not None and alarm_prefix:
+        try:
+            alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=alarm_prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+                for kind in ("MetricAlarms", "CompositeAlarms") for a in page.get(kind, [])]
+        except (ClientError, BotoCoreError) as error:
+            errors.append((f"{alarm_prefix}*", f"the alarms {alarm_prefix}* ({_code(error)})"))
     return PostureObservation(trail=trail, trail_found=trail_found, status=status, selectors=selectors, key=key,
                               bucket_policies=policies, bucket_settings=settings,
-                              subscriptions=subscriptions, errors=tuple(errors))
+                              subscriptions=subscriptions, rules=read_rules, alarms=alarms, errors=tuple(errors))
 
 
 NO_POLICY = '{"Statement": []}'

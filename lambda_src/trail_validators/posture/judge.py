@@ -225,6 +225,10 @@ class PostureObservation:
     """Bucket name -> what S3 said of each setting (``BUCKET_SETTINGS``; None: not configured)."""
     subscriptions: Sequence[tuple[str, str]] | None = None
     """The alerts topic's subscriptions (protocol, endpoint); None: not read."""
+    rules: Mapping[str, Mapping[str, Any] | None] | None = None
+    """Rule name -> ``{"state": ..., "targets": [id, ...]}`` (None: the rule is gone); None: not read."""
+    alarms: Sequence[Mapping[str, Any]] | None = None
+    """DescribeAlarms' ``MetricAlarms`` and ``CompositeAlarms`` of the stack's prefix; None: not read."""
     errors: Sequence[str | tuple[str, str]] = ()
     """Each a ``(resource, what)`` pair: the part that could not be read (its conditions stay
     open, no other's) and why; a bare text is a part of unknown resource (all stay open)."""
@@ -233,13 +237,17 @@ class PostureObservation:
 def judge_status(observation: PostureObservation, *, expected_selectors: Sequence[Mapping[str, Any]] | None,
                  trail_arn: str, expected_trail: Mapping[str, Any] | None = None,
                  expected_buckets: Mapping[str, BucketExpectation] | None = None,
-                 expected_subscriptions: tuple[str, Sequence[tuple[str, str]]] | None = None) -> list[Finding]:
+                 expected_subscriptions: tuple[str, Sequence[tuple[str, str]]] | None = None,
+                 expected_rules: Mapping[str, Sequence[str]] | None = None,
+                 expected_alarms: int | None = None, alarm_prefix: str = "") -> list[Finding]:
     """One finding per open condition (kinds in ``contract.PostureKind``). ``expected_trail``:
     the deployed destination (``EXPECTED_TRAIL_FIELDS``); ``expected_buckets``: the deployed
     settings of the buckets read (None: not compared)."""
     buckets = _bucket_findings(observation.bucket_policies) + _bucket_setting_findings(
         observation.bucket_settings, expected_buckets or {}) \
-        + subscription_findings(observation.subscriptions, expected_subscriptions)
+        + subscription_findings(observation.subscriptions, expected_subscriptions) \
+        + rule_findings(observation.rules, expected_rules) \
+        + alarm_findings(observation.alarms, expected_alarms, alarm_prefix)
     findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
         findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
@@ -344,6 +352,45 @@ def subscription_findings(found: Sequence[tuple[str, str]] | None,
                     f"The alerts topic {topic} lost {len(missing)} and gained {len(added)} subscription(s): "
                     "alerts may reach nobody, or someone who should not read them.", keys=(topic,),
                     details={"missing": _cut_json(missing), "added": _cut_json(added)})]
+
+
+def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
+                  expected: Mapping[str, Sequence[str]] | None) -> list[Finding]:
+    """A finding per validator rule that is gone, not enabled, or targets other ids than deployed."""
+    if found is None or not expected:
+        return []
+    findings = []
+    for name, targets in sorted(expected.items()):
+        rule = found.get(name)
+        problem = ("is gone" if rule is None else f"is {rule.get('state')}" if rule.get("state") != "ENABLED"
+                   else "targets other than deployed" if sorted(rule.get("targets") or ()) != sorted(targets) else None)
+        if problem:
+            findings.append(Finding(PostureKind.RULE_CHANGED, Severity.HIGH,
+                                    f"The validators' rule {name} {problem}: what it invokes may no longer run.",
+                                    keys=(name,), details={"rule": name, "found": _cut_json(rule),
+                                                           "expected_targets": list(targets)}))
+    return findings
+
+
+def alarm_findings(found: Sequence[Mapping[str, Any]] | None, expected_count: int | None,
+                   prefix: str) -> list[Finding]:
+    """A finding when an alarm of the stack is gone, or one cannot notify."""
+    if found is None or expected_count is None:
+        return []
+    findings = []
+    if len(found) < expected_count:
+        findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                f"{expected_count - len(found)} of the stack's {expected_count} alarms are gone: what "
+                                "they watched raises nothing.", keys=(f"{prefix}*",),
+                                details={"expected": expected_count, "found": len(found)}))
+    for alarm in found:
+        name = str(alarm.get("AlarmName"))
+        if alarm.get("ActionsEnabled") is not True or not alarm.get("AlarmActions"):
+            findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                    f"The alarm {name} notifies no one (actions disabled or removed).",
+                                    keys=(name,), details={"actions_enabled": alarm.get("ActionsEnabled"),
+                                                           "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
+    return findings
 
 
 BUCKET_SETTINGS = ("versioning", "object_ownership", "object_lock", "replication", "notifications", "lifecycle")
