@@ -51,7 +51,7 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
         "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
         "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
-        "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
+        "PostureWatcher/Watcher/Permissions", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
 
@@ -67,7 +67,7 @@ def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks)
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
         "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
         "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
-        "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
+        "PostureWatcher/Watcher/Permissions", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
 
 
 @pytest.mark.parametrize("which", ["default", "log_archive", "trail"])
@@ -79,7 +79,7 @@ def test_every_acknowledgement_names_one_exact_finding_with_a_reason(which, defa
             assert len(reason) >= 60, (path, rule, reason)
 
 
-def test_the_only_wildcards_acknowledged_are_list_public_keys_log_streams_log_objects_and_backfill_runs(
+def test_the_only_wildcards_acknowledged_are_list_public_keys_alarms_log_streams_log_objects_backfill_runs_and_rules(
         default_stack):
     rules = [rule for acks in acknowledgements(default_stack).values() for rule in acks]
     wildcards = sorted(rule for rule in rules if "IAM5" in rule)
@@ -88,6 +88,8 @@ def test_the_only_wildcards_acknowledged_are_list_public_keys_log_streams_log_ob
     assert wildcards == sorted([
         "Annotation::AwsSolutions-IAM5[Resource::*]",
         "Annotation::AwsSolutions-IAM5[Resource::*]",
+        "Annotation::AwsSolutions-IAM5[Resource::*]",  # DescribeAlarms: no resource-level permission
+        "Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:eu-west-1:222222222222:rule/org-trail-*]",
         f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/items/*]",
         f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/items/*]",
         f"Annotation::AwsSolutions-IAM5[Resource::{backfill}/results/*]",

@@ -98,6 +98,8 @@ class PostureWatcher(Construct):
         handover_reads = [iam.PolicyStatement(actions=[action], resources=[handover[part]])
                           for part, action in (("key", "kms:GetKeyPolicy"), ("topic", "sns:GetTopicAttributes"))
                           if handover.get(part)]
+        own_rules = (f"arn:{identity.partition}:events:{identity.home_region}:{identity.account}:"
+                     f"rule/{identity.trail_name}-*")
         environment = {
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
@@ -131,8 +133,7 @@ class PostureWatcher(Construct):
             timeout=Duration.minutes(1), reserved_concurrency=2, environment=environment,
             statements=[*trail_reads, *restart, *key_reads, *bucket_reads, *handover_reads,
                         iam.PolicyStatement(actions=["events:DescribeRule", "events:ListTargetsByRule"],
-                                            resources=[f"arn:{identity.partition}:events:{identity.home_region}:"
-                                                       f"{identity.account}:rule/{identity.trail_name}-*"]),
+                                            resources=[own_rules]),
                         *([iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])]
                           if alarm_topic else []),
                         *item_statements(table, ROLE),
@@ -144,8 +145,7 @@ class PostureWatcher(Construct):
                                                 "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})],
             role_name=role_name)
         state_key.grant_table(self.validator, table)
-        acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:"
-                    f"{identity.home_region}:{identity.account}:rule/{identity.trail_name}-*]",
+        acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, own_rules)}]",
                     "The scheduled check reads the state and targets of the validators' rules, all named "
                     f"{identity.trail_name}-..., and nothing else (DescribeRule, ListTargetsByRule).")
         if alarm_topic:
