@@ -183,9 +183,9 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     parameters, response = detail.get("requestParameters"), detail.get("responseElements")
     candidates: list[Any] = []
     if isinstance(parameters, Mapping):
-        for f in ANY_VALUE_FIELDS.get(source, ()):
-            if isinstance(parameters.get(f), str):
-                return parameters[f]
+        for f in ANY_VALUE_FIELDS.get(source, ()):  # of whatever type: the call is ours all the same
+            if parameters.get(f) is not None:
+                return _cut(parameters[f]) if isinstance(parameters[f], str) else _cut_json(parameters[f])
         for f in RESOURCE_FIELDS[source]:  # a list names several (DeleteAlarms' alarmNames)
             value = parameters.get(f)
             candidates.extend(value if isinstance(value, list) else [value])
@@ -197,9 +197,9 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     folded = {name.casefold() for name in names} if source in CASE_INSENSITIVE else names
     for candidate in candidates:
         if isinstance(candidate, str) and (candidate.casefold() if source in CASE_INSENSITIVE else candidate) in folded:
-            return candidate
+            return _cut(candidate)
         if isinstance(candidate, str) and prefixes and candidate.startswith(prefixes):
-            return candidate
+            return _cut(candidate)  # a prefix admits a name of any length
     return None
 
 
@@ -362,8 +362,12 @@ def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
     findings = []
     for name, targets in sorted(expected.items()):
         rule = found.get(name)
-        problem = ("is gone" if rule is None else f"is {rule.get('state')}" if rule.get("state") != "ENABLED"
-                   else "targets other than deployed" if sorted(rule.get("targets") or ()) != sorted(targets) else None)
+        read = rule.get("targets") if isinstance(rule, Mapping) else None
+        problem = ("is gone" if rule is None else "could not be read" if not isinstance(rule, Mapping)
+                   else f"is {_cut(rule.get('state'))}" if rule.get("state") != "ENABLED"
+                   else "has targets that could not be read" if not isinstance(read, (list, tuple))
+                   or not all(isinstance(t, str) for t in read)
+                   else "targets other than deployed" if sorted(read) != sorted(targets) else None)
         if problem:
             findings.append(Finding(PostureKind.RULE_CHANGED, Severity.HIGH,
                                     f"The validators' rule {name} {problem}: what it invokes may no longer run.",
