@@ -93,3 +93,31 @@ def test_unreadable_rule_targets_are_a_finding_never_an_exception(targets):
 def test_an_unreadable_rule_answer_is_a_finding_never_an_exception(rule):
     findings = rule_findings({"org-trail-posture": rule}, {"org-trail-posture": ("Target0",)})
     assert [f.kind for f in findings] == [PostureKind.RULE_CHANGED]
+
+
+HANDOVER_SPEC = {"trail_arn": TRAIL, "account": "111122223333", "partition": "aws", "prefix": "",
+                 "readers": ["arn:aws:iam::111122223333:role/reader"], "org_id": "", "bucket": BUCKET}
+
+
+def _posture_env(**overrides):
+    import json
+
+    from trail_validators.contract import Env, PostureEnv
+    env = {Env.TABLE_NAME: "t", Env.ALERTS_TOPIC_ARN: "arn:aws:sns:us-east-1:111122223333:a",
+           Env.HOME_REGION: "us-east-1", PostureEnv.TRAIL_ARN: TRAIL, PostureEnv.ACCOUNT: "111122223333",
+           PostureEnv.CHECK_TRAIL: "false", PostureEnv.AUTO_RESTART_LOGGING: "false",
+           PostureEnv.HANDOVER: json.dumps(HANDOVER_SPEC)}
+    return {**env, **{getattr(PostureEnv, k): v for k, v in overrides.items()}}
+
+
+@pytest.mark.parametrize("bad", [{"bucket": ["owner-log-archive"]}, {"key": {"arn": "x"}}, {"trail_arn": 7},
+                                 {"readers": "arn:aws:iam::111122223333:role/reader"}, {"readers": [1]},
+                                 {"prefix": 5}, {"topic": True}, {"org_id": ["o-abc"]}])
+def test_a_handover_of_values_that_are_not_strings_is_refused_at_start(bad):
+    import json
+
+    from trail_validators.contract import ConfigurationError, PostureEnv
+    from trail_validators.handlers.posture import config_from_env
+    assert config_from_env(_posture_env()).handover
+    with pytest.raises(ConfigurationError, match=PostureEnv.HANDOVER):
+        config_from_env(_posture_env(HANDOVER=json.dumps({**HANDOVER_SPEC, **bad})))
