@@ -121,3 +121,32 @@ def test_a_handover_of_values_that_are_not_strings_is_refused_at_start(bad):
     assert config_from_env(_posture_env()).handover
     with pytest.raises(ConfigurationError, match=PostureEnv.HANDOVER):
         config_from_env(_posture_env(HANDOVER=json.dumps({**HANDOVER_SPEC, **bad})))
+
+
+def test_an_alarm_that_notifies_no_one_stays_open_while_the_alarms_cannot_be_read():
+    from trail_validators.posture.judge import PostureObservation, judge_status, state_changes
+    mute = [{"AlarmName": "SecureTrail-Heartbeat-1", "ActionsEnabled": False, "AlarmActions": []}]
+    opened = state_changes([], judge_status(PostureObservation(alarms=mute), expected_selectors=None, trail_arn=TRAIL,
+                                            expected_alarms=1, alarm_prefix="SecureTrail-"))
+    assert opened.appeared and opened.appeared[0].kind == PostureKind.ALARM_CHANGED
+    throttled = state_changes(opened.open_kinds, judge_status(
+        PostureObservation(alarms=None, errors=(("SecureTrail-*", "the alarms SecureTrail-* (Throttling)"),)),
+        expected_selectors=None, trail_arn=TRAIL, expected_alarms=1, alarm_prefix="SecureTrail-"))
+    assert throttled.cleared == []
+
+
+def test_a_missing_handed_over_statement_is_not_cleared_when_its_owner_makes_the_policy_unreadable():
+    from trail_validators.posture.handover import handover_findings
+    from trail_validators.posture.judge import state_changes
+    checks = [("bucket", BUCKET, HANDED)]
+    missing = state_changes([], handover_findings(checks, {BUCKET: '{"Statement": []}'}))
+    assert missing.appeared
+    unreadable = state_changes(missing.open_kinds, handover_findings(checks, {BUCKET: None}))
+    assert unreadable.cleared == []
+    assert [f.kind for f in unreadable.appeared] == [PostureKind.HANDOVER_UNVERIFIABLE]
+
+
+@pytest.mark.parametrize("alarms", [["SecureTrail-A"], [None], [7]])
+def test_an_unreadable_alarm_answer_is_a_finding_never_an_exception(alarms):
+    from trail_validators.posture.judge import alarm_findings
+    assert [f.kind for f in alarm_findings(alarms, 1, "SecureTrail-")] == [PostureKind.ALARM_CHANGED]

@@ -387,13 +387,18 @@ def alarm_findings(found: Sequence[Mapping[str, Any]] | None, expected_count: in
                                 f"{expected_count - len(found)} of the stack's {expected_count} alarms are gone: what "
                                 "they watched raises nothing.", keys=(f"{prefix}*",),
                                 details={"expected": expected_count, "found": len(found)}))
-    for alarm in found:
-        name = str(alarm.get("AlarmName"))
+    for alarm in found:  # keyed under the prefix: while the alarms cannot be read, these stay open
+        if not isinstance(alarm, Mapping):
+            findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                    f"An alarm {prefix}* could not be read: whether it notifies is unknown.",
+                                    keys=(f"{prefix}*", "unreadable"), details={"alarm": _cut_json(alarm)}))
+            continue
+        name = _cut(str(alarm.get("AlarmName")))
         if alarm.get("ActionsEnabled") is not True or not alarm.get("AlarmActions"):
             findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
                                     f"The alarm {name} notifies no one (actions disabled or removed).",
-                                    keys=(name,), details={"actions_enabled": alarm.get("ActionsEnabled"),
-                                                           "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
+                                    keys=(f"{prefix}*", name), details={"actions_enabled": alarm.get("ActionsEnabled"),
+                                                                        "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
     return findings
 
 
@@ -611,7 +616,8 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
     that lasts. A condition is a kind on a resource (a delivery error whose text changes
     stays the same condition). A part that could not be read (a ``posture_check_failed``
     finding on it) says nothing of its own conditions: they stay open, uncleared; every
-    other part's conditions appear and clear as they are read. An unreadable part whose
+    other part's conditions appear and clear as they are read (a handed-over policy that cannot
+    be read, ``handover_unverifiable``, keeps its part's open too). An unreadable part whose
     resource is unknown keeps every condition open."""
     by_condition: dict[str, Finding] = {}
     for finding in findings:
@@ -625,7 +631,8 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
         else:  # stored before conditions had a resource: the same kind open now is the same condition
             same = {c for c in now if split_condition(c)[0] == kind}
             before |= same or {condition}
-    unreadable = {_part(split_condition(c)[1]) for c, f in by_condition.items() if f.kind == PostureKind.CHECK_FAILED}
+    unreadable = {_part(split_condition(c)[1]) for c, f in by_condition.items()
+                  if f.kind in (PostureKind.CHECK_FAILED, PostureKind.HANDOVER_UNVERIFIABLE)}
     everything_unknown = "" in unreadable
     kept = {c for c in before - now if split_condition(c)[0] != PostureKind.CHECK_FAILED
             and (everything_unknown or _part(split_condition(c)[1]) in unreadable)}
