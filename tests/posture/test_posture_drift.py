@@ -214,7 +214,7 @@ def test_a_deleted_or_silenced_alarm_of_the_stack_is_drift(aws_env):
 
         def drift(expected=2):
             observation = observe(cloudwatch=cloudwatch, alarm_prefix="SecureTrail-", trail_arn=TRAIL_ARN)
-            return sorted(f.keys[0] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+            return sorted(f.keys[-1] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
                                                           expected_alarms=expected, alarm_prefix="SecureTrail-")
                           if f.kind == PostureKind.ALARM_CHANGED)
         assert drift() == []

@@ -103,7 +103,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
     if environ.get(PostureEnv.HANDOVER):
         spec = _json_env(environ, PostureEnv.HANDOVER, dict)
         if not set(HANDOVER_SPEC_FIELDS) <= set(spec) or not set(spec) <= {*HANDOVER_SPEC_FIELDS, *CHECKED_PARTS} \
-                or not any(spec.get(part) for part in CHECKED_PARTS):
+                or not any(spec.get(part) for part in CHECKED_PARTS) or not _handover_values_readable(spec):
             raise ConfigurationError(f"environment variable {PostureEnv.HANDOVER}: not an object of "
                                      f"{', '.join(HANDOVER_SPEC_FIELDS)} and one or more of {', '.join(CHECKED_PARTS)}")
         handover = tuple((part, resource, tuple(statements)) for part, resource, statements in handover_checks(spec))
@@ -121,6 +121,15 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                          expected_trail=expected_trail, expected_buckets=expected_buckets,
                          expected_subscriptions=expected_subscriptions, expected_rules=expected_rules,
                          expected_alarms=expected_alarms, handover=handover)
+
+
+def _handover_values_readable(spec: Mapping[str, Any]) -> bool:
+    """Each value of the handover spec of the type its statements are built from (a list or
+    number there would make statements no policy holds, or a resource no read can name)."""
+    readers = spec.get("readers")
+    return all(isinstance(spec[name], str) for name in ("trail_arn", "account", "partition")) \
+        and all(spec.get(name) is None or isinstance(spec[name], str) for name in ("prefix", "org_id", *CHECKED_PARTS)) \
+        and (readers is None or isinstance(readers, list) and all(isinstance(r, str) for r in readers))
 
 
 def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:

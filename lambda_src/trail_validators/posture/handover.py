@@ -7,13 +7,16 @@ handed over to its owner. ``check_handover`` says, for one part, which of them a
 A live statement covers an expected one when it has the same effect and, for every other
 field, at least what the expected one grants: every expected action, resource and principal
 is present (or the live field is ``*``), and every expected condition is present with the
-same values. A live policy that cannot be read or parsed is ``handover_unverifiable``,
-never taken as in place.
+same values, and no other condition narrows it. An expected Allow is not in place either when
+a live Deny may apply to it (same principal, action and resource, by IAM's wildcards) with no
+condition, or one that no handed-over Deny has (such as the TLS deny): a Deny wins. A live
+policy that cannot be read or parsed is ``handover_unverifiable``, never taken as in place.
 """
 
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any, Mapping, Sequence
 
 from ..contract import PostureKind
@@ -47,10 +50,15 @@ def _principal_covers(live: Any, expected: Any) -> bool:
 
 
 def _condition_covers(live: Any, expected: Any) -> bool:
-    if not expected:
-        return True
-    if not isinstance(live, Mapping) or not isinstance(expected, Mapping):
+    if not live:
+        return not expected
+    if not isinstance(live, Mapping) or not isinstance(expected or {}, Mapping):
         return False
+    expected = expected or {}
+    for operator, keys in live.items():  # a live condition the expected one lacks narrows the grant
+        if not isinstance(keys, Mapping) or not isinstance(expected.get(operator), Mapping) \
+                or not set(keys) <= set(expected[operator]):
+            return False
     for operator, keys in expected.items():
         live_keys = live.get(operator)
         if not isinstance(keys, Mapping) or not isinstance(live_keys, Mapping):
@@ -73,6 +81,46 @@ def statement_covers(live: Any, expected: Mapping[str, Any]) -> bool:
     return _condition_covers(live.get("Condition"), expected.get("Condition"))
 
 
+def _may_match(patterns: Any, values: Any, *, fold: bool = False) -> bool:
+    """Some value of ``values`` may be matched by a pattern of ``patterns`` (IAM's ``*`` and
+    ``?``); anything unreadable may."""
+    have, want = _as_set(patterns), _as_set(values)
+    if have is None or want is None:
+        return True
+    norm = str.casefold if fold else (lambda v: v)
+    return any(fnmatchcase(norm(v), norm(p)) for p in have for v in want)
+
+
+def _deny_applies(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
+    """A live Deny that may refuse what the expected Allow grants (unreadable: it may)."""
+    for name, fold in (("Action", True), ("Resource", False)):
+        if f"Not{name}" in deny:
+            if _as_set(allow.get(name)) is not None and all(
+                    _may_match(deny[f"Not{name}"], v, fold=fold) for v in _as_set(allow.get(name)) or ()):
+                return False
+        elif name in deny and name in allow and not _may_match(deny[name], allow[name], fold=fold):
+            return False
+    if "NotPrincipal" in deny or "Principal" not in allow:
+        return True
+    principal, wanted = deny.get("Principal"), allow["Principal"]
+    if principal == "*" or not isinstance(principal, Mapping) or not isinstance(wanted, Mapping):
+        return True
+    return any(_may_match(principal.get(kind), values) for kind, values in wanted.items() if kind in principal) \
+        or "*" in (_as_set(principal.get("AWS")) or ())
+
+
+def _overriding_deny(statements: Sequence[Any], allow: Mapping[str, Any],
+                     expected: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The live Deny that overrides ``allow``, or None. A Deny whose condition is that of a
+    handed-over Deny (the TLS deny) refuses only what the handover refuses itself."""
+    handed = [s.get("Condition") for s in expected if s.get("Effect") == "Deny" and s.get("Condition")]
+    for live in statements:
+        if isinstance(live, Mapping) and live.get("Effect") != "Allow" and _deny_applies(live, allow) \
+                and not (live.get("Condition") and live.get("Condition") in handed):
+            return live
+    return None
+
+
 def check_handover(part: str, live_policy: str | Mapping[str, Any] | None,
                    expected: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """Findings for one brought-in ``part``: one per expected statement not in ``live_policy``."""
@@ -91,13 +139,21 @@ def check_handover(part: str, live_policy: str | Mapping[str, Any] | None,
                         "owner cannot be verified.", keys=(part,), details={"part": part})]
     findings = []
     for wanted in expected:
-        if not any(statement_covers(live, wanted) for live in statements):
+        deny = _overriding_deny(statements, wanted, expected) if wanted.get("Effect") == "Allow" else None
+        if deny is not None or not any(statement_covers(live, wanted) for live in statements):
+            lacks = (f"has a Deny ({_cut_sid(deny)}) that overrides a statement handed over to its owner"
+                     if deny is not None else "lacks a statement handed over to its owner")
             findings.append(Finding(
                 PostureKind.HANDOVER_STATEMENT_MISSING, Severity.HIGH,
-                f"The policy of {part} lacks a statement handed over to its owner"
+                f"The policy of {part} {lacks}"
                 f" ({wanted.get('Sid', 'unnamed')}): CloudTrail or a validator may be denied there.",
                 keys=(part, str(wanted.get("Sid", ""))), details={"part": part, "statement": dict(wanted)}))
     return findings
+
+
+def _cut_sid(statement: Mapping[str, Any]) -> str:
+    sid = statement.get("Sid")
+    return sid[:128] if isinstance(sid, str) and sid else "unnamed"
 
 
 def handover_findings(checks: Sequence[tuple[str, str, Sequence[Mapping[str, Any]]]],

@@ -183,9 +183,9 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     parameters, response = detail.get("requestParameters"), detail.get("responseElements")
     candidates: list[Any] = []
     if isinstance(parameters, Mapping):
-        for f in ANY_VALUE_FIELDS.get(source, ()):
-            if isinstance(parameters.get(f), str):
-                return parameters[f]
+        for f in ANY_VALUE_FIELDS.get(source, ()):  # of whatever type: the call is ours all the same
+            if parameters.get(f) is not None:
+                return _cut(parameters[f]) if isinstance(parameters[f], str) else _cut_json(parameters[f])
         for f in RESOURCE_FIELDS[source]:  # a list names several (DeleteAlarms' alarmNames)
             value = parameters.get(f)
             candidates.extend(value if isinstance(value, list) else [value])
@@ -197,9 +197,9 @@ def _our_resource(detail: Mapping[str, Any], source: str, watched: WatchedResour
     folded = {name.casefold() for name in names} if source in CASE_INSENSITIVE else names
     for candidate in candidates:
         if isinstance(candidate, str) and (candidate.casefold() if source in CASE_INSENSITIVE else candidate) in folded:
-            return candidate
+            return _cut(candidate)
         if isinstance(candidate, str) and prefixes and candidate.startswith(prefixes):
-            return candidate
+            return _cut(candidate)  # a prefix admits a name of any length
     return None
 
 
@@ -362,8 +362,12 @@ def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
     findings = []
     for name, targets in sorted(expected.items()):
         rule = found.get(name)
-        problem = ("is gone" if rule is None else f"is {rule.get('state')}" if rule.get("state") != "ENABLED"
-                   else "targets other than deployed" if sorted(rule.get("targets") or ()) != sorted(targets) else None)
+        read = rule.get("targets") if isinstance(rule, Mapping) else None
+        problem = ("is gone" if rule is None else "could not be read" if not isinstance(rule, Mapping)
+                   else f"is {_cut(rule.get('state'))}" if rule.get("state") != "ENABLED"
+                   else "has targets that could not be read" if not isinstance(read, (list, tuple))
+                   or not all(isinstance(t, str) for t in read)
+                   else "targets other than deployed" if sorted(read) != sorted(targets) else None)
         if problem:
             findings.append(Finding(PostureKind.RULE_CHANGED, Severity.HIGH,
                                     f"The validators' rule {name} {problem}: what it invokes may no longer run.",
@@ -383,13 +387,18 @@ def alarm_findings(found: Sequence[Mapping[str, Any]] | None, expected_count: in
                                 f"{expected_count - len(found)} of the stack's {expected_count} alarms are gone: what "
                                 "they watched raises nothing.", keys=(f"{prefix}*",),
                                 details={"expected": expected_count, "found": len(found)}))
-    for alarm in found:
-        name = str(alarm.get("AlarmName"))
+    for alarm in found:  # keyed under the prefix: while the alarms cannot be read, these stay open
+        if not isinstance(alarm, Mapping):
+            findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                    f"An alarm {prefix}* could not be read: whether it notifies is unknown.",
+                                    keys=(f"{prefix}*", "unreadable"), details={"alarm": _cut_json(alarm)}))
+            continue
+        name = _cut(str(alarm.get("AlarmName")))
         if alarm.get("ActionsEnabled") is not True or not alarm.get("AlarmActions"):
             findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
                                     f"The alarm {name} notifies no one (actions disabled or removed).",
-                                    keys=(name,), details={"actions_enabled": alarm.get("ActionsEnabled"),
-                                                           "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
+                                    keys=(f"{prefix}*", name), details={"actions_enabled": alarm.get("ActionsEnabled"),
+                                                                        "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
     return findings
 
 
@@ -607,7 +616,8 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
     that lasts. A condition is a kind on a resource (a delivery error whose text changes
     stays the same condition). A part that could not be read (a ``posture_check_failed``
     finding on it) says nothing of its own conditions: they stay open, uncleared; every
-    other part's conditions appear and clear as they are read. An unreadable part whose
+    other part's conditions appear and clear as they are read (a handed-over policy that cannot
+    be read, ``handover_unverifiable``, keeps its part's open too). An unreadable part whose
     resource is unknown keeps every condition open."""
     by_condition: dict[str, Finding] = {}
     for finding in findings:
@@ -621,7 +631,8 @@ def state_changes(previous_open: Sequence[str], findings: Sequence[Finding]) -> 
         else:  # stored before conditions had a resource: the same kind open now is the same condition
             same = {c for c in now if split_condition(c)[0] == kind}
             before |= same or {condition}
-    unreadable = {_part(split_condition(c)[1]) for c, f in by_condition.items() if f.kind == PostureKind.CHECK_FAILED}
+    unreadable = {_part(split_condition(c)[1]) for c, f in by_condition.items()
+                  if f.kind in (PostureKind.CHECK_FAILED, PostureKind.HANDOVER_UNVERIFIABLE)}
     everything_unknown = "" in unreadable
     kept = {c for c in before - now if split_condition(c)[0] != PostureKind.CHECK_FAILED
             and (everything_unknown or _part(split_condition(c)[1]) in unreadable)}
