@@ -132,6 +132,7 @@ def test_alarms_queues_table_and_backfill_of_this_stack_are_watched_and_others_a
             (CLOUDWATCH, "DisableAlarmActions", {"alarmNames": [f"{stack}-SecureTrailHeartbeat-1A"]}),
             (SQS, "PurgeQueue", {"queueUrl": f"https://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/{stack}-Work-1"}),
             (DYNAMODB, "DeleteTable", {"tableName": f"{stack}-SecureTrailValidatorsTable-1"}),
+            (DYNAMODB, "UpdateTable", {"tableName": f"arn:aws:dynamodb:{REGION}:{DEPLOY_ACCOUNT}:table/{stack}-T-1"}),
             (STATES, "StopExecution", {"executionArn": f"arn:aws:states:{REGION}:{DEPLOY_ACCOUNT}:execution:"
                                                        f"{TRAIL_NAME}-digest-backfill:run-1"}),
             (CLOUDTRAIL, "RegisterOrganizationDelegatedAdmin", {"memberAccountId": "999999999999"})]

@@ -235,6 +235,6 @@ def own_prefixes(source: str, *, trail_name: str, stack_name: str, partition: st
         CLOUDWATCH: (stack,),
         SQS: (f"https://sqs.{region}.amazonaws.com/{account}/{stack}", f"https://{region}.queue.amazonaws.com/"
               f"{account}/{stack}"),
-        DYNAMODB: (stack,),
+        DYNAMODB: (stack, f"arn:{partition}:dynamodb:{region}:{account}:table/{stack}"),
     }.get(source, ())
 """The ``source`` of each service's "AWS API Call via CloudTrail" events on EventBridge."""
