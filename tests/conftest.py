@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -12,6 +13,7 @@ from aws_cdk.assertions import Template
 
 from secure_trail import (LogArchiveStack, ObjectLock, ObjectLockMode, SecureTrailProps, SecureTrailStack,
                           TrailStack, organization_stacks)
+from trail_validators.digests.layout import ChainId, TrailLocation
 
 REPO = Path(__file__).resolve().parent.parent
 ORG_ID = "o-a1b2c3d4e5"
@@ -231,6 +233,38 @@ def moto_endpoint(moto_server, aws_env, monkeypatch):
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
+
+
+# The organization trail validate-logs finds on the moto server (the ``org_trail`` fixture):
+# its bucket, the ARN describe-trails answers (moto's account), its chains (account, region).
+MOTO_TRAIL_BUCKET = "org-trail-bucket"
+MOTO_TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:123456789012:trail/{TRAIL_NAME}"
+MOTO_TRAIL_CHAINS = [ChainId(a, r) for a in ("111111111111", "222222222222") for r in ("us-east-1", "eu-west-1")]
+
+
+@pytest.fixture
+def org_trail(moto_endpoint, monkeypatch):
+    """A multi-region organization trail on the moto server, with log file validation: six
+    hours of digests and logs from an hour before ``T0`` for each chain, under the prefix
+    ``org``; ListPublicKeys (which moto does not implement) answers the simulation's key.
+    The simulated trail, with its S3 client as ``s3``."""
+    import boto3
+
+    from trail_simulation import T0, SimulatedTrail
+    from trail_validators.digests import aws as aws_adapters
+
+    sim = SimulatedTrail(TrailLocation(MOTO_TRAIL_BUCKET, "org", ORG_ID, TRAIL_NAME, "us-east-1"))
+    for chain in MOTO_TRAIL_CHAINS:
+        sim.deliver(chain, T0 - timedelta(hours=1), 6)  # to the digest that covers the window's last hour
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=MOTO_TRAIL_BUCKET)
+    sim.upload(s3)
+    boto3.client("cloudtrail").create_trail(Name=TRAIL_NAME, S3BucketName=MOTO_TRAIL_BUCKET, S3KeyPrefix="org",
+                                            IsMultiRegionTrail=True, IsOrganizationTrail=True,
+                                            EnableLogFileValidation=True)
+    monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
+    sim.s3 = s3
+    return sim
 
 
 def trail_key_id(template: Template) -> str:

@@ -1,10 +1,21 @@
 """What the Lambda SQS event source does, on moto: receive, invoke, delete the successes,
-return the failures to the queue; plus the validators' table and an inbox for alerts."""
+return the failures to the queue; plus the validators' table, an inbox for alerts, and the
+digest validation handlers wired on moto as the stack wires them."""
+
+from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterator, Mapping
 
-from trail_validators.contract import PARTITION_KEY
+import boto3
+
+from trail_validators.contract import PARTITION_KEY, Env
+
+if TYPE_CHECKING:
+    from trail_simulation import SimulatedTrail
 
 
 @dataclass
@@ -61,3 +72,43 @@ def create_validators_table(ddb, name: str = "validators") -> str:
                      KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}])
     return name
+
+
+@contextmanager
+def digest_validation_on_moto(monkeypatch, sim: SimulatedTrail, now: datetime, *, versioned: bool = False,
+                              environment: Mapping[str, str] | None = None) -> Iterator[dict]:
+    """The digest planner and worker on moto (S3, SQS, SNS, DynamoDB): ``sim``'s objects in
+    its bucket (versioning on first if ``versioned``), the validators' table, the alerts topic
+    with a subscribed inbox, the work queue "chains" whose DLQ takes a message after one
+    receive, the handlers' environment (and ``environment``), and the worker: its clock reads
+    ``clock["now"]`` (``now`` to start with), ListPublicKeys (which moto does not implement)
+    answers ``sim``'s key. For a trail without a key prefix."""
+    from moto import mock_aws
+
+    location = sim.location
+    with mock_aws():
+        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
+        s3.create_bucket(Bucket=location.bucket)
+        if versioned:
+            s3.put_bucket_versioning(Bucket=location.bucket, VersioningConfiguration={"Status": "Enabled"})
+        sim.upload(s3)
+        table = create_validators_table(ddb)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        inbox = subscribed_inbox(sqs, sns, topic)
+        queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
+        for name, value in {Env.TRAIL_BUCKET: location.bucket, Env.ORG_ID: location.org_id,
+                            Env.TRAIL_NAME: location.trail_name, Env.HOME_REGION: location.home_region,
+                            Env.QUEUE_URL: queue, Env.TABLE_NAME: table, Env.ALERTS_TOPIC_ARN: topic,
+                            **(environment or {})}.items():
+            monkeypatch.setenv(name, value)
+        from trail_validators.alerts import AlertPublisher, ValidatorsTable
+        from trail_validators.digests.aws import CheckpointStore, S3Reader
+        from trail_validators.handlers import digest_validation
+        clock = {"now": now}
+        checkpoints = CheckpointStore(table, ddb)
+        worker = digest_validation.DigestWorker(
+            S3Reader(s3, location.bucket), location, checkpoints, ValidatorsTable(table, ddb),
+            AlertPublisher(topic, sns), lambda region, window: sim.public_keys, clock=lambda: clock["now"])
+        monkeypatch.setattr(digest_validation, "_worker", worker)
+        yield {"sim": sim, "s3": s3, "sqs": sqs, "queue": queue, "dlq": dlq, "inbox": inbox, "clock": clock,
+               "module": digest_validation, "checkpoints": checkpoints}

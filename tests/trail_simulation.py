@@ -125,6 +125,12 @@ class SimulatedTrail:
         signature = (key or self.key).sign(to_sign, algorithm)
         return StoredObject(_gzip(raw), {"signature": signature, "signature-algorithm": "SHA256withRSA"})
 
+    def upload(self, s3) -> None:
+        """Put every object, with its metadata, in the trail's bucket (which must exist):
+        ``s3`` is a boto3 S3 client, moto's in the tests."""
+        for key, stored in self.objects.items():
+            s3.put_object(Bucket=self.location.bucket, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
+
     # -- tampering helpers ---------------------------------------------------------------
     def digest_body(self, key: str) -> dict:
         return json.loads(gzip.decompress(self.objects[key].data))

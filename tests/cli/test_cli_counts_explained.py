@@ -6,45 +6,21 @@ INVALID digest file, every log file of those valid digests, no log folder listed
 import json
 from datetime import timedelta
 
-import boto3
-import pytest
-
-from trail_simulation import T0, SimulatedTrail
+from conftest import MOTO_TRAIL_ARN as TRAIL_ARN
+from conftest import MOTO_TRAIL_BUCKET as BUCKET
+from trail_simulation import T0
 from trail_validators.cli.main import main
 from trail_validators.cli.report import aws_cli_differences
-from trail_validators.digests import aws as aws_adapters
 from trail_validators.digests.chain import ChainResult
-from trail_validators.digests.layout import ChainId, TrailLocation
+from trail_validators.digests.layout import ChainId
 from trail_validators.digests.run import RunResult
-
-BUCKET = "org-trail-bucket"
-LOCATION = TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1")
-TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
-CHAINS = [ChainId(a, r) for a in ("111111111111", "222222222222") for r in ("us-east-1", "eu-west-1")]
 WINDOW_ARGS = ["--start-time", (T0 + timedelta(minutes=5)).isoformat(),
                "--end-time", (T0 + timedelta(hours=3, minutes=20)).isoformat()]
 
 
-@pytest.fixture
-def org(moto_endpoint, monkeypatch):
-    sim = SimulatedTrail(LOCATION)
-    for chain in CHAINS:
-        sim.deliver(chain, T0 - timedelta(hours=1), 6)
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    for key, stored in sim.objects.items():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-    boto3.client("cloudtrail").create_trail(Name="org-trail", S3BucketName=BUCKET, S3KeyPrefix="org",
-                                            IsMultiRegionTrail=True, IsOrganizationTrail=True,
-                                            EnableLogFileValidation=True)
-    monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
-    sim.s3 = s3
-    return sim
-
-
-def test_the_report_says_why_its_counts_differ_from_the_aws_clis(org, capsys):
-    victim = next(k for k in org.objects if "/111111111111/CloudTrail-Digest/us-east-1/" in k and "T02" in k)
-    org.s3.delete_object(Bucket=BUCKET, Key=victim)
+def test_the_report_says_why_its_counts_differ_from_the_aws_clis(org_trail, capsys):
+    victim = next(k for k in org_trail.objects if "/111111111111/CloudTrail-Digest/us-east-1/" in k and "T02" in k)
+    org_trail.s3.delete_object(Bucket=BUCKET, Key=victim)
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--output", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     differences = {d["reason"]: d for d in report["aws_cli_differences"]}
@@ -59,7 +35,7 @@ def test_the_report_says_why_its_counts_differ_from_the_aws_clis(org, capsys):
     assert text.index("Counts differ") < text.index("Verdict: INVALID")
 
 
-def test_a_single_clean_chain_differs_only_by_the_logs_after_the_window(org, capsys):
+def test_a_single_clean_chain_differs_only_by_the_logs_after_the_window(org_trail, capsys):
     """The digest after the window lists logs named after its end: the AWS CLI hashes them too."""
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "111111111111",
                  "--only-region", "us-east-1", "--query", "aws_cli_differences[].reason"]) == 0

@@ -8,42 +8,19 @@ import json
 import sys
 from datetime import timedelta
 
-import boto3
 import obstore
 import pytest
 
+from conftest import MOTO_TRAIL_ARN as TRAIL_ARN
+from conftest import MOTO_TRAIL_BUCKET as BUCKET
+from conftest import MOTO_TRAIL_CHAINS as CHAINS
 from trail_simulation import T0
-from trail_simulation import SimulatedTrail
-from trail_validators.digests import aws as aws_adapters
 from trail_validators.cli.main import main
-from trail_validators.digests.layout import ChainId, TrailLocation
-
-BUCKET = "org-trail-bucket"
-LOCATION = TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1")
-TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
-CHAINS = [ChainId(a, r) for a in ("111111111111", "222222222222") for r in ("us-east-1", "eu-west-1")]
 WINDOW_ARGS = ["--start-time", (T0 + timedelta(minutes=5)).isoformat(),
                "--end-time", (T0 + timedelta(hours=4, minutes=20)).isoformat()]
 
 
-@pytest.fixture
-def org(moto_endpoint, monkeypatch):
-    sim = SimulatedTrail(LOCATION)
-    for chain in CHAINS:
-        sim.deliver(chain, T0 - timedelta(hours=1), 6)  # to the digest that covers the window's last hour
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    for key, stored in sim.objects.items():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-    boto3.client("cloudtrail").create_trail(Name="org-trail", S3BucketName=BUCKET, S3KeyPrefix="org",
-                                            IsMultiRegionTrail=True, IsOrganizationTrail=True,
-                                            EnableLogFileValidation=True)
-    monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys", lambda factory: lambda region, w: sim.public_keys)
-    sim.s3 = s3
-    return sim
-
-
-def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
+def test_every_account_and_region_of_an_org_trail_in_one_run(org_trail, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is True and report["trail"]["org_id"] == "o-a1b2c3d4e5"
@@ -54,30 +31,30 @@ def test_every_account_and_region_of_an_org_trail_in_one_run(org, capsys):
                                      "not_vouched": 0, "pending": 0}
 
 
-def test_a_deleted_log_exits_1_and_is_named(org, capsys):
-    victim = next(k for k in org.objects if "/222222222222/CloudTrail/eu-west-1/" in k and k.endswith(".json.gz")
+def test_a_deleted_log_exits_1_and_is_named(org_trail, capsys):
+    victim = next(k for k in org_trail.objects if "/222222222222/CloudTrail/eu-west-1/" in k and k.endswith(".json.gz")
                   and "T01" in k)
-    org.s3.delete_object(Bucket=BUCKET, Key=victim)
+    org_trail.s3.delete_object(Bucket=BUCKET, Key=victim)
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1
     out = capsys.readouterr().out
     assert f"missing_log: 222222222222/eu-west-1: log file {victim}" in out and "Verdict: INVALID" in out
 
 
-def test_account_and_region_narrow_the_run(org, capsys):
+def test_account_and_region_narrow_the_run(org_trail, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "111111111111",
                  "--only-region", "eu-west-1", "--format", "json"]) == 0
     chains = json.loads(capsys.readouterr().out)["chains"]
     assert [(c["account"], c["region"]) for c in chains] == [("111111111111", "eu-west-1")]
 
 
-def test_explicit_bucket_keeps_the_org_id_in_the_path(org, capsys):
+def test_explicit_bucket_keeps_the_org_id_in_the_path(org_trail, capsys):
     """The AWS CLI drops the org id when given --s3-bucket, finds nothing and exits 0."""
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--s3-bucket", BUCKET,
                  "--s3-prefix", "org", "--format", "json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["chains"]) == 4
 
 
-def test_a_progress_bar_on_a_terminal_only(org, monkeypatch, capsys):
+def test_a_progress_bar_on_a_terminal_only(org_trail, monkeypatch, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 0
     assert capsys.readouterr().err == ""  # not a terminal: nothing on stderr
 
@@ -89,16 +66,16 @@ def test_a_progress_bar_on_a_terminal_only(org, monkeypatch, capsys):
     assert sys.stderr.getvalue().endswith(f"\r[{'#' * 30}] 4/4 chains\n")
 
 
-def test_nothing_to_validate_is_an_error_not_a_pass(org, capsys):
+def test_nothing_to_validate_is_an_error_not_a_pass(org_trail, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--account-id", "999999999999"]) == 2
     assert "no digests of org-trail" in capsys.readouterr().err
 
 
-def test_an_object_denied_to_the_validator_is_a_finding_and_the_run_goes_on(org, monkeypatch, capsys):
+def test_an_object_denied_to_the_validator_is_a_finding_and_the_run_goes_on(org_trail, monkeypatch, capsys):
     """Re-encrypted with another key, archived, SSE-C: that object cannot be vouched for."""
     import botocore.client
     from botocore.exceptions import ClientError
-    victim = next(k for k in org.objects if "/222222222222/CloudTrail/eu-west-1/" in k and "T01" in k)
+    victim = next(k for k in org_trail.objects if "/222222222222/CloudTrail/eu-west-1/" in k and "T01" in k)
     real_get, real_call = obstore.get, botocore.client.BaseClient._make_api_call
 
     def obstore_get(store, key, **kwargs):
@@ -117,7 +94,7 @@ def test_an_object_denied_to_the_validator_is_a_finding_and_the_run_goes_on(org,
     assert f"unreadable_object: 222222222222/eu-west-1: log file {victim} cannot be read: AccessDenied" in out
 
 
-def test_a_missing_bucket_exits_2_with_a_message(org, capsys):
+def test_a_missing_bucket_exits_2_with_a_message(org_trail, capsys):
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS, "--s3-bucket", "no-such-trail-bucket"]) == 2
     assert "AWS error" in capsys.readouterr().err
 
@@ -128,7 +105,7 @@ def test_a_missing_bucket_exits_2_with_a_message(org, capsys):
     (["--trail-arn", "arn:aws:cloudtrail:us-east-1:123456789012:trail/nope", "--start-time", "2026-01-01"],
      "not found"),
 ])
-def test_errors_exit_2_with_a_message_and_no_traceback(org, args, message, capsys):
+def test_errors_exit_2_with_a_message_and_no_traceback(org_trail, args, message, capsys):
     assert main(["validate-logs", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -146,7 +123,7 @@ def test_a_missing_cli_dependency_is_named_with_the_fix(monkeypatch, capsys):
     assert "validate-logs needs obstore: install the command line tool" in capsys.readouterr().err
 
 
-def test_the_aws_clis_global_options_are_taken_as_it_takes_them(org, monkeypatch, capsys):
+def test_the_aws_clis_global_options_are_taken_as_it_takes_them(org_trail, monkeypatch, capsys):
     """--region is the clients' region (not a filter), --endpoint-url CloudTrail's, --output json
     is --format json; TLS and timeout options reach boto3 and obstore."""
     import botocore.client

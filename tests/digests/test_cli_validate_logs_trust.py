@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
+from conftest import MOTO_TRAIL_ARN as TRAIL_ARN
+from conftest import MOTO_TRAIL_BUCKET as BUCKET
+from test_cli_validate_logs import WINDOW_ARGS
+from trail_simulation import T0, SimulatedTrail
 from trail_validators.cli.main import main
 from trail_validators.digests.chain import StoredObject
-from trail_validators.digests.layout import ChainId, TrailLocation
-from trail_simulation import SimulatedTrail
-from test_cli_validate_logs import BUCKET, CHAINS, TRAIL_ARN, WINDOW_ARGS
-from test_cli_validate_logs import org  # noqa: F401 - the fixture
-from trail_simulation import T0
+from trail_validators.digests.layout import ChainId
 
 
 @pytest.mark.parametrize("times", [
@@ -28,30 +28,29 @@ def test_times_before_cloudtrail_or_after_now_are_usage_errors(times, capsys):
     assert "Traceback" not in err
 
 
-def test_a_wrong_trail_name_with_s3_bucket_says_no_digests_of_that_trail(org, capsys):
+def test_a_wrong_trail_name_with_s3_bucket_says_no_digests_of_that_trail(org_trail, capsys):
     wrong = TRAIL_ARN.replace("trail/org-trail", "trail/old_org-trail")
     assert main(["validate-logs", "--trail-arn", wrong, *WINDOW_ARGS, "--s3-bucket", BUCKET, "--s3-prefix", "org"]) == 2
     err = capsys.readouterr().err
     assert "no digests of trail old_org-trail" in err and "digests of other trails are there: org-trail" in err
 
 
-def test_a_wrong_home_region_with_s3_bucket_says_no_digests_of_that_trail(org, capsys):
+def test_a_wrong_home_region_with_s3_bucket_says_no_digests_of_that_trail(org_trail, capsys):
     wrong = TRAIL_ARN.replace(":us-east-1:", ":eu-west-3:")
     assert main(["validate-logs", "--trail-arn", wrong, *WINDOW_ARGS, "--s3-bucket", BUCKET, "--s3-prefix", "org"]) == 2
     assert "no digests of trail org-trail (home region eu-west-3)" in capsys.readouterr().err
 
 
 @pytest.fixture
-def laundered(org):
+def laundered(org_trail):
     """A third account whose logging was stopped for two hours, with a log put in the gap."""
-    sim = SimulatedTrail(TrailLocation(BUCKET, "org", "o-a1b2c3d4e5", "org-trail", "us-east-1"), key=org.key)
+    sim = SimulatedTrail(org_trail.location, key=org_trail.key)
     chain = ChainId("333333333333", "us-east-1")
     sim.deliver(chain, T0 - timedelta(hours=1), 6, stopped_hours=frozenset({2, 3}))
     key = (f"{sim.location.log_day_prefix(chain, T0)}333333333333_CloudTrail_us-east-1_"
            f"{T0 + timedelta(hours=1, minutes=30):%Y%m%dT%H%MZ}_LAUNDEREDxxxxxxx.json.gz")
     sim.objects[key] = StoredObject(gzip.compress(b'{"Records": []}'), {})
-    for name, stored in sim.objects.items():
-        org.s3.put_object(Bucket=BUCKET, Key=name, Body=stored.data, Metadata=dict(stored.metadata))
+    sim.upload(org_trail.s3)
     return key
 
 

@@ -22,8 +22,9 @@ from test_digest_chain import CHAIN, LOCATION, WINDOW, logs_of, run
 from trail_simulation import T0
 from test_digest_chain import trail  # noqa: F401 - the fixture
 from test_digest_trust import _gzip_bomb, log_key, put
-from test_cli_validate_logs import BUCKET, TRAIL_ARN, WINDOW_ARGS
-from test_cli_validate_logs import org  # noqa: F401 - the fixture
+from conftest import MOTO_TRAIL_ARN as TRAIL_ARN
+from conftest import MOTO_TRAIL_BUCKET as BUCKET
+from test_cli_validate_logs import WINDOW_ARGS
 from test_digest_validation_handlers import CHAINS as WORKER_CHAINS, alerts, chain_message, run_worker
 from test_digest_validation_handlers import BUCKET as WORKER_BUCKET
 from test_digest_validation_handlers import env  # noqa: F401 - the fixture
@@ -105,44 +106,44 @@ def test_an_archived_log_does_not_stop_the_worker(env):
     assert alerts(env) and env["checkpoints"].load(chain) is not None
 
 
-def test_an_archived_log_does_not_stop_the_cli(org, capsys):
+def test_an_archived_log_does_not_stop_the_cli(org_trail, capsys):
     # Expected: exit 1 with the archived log and the deleted log as findings. Today: exit 2
     # "AWS error: ... InvalidObjectState", every finding of the run lost.
-    archived = next(k for k in org.objects if "/222222222222/CloudTrail/eu-west-1/" in k and "T01" in k)
-    org.s3.put_object(Bucket=BUCKET, Key=archived, Body=b"x", StorageClass="GLACIER")
-    deleted = next(k for k in org.objects if "/111111111111/CloudTrail/eu-west-1/" in k and "T02" in k)
-    org.s3.delete_object(Bucket=BUCKET, Key=deleted)
+    archived = next(k for k in org_trail.objects if "/222222222222/CloudTrail/eu-west-1/" in k and "T01" in k)
+    org_trail.s3.put_object(Bucket=BUCKET, Key=archived, Body=b"x", StorageClass="GLACIER")
+    deleted = next(k for k in org_trail.objects if "/111111111111/CloudTrail/eu-west-1/" in k and "T02" in k)
+    org_trail.s3.delete_object(Bucket=BUCKET, Key=deleted)
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1
     assert deleted in capsys.readouterr().out
 
 
-def test_a_second_organization_folder_does_not_stop_the_cli(org, capsys):
+def test_a_second_organization_folder_does_not_stop_the_cli(org_trail, capsys):
     # Expected: the trail's own organization's logs are validated (the junk folder at most a
     # finding); exit 0 here. Today: one object under AWSLogs/o-<anything>/ makes every run of
     # an organization trail exit 2 ("several organizations' logs ... narrow with --s3-prefix",
     # which cannot help).
-    org.s3.put_object(Bucket=BUCKET, Key="org/AWSLogs/o-zzzzzzzzzz/readme.txt", Body=b"x")
+    org_trail.s3.put_object(Bucket=BUCKET, Key="org/AWSLogs/o-zzzzzzzzzz/readme.txt", Body=b"x")
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 0, capsys.readouterr().err
 
 
-def test_a_junk_region_folder_does_not_stop_the_cli(org, capsys, monkeypatch):
+def test_a_junk_region_folder_does_not_stop_the_cli(org_trail, capsys, monkeypatch):
     # Expected: the junk folder is reported (unexpected object), the real chains validated,
     # exit 1. Today: its name becomes a "region", the CloudTrail client for it raises
     # InvalidRegionError and the whole run exits 2. (The stub makes the client per region
     # as production does, then returns the simulator's keys.)
     monkeypatch.setattr(aws_adapters, "cloudtrail_public_keys",
-                        lambda factory: lambda region, w: (factory(region), org.public_keys)[1])
-    org.s3.put_object(Bucket=BUCKET, Key="org/AWSLogs/o-a1b2c3d4e5/111111111111/CloudTrail/not_a_region/x",
+                        lambda factory: lambda region, w: (factory(region), org_trail.public_keys)[1])
+    org_trail.s3.put_object(Bucket=BUCKET, Key="org/AWSLogs/o-a1b2c3d4e5/111111111111/CloudTrail/not_a_region/x",
                       Body=b"x")
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1, capsys.readouterr().err
 
 
-def test_a_trail_whose_window_digests_were_all_deleted_is_findings_not_a_usage_error(org, capsys):
+def test_a_trail_whose_window_digests_were_all_deleted_is_findings_not_a_usage_error(org_trail, capsys):
     # Expected: exit 1 with missing_digest for each hour with logs (issue 10 item 2, "in the
     # CLI"). Today: exit 2 "no digests of trail ..." and every finding is dropped; a caller
     # that treats 1 as "tampered" and 2 as "misconfigured" is told the latter.
-    for key in [k for k in org.objects if "/CloudTrail-Digest/" in k]:
-        org.s3.delete_object(Bucket=BUCKET, Key=key)
+    for key in [k for k in org_trail.objects if "/CloudTrail-Digest/" in k]:
+        org_trail.s3.delete_object(Bucket=BUCKET, Key=key)
     assert main(["validate-logs", "--trail-arn", TRAIL_ARN, *WINDOW_ARGS]) == 1, capsys.readouterr().err
 
 

@@ -6,18 +6,14 @@ is one the worker validates)."""
 import json
 from datetime import date, timedelta
 
-import boto3
 import pytest
 from aws_cdk.assertions import Template
-from moto import mock_aws
 
 from conftest import build_stack, default_props, resolve_arn_join
-from sqs_harness import LambdaContext, create_validators_table, published, subscribed_inbox
+from sqs_harness import LambdaContext, digest_validation_on_moto, published
 from trail_simulation import T0, SimulatedTrail
-from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.contract import (BACKFILL_FIELD, BACKFILL_ITEM_FIELD, DEFAULT_BACKFILL_CONCURRENCY,
-                                      BackfillError, BackfillItem, BackfillRequest)
-from trail_validators.digests.aws import CheckpointStore, S3Reader
+                                      BackfillError, BackfillItem, BackfillRequest, Env)
 from trail_validators.digests.backfill import backfill_items, day_window
 from trail_validators.digests.layout import ChainId, TrailLocation
 
@@ -152,27 +148,10 @@ def env(aws_env, monkeypatch, default_definition):
     sim = SimulatedTrail(LOCATION)
     for chain in CHAINS:  # the whole day T0 and a few hours after it
         sim.deliver(chain, T0 - timedelta(hours=2), 30)
-    with mock_aws():
-        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
-        for bucket in (BUCKET, WORK_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-        for key, stored in sim.objects.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-        create_validators_table(ddb)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = subscribed_inbox(sqs, sns, topic)
-        for name, value in {"TRAIL_BUCKET": BUCKET, "ORG_ID": "o-a1b2c3d4e5", "TRAIL_NAME": "org-trail",
-                            "HOME_REGION": "us-east-1", "QUEUE_URL": "unused", "TABLE_NAME": "validators",
-                            "ALERTS_TOPIC_ARN": topic, "BACKFILL_BUCKET": WORK_BUCKET}.items():
-            monkeypatch.setenv(name, value)
-        from trail_validators.handlers import digest_validation
-        worker = digest_validation.DigestWorker(
-            S3Reader(s3, BUCKET), LOCATION, CheckpointStore("validators", ddb), ValidatorsTable("validators", ddb),
-            AlertPublisher(topic, sns), lambda region, window: sim.public_keys,
-            clock=lambda: T0 + timedelta(days=2))
-        monkeypatch.setattr(digest_validation, "_worker", worker)
-        yield {"sim": sim, "s3": s3, "sqs": sqs, "inbox": inbox, "module": digest_validation,
-               "checkpoints": CheckpointStore("validators", ddb), "definition": default_definition[2]}
+    with digest_validation_on_moto(monkeypatch, sim, now=T0 + timedelta(days=2),
+                                   environment={Env.BACKFILL_BUCKET: WORK_BUCKET}) as env:
+        env["s3"].create_bucket(Bucket=WORK_BUCKET)
+        yield {**env, "definition": default_definition[2]}
 
 
 def plan(env, since=DAY, until=DAY, execution="run-1") -> list[dict]:

@@ -5,16 +5,12 @@ checkpoint. Planner and worker on moto; ListPublicKeys stubbed."""
 import json
 from datetime import timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from sqs_harness import LambdaContext, create_validators_table, published, queue_with_dlq, subscribed_inbox
+from sqs_harness import LambdaContext, digest_validation_on_moto, published
 from sqs_harness import deliver as sqs_deliver
 from trail_simulation import T0, SimulatedTrail
-from trail_validators.alerts import AlertPublisher, ValidatorsTable
 from trail_validators.contract import REVALIDATE_FIELD, ConfigurationError, Env
-from trail_validators.digests.aws import CheckpointStore, S3Reader
 from trail_validators.digests.layout import ChainId, TrailLocation
 
 BUCKET = "org-trail-bucket"
@@ -28,32 +24,11 @@ DAYS = 1
 def env(aws_env, monkeypatch):
     sim = SimulatedTrail(LOCATION)
     sim.deliver(CHAIN, T0, 30)
-    with mock_aws():
-        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        for key, stored in sim.objects.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-        create_validators_table(ddb)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = subscribed_inbox(sqs, sns, topic)
-        queue, _dlq = queue_with_dlq(sqs, "chains", max_receives=1)
-        for name, value in {Env.TRAIL_BUCKET: BUCKET, Env.ORG_ID: "o-a1b2c3d4e5", Env.TRAIL_NAME: "org-trail",
-                            Env.HOME_REGION: "us-east-1", Env.QUEUE_URL: queue, Env.TABLE_NAME: "validators",
-                            Env.ALERTS_TOPIC_ARN: topic,
-                            Env.REVALIDATION_DAYS: str(DAYS)}.items():
-            monkeypatch.setenv(name, value)
-        from trail_validators.handlers import digest_validation
-        clock = {"now": T0 + timedelta(hours=30, minutes=20)}
-        checkpoints = CheckpointStore("validators", ddb)
-        worker = digest_validation.DigestWorker(
-            S3Reader(s3, BUCKET), LOCATION, checkpoints, ValidatorsTable("validators", ddb),
-            AlertPublisher(topic, sns), lambda region, window: sim.public_keys, clock=lambda: clock["now"])
-        monkeypatch.setattr(digest_validation, "_worker", worker)
+    with digest_validation_on_moto(monkeypatch, sim, now=T0 + timedelta(hours=30, minutes=20), versioned=True,
+                                   environment={Env.REVALIDATION_DAYS: str(DAYS)}) as env:
         hourly = json.dumps({"account": CHAIN.account, "region": CHAIN.region})
-        assert sqs_deliver(sqs, queue, digest_validation.worker, [hourly]) == set()
-        yield {"sim": sim, "s3": s3, "sqs": sqs, "queue": queue, "inbox": inbox, "clock": clock,
-               "module": digest_validation, "checkpoints": checkpoints, "hourly": hourly}
+        assert sqs_deliver(env["sqs"], env["queue"], env["module"].worker, [hourly]) == set()
+        yield {**env, "hourly": hourly}
 
 
 def run(env, bodies):

@@ -4,16 +4,12 @@ import json
 import random
 from datetime import timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from sqs_harness import LambdaContext, create_validators_table, published, queue_with_dlq, subscribed_inbox
+from sqs_harness import LambdaContext, digest_validation_on_moto, published
 from sqs_harness import deliver as sqs_deliver
 from trail_simulation import T0
 from trail_simulation import SigningKey, SimulatedTrail
-from trail_validators.alerts import AlertPublisher, ValidatorsTable
-from trail_validators.digests.aws import CheckpointStore, S3Reader
 from trail_validators.digests.layout import ChainId, TrailLocation
 
 BUCKET = "org-trail-bucket"
@@ -26,27 +22,8 @@ def env(aws_env, monkeypatch):
     sim = SimulatedTrail(LOCATION)
     for chain in CHAINS:
         sim.deliver(chain, T0, 6)
-    with mock_aws():
-        s3, sqs, sns, ddb = (boto3.client(n) for n in ("s3", "sqs", "sns", "dynamodb"))
-        s3.create_bucket(Bucket=BUCKET)
-        for key, stored in sim.objects.items():
-            s3.put_object(Bucket=BUCKET, Key=key, Body=stored.data, Metadata=dict(stored.metadata))
-        create_validators_table(ddb)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = subscribed_inbox(sqs, sns, topic)
-        queue, dlq = queue_with_dlq(sqs, "chains", max_receives=1)
-        for name, value in {"TRAIL_BUCKET": BUCKET, "ORG_ID": "o-a1b2c3d4e5", "TRAIL_NAME": "org-trail",
-                            "HOME_REGION": "us-east-1", "QUEUE_URL": queue, "TABLE_NAME": "validators",
-                            "ALERTS_TOPIC_ARN": topic}.items():
-            monkeypatch.setenv(name, value)
-        from trail_validators.handlers import digest_validation
-        clock = {"now": T0 + timedelta(hours=3, minutes=20)}
-        worker = digest_validation.DigestWorker(
-            S3Reader(s3, BUCKET), LOCATION, CheckpointStore("validators", ddb), ValidatorsTable("validators", ddb),
-            AlertPublisher(topic, sns), lambda region, window: sim.public_keys, clock=lambda: clock["now"])
-        monkeypatch.setattr(digest_validation, "_worker", worker)
-        yield {"sim": sim, "s3": s3, "sqs": sqs, "queue": queue, "dlq": dlq, "inbox": inbox, "clock": clock,
-               "module": digest_validation, "checkpoints": CheckpointStore("validators", ddb)}
+    with digest_validation_on_moto(monkeypatch, sim, now=T0 + timedelta(hours=3, minutes=20)) as env:
+        yield env
 
 
 def run_worker(env, bodies):
