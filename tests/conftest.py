@@ -139,6 +139,15 @@ def full_trail_template(full_org_stacks) -> Template:
     return Template.from_stack(full_org_stacks[1])
 
 
+@pytest.fixture(scope="session")
+def brought_parts(tmp_path_factory) -> tuple[cdk.Stack, Path]:
+    """The stack whose trail brings its own bucket, key, topic and log group
+    (``shape_fixtures.synthesize_brought_parts``), and its assembly's folder: once for the run."""
+    from shape_fixtures import synthesize_brought_parts
+    outdir = tmp_path_factory.mktemp("brought") / "cdk.out"
+    return synthesize_brought_parts(outdir), outdir
+
+
 # Fixtures that synthesize app.py in a subprocess: their tests are slow (make test-fast skips them).
 SUBPROCESS_SYNTHS = frozenset(("default_cdk_out", "organization_cdk_out", "unmonitored_cdk_out"))
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 
-from conftest import DEPLOY_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_NAME, cdk_json_context
-from secure_trail import SecureTrail
+from conftest import DEPLOY_ACCOUNT, REGION
+from shape_fixtures import BROUGHT_BUCKET as BUCKET
+from shape_fixtures import BROUGHT_KEY_ARN as KEY_ARN
+from shape_fixtures import BROUGHT_LOG_GROUP as LOG_GROUP
+from shape_fixtures import BROUGHT_TOPIC_ARN as TOPIC_ARN
 from trail_validators.contract.handover import HANDOVER_PARTS, handover_output_id
 from trail_validators.evidence.assembly import Assembly, read_assembly
 from trail_validators.evidence.checks import CHECKS
@@ -24,26 +22,12 @@ from trail_validators.evidence.controls import CONTROLS
 from trail_validators.evidence.model import NotApplicable
 from trail_validators.evidence.report import build_report
 
-BUCKET = "log-archive-trail-bucket"
-KEY_ARN = "arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:existing-trail-topic"
-LOG_GROUP = "existing-trail-log-group"
 NAMES = {"bucket": BUCKET, "key": KEY_ARN, "topic": TOPIC_ARN, "log-group": LOG_GROUP}
 
 
 @pytest.fixture(scope="module")
-def brought(tmp_path_factory) -> Assembly:
-    outdir = tmp_path_factory.mktemp("brought") / "cdk.out"
-    app = cdk.App(outdir=str(outdir), context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
-    stack = cdk.Stack(app, "Brought", env=cdk.Environment(account=DEPLOY_ACCOUNT, region=REGION))
-    SecureTrail(stack, "Trail", org_id=ORG_ID, trail_name=TRAIL_NAME, management_account_id=MANAGEMENT_ACCOUNT,
-                bucket=s3.Bucket.from_bucket_name(stack, "Bucket", BUCKET),
-                key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
-                sns_topic=sns.Topic.from_topic_arn(stack, "Topic", TOPIC_ARN),
-                cloud_watch_log_group=logs.LogGroup.from_log_group_name(stack, "LogGroup", LOG_GROUP),
-                audit_access_logs=False, alert_subscriptions=["security@example.com"])
-    app.synth()
-    return read_assembly(outdir)
+def brought(brought_parts) -> Assembly:
+    return read_assembly(brought_parts[1])
 
 
 def results(assembly: Assembly) -> dict:

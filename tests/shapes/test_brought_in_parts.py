@@ -4,38 +4,26 @@ uses exactly those, creates none of them, and hands over what their owners must 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 
+from conftest import DEPLOY_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_ARN, TRAIL_NAME, cdk_json_context, resolve_arn_join
 from secure_trail import NAG_PACKS, SecureTrail, SecureTrailConfigError, SecureTrailProps
-from tests.conftest import DEPLOY_ACCOUNT, MANAGEMENT_ACCOUNT, ORG_ID, REGION, TRAIL_ARN, TRAIL_NAME, cdk_json_context, resolve_arn_join
-
-BUCKET = "log-archive-trail-bucket"
-KEY_ARN = "arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{DEPLOY_ACCOUNT}:existing-trail-topic"
-LOG_GROUP = "existing-trail-log-group"
+from shape_fixtures import BROUGHT_BUCKET as BUCKET
+from shape_fixtures import BROUGHT_KEY_ARN as KEY_ARN
+from shape_fixtures import BROUGHT_LOG_GROUP as LOG_GROUP
+from shape_fixtures import BROUGHT_TOPIC_ARN as TOPIC_ARN
 
 
 @pytest.fixture(scope="module")
-def brought(tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
-    stack = cdk.Stack(app, "Brought", env=cdk.Environment(account=DEPLOY_ACCOUNT, region=REGION))
-    SecureTrail(stack, "Trail", org_id=ORG_ID, trail_name=TRAIL_NAME, management_account_id=MANAGEMENT_ACCOUNT,
-                bucket=s3.Bucket.from_bucket_name(stack, "Bucket", BUCKET),
-                key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
-                sns_topic=sns.Topic.from_topic_arn(stack, "Topic", TOPIC_ARN),
-                cloud_watch_log_group=logs.LogGroup.from_log_group_name(stack, "LogGroup", LOG_GROUP),
-                audit_access_logs=False)
-    app.synth()
-    return stack, Template.from_stack(stack), Path(outdir)
+def brought(brought_parts):
+    stack, outdir = brought_parts
+    return stack, Template.from_stack(stack), outdir
 
 
 def trail_properties(template: Template) -> dict:
