@@ -213,6 +213,18 @@ def _flatten(node):
     return node
 
 
+@pytest.fixture(autouse=True)
+def empty_powertools_metrics():
+    """Every test starts from an empty Powertools metric set: the handlers' ``Metrics`` share
+    one class-level set (metrics, dimensions, metadata), which a run that did not flush leaves
+    filled for the next test."""
+    from aws_lambda_powertools import Metrics
+
+    metrics = Metrics()
+    metrics.clear_metrics()
+    metrics.clear_default_dimensions()
+
+
 @pytest.fixture
 def aws_env(monkeypatch):
     """Fake credentials and a region for moto. (Never name a moto bucket ``logs``: moto

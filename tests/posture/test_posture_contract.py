@@ -83,7 +83,6 @@ def ran(single, aws_env, monkeypatch, capsys):
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(posture, "_watcher", None)
-        posture.metrics.clear_metrics()  # Powertools shares one metric set: none left by another test's run
         # moto's account differs from the template's: publish to the topic moto has
         monkeypatch.setenv("ALERTS_TOPIC_ARN", f"arn:aws:sns:{REGION}:123456789012:{TRAIL_NAME}-alerts")
         emitted = {}
