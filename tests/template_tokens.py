@@ -32,6 +32,16 @@ class Deployment:
             return self._arn(logical_id)
         raise AssertionError(f"cannot resolve {node!r}")
 
+    def resolve_within(self, node):
+        """``node`` (an event pattern, a policy) with every reference in it resolved, at any depth."""
+        if isinstance(node, dict):
+            if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Join"):
+                return self.resolve(node)
+            return {k: self.resolve_within(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve_within(v) for v in node]
+        return node
+
     def name(self, logical_id: str) -> str:
         """The physical name: the template's literal one, or one made of the logical id."""
         resource = self.resources[logical_id]

@@ -29,16 +29,6 @@ HANDLER = "trail_validators.handlers.posture.handler"
 API_CALL = "AWS API Call via CloudTrail"
 
 
-def deep_resolve(d: Deployment, node):
-    if isinstance(node, dict):
-        if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Join"):
-            return d.resolve(node)
-        return {k: deep_resolve(d, v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [deep_resolve(d, v) for v in node]
-    return node
-
-
 class Watched:
     """A template as deployed: its posture rules (resolved) and the names of what it watches."""
 
@@ -46,7 +36,7 @@ class Watched:
         self.d = d = Deployment(template["Resources"], account, REGION)
         self.function = next(k for k, r in d.of_type("AWS::Lambda::Function").items()
                              if r["Properties"]["Handler"] == HANDLER)
-        self.rules = {k: EventPattern.load(json.dumps(deep_resolve(d, r["Properties"]["EventPattern"])))
+        self.rules = {k: EventPattern.load(json.dumps(d.resolve_within(r["Properties"]["EventPattern"])))
                       for k, r in d.of_type("AWS::Events::Rule").items()
                       if "EventPattern" in r["Properties"] and "PostureWatcher" in k}
         self.env = d.environment(HANDLER)
@@ -196,7 +186,7 @@ def test_an_unversioned_or_other_lambda_call_is_not_judged_a_versioned_row(singl
 def test_the_rules_and_the_judge_read_the_same_table(single, monkeypatch):
     """A row added to the table reaches the judge unchanged; the rules list exactly the table's names."""
     from trail_validators.contract import weakening_calls as table
-    template_rules = [deep_resolve(single.d, r["Properties"]["EventPattern"])
+    template_rules = [single.d.resolve_within(r["Properties"]["EventPattern"])
                       for k, r in single.d.of_type("AWS::Events::Rule").items()
                       if "EventPattern" in r["Properties"] and "PostureWatcher" in k]
     listed = {}

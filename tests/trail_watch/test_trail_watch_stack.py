@@ -39,20 +39,10 @@ def deployment(template) -> Deployment:
     return Deployment(template.to_json()["Resources"], DEPLOY_ACCOUNT, REGION)
 
 
-def resolved(d: Deployment, node):
-    if isinstance(node, dict):
-        if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Join"):
-            return d.resolve(node)
-        return {k: resolved(d, v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [resolved(d, v) for v in node]
-    return node
-
-
 @pytest.fixture(scope="module")
 def rule(template, deployment) -> EventPattern:
     _, rule = one(template, "AWS::Events::Rule", "TrailWatch")
-    return EventPattern.load(json.dumps(resolved(deployment, rule["Properties"]["EventPattern"])))
+    return EventPattern.load(json.dumps(deployment.resolve_within(rule["Properties"]["EventPattern"])))
 
 
 def trail_bucket(d: Deployment) -> str:
