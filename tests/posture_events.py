@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from trail_validators.posture.judge import WatchedResources
+
 PRINCIPAL = "arn:aws:sts::{account}:assumed-role/BreakGlass/mallory"
 SOURCE_IP = "203.0.113.7"
 USER_AGENT = "aws-cli/2.17.0 Python/3.11.9 Linux/6.1 exe/x86_64"
@@ -201,3 +203,18 @@ def stack_calls(*, stack: str, account: str, region: str) -> list[tuple[str, str
         ("cloudtrail.amazonaws.com", "DeregisterOrganizationDelegatedAdmin",
          {"delegatedAdminAccountId": "999999999999"}),
     ]
+
+
+# -- a deployment the samples are judged against -----------------------------------------
+ACCOUNT, REGION = "111111111111", "eu-west-1"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
+BUCKETS = ("org-trail-logs-111111111111-eu-west-1", "org-trail-access-logs-111111111111-eu-west-1")
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+LOG_GROUP = "/aws/cloudtrail/org-trail"
+ALIAS = "alias/org-trail"
+WATCHED = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, buckets=BUCKETS, key_arn=KEY_ARN,
+                           key_alias=ALIAS, log_group_name=LOG_GROUP)
+"""What the posture watcher of that deployment watches."""
+WATCHED_CALLS = weakening_calls(trail_name="org-trail", trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=KEY_ARN,
+                                log_group=LOG_GROUP, key_alias=ALIAS)
+"""Every call that weakens that deployment."""

@@ -17,7 +17,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from conftest import REPO, build_stack, default_props
-from posture_events import api_call_event, weakening_calls
+from posture_events import ACCOUNT, BUCKETS, KEY_ARN, REGION, TRAIL_ARN, WATCHED, WATCHED_CALLS, api_call_event
 from trail_simulation import T0, MemoryReader, SimulatedTrail
 from trail_validators.contract import (ACCESS_LOG_AUDITOR, ANALYTICS_ENRICHMENT, DEFAULT_POSTURE_CHECK_MINUTES,
                                       DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES, DIGEST_PLANNER,
@@ -26,7 +26,7 @@ from trail_validators.contract import (ACCESS_LOG_AUDITOR, ANALYTICS_ENRICHMENT,
 from trail_validators.digests.chain import CADENCE, JITTER, Anchor, StoredObject
 from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_validators.handlers import digest_validation
-from trail_validators.posture.judge import PostureObservation, WatchedResources, judge_api_call, judge_status
+from trail_validators.posture.judge import PostureObservation, judge_api_call, judge_status
 from trail_validators.trail_watch.judge import judge as judge_object_event, parse_event, trail_object
 from watch_events import created, deleted
 
@@ -156,19 +156,8 @@ def test_a_stopped_validator_raises_its_heartbeat_alarm_within_the_documented_ti
 
 
 # -- event-driven: the finding is made from the event itself --------------------------------------
-ACCOUNT, REGION = "111111111111", "eu-west-1"
-TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
-BUCKETS = ("org-trail-logs-111111111111-eu-west-1", "org-trail-access-logs-111111111111-eu-west-1")
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-LOG_GROUP = "/aws/cloudtrail/org-trail"
-WATCHED = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, buckets=BUCKETS, key_arn=KEY_ARN,
-                           key_alias="alias/org-trail", log_group_name=LOG_GROUP)
-
-
 def test_a_blinding_or_weakening_call_is_a_finding_on_its_own_event():
-    calls = weakening_calls(trail_name="org-trail", trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=KEY_ARN,
-                            log_group=LOG_GROUP, key_alias="alias/org-trail")
-    for source, name, parameters, resources in calls:
+    for source, name, parameters, resources in WATCHED_CALLS:
         event = api_call_event(source, name, parameters, account=ACCOUNT, region=REGION, resources=resources)
         finding = judge_api_call(event, WATCHED)
         assert getattr(finding, "kind", None) == PostureKind.WEAKENING_API_CALL, name

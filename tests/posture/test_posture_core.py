@@ -9,24 +9,14 @@ import json
 
 import pytest
 
-from posture_events import SOURCE_IP, USER_AGENT, api_call_event, stack_calls, validator_calls, weakening_calls
+from posture_events import (ACCOUNT, ALIAS, BUCKETS, KEY_ARN, LOG_GROUP, REGION, SOURCE_IP, TRAIL_ARN, USER_AGENT,
+                            WATCHED, WATCHED_CALLS, api_call_event, stack_calls, validator_calls)
 from trail_validators.contract import PostureKind
 from trail_validators.contract.weakening_calls import call_named
 from trail_validators.findings import Severity
 from trail_validators.posture.judge import (MAX_FIELD_CHARS, WEAKENING_CALLS, PostureObservation, Rejection,
                                             WatchedResources, has_tls_deny, judge_api_call, judge_status,
                                             state_changes)
-
-ACCOUNT, REGION = "111111111111", "eu-west-1"
-TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org-trail"
-BUCKETS = ("org-trail-logs-111111111111-eu-west-1", "org-trail-access-logs-111111111111-eu-west-1")
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-LOG_GROUP = "/aws/cloudtrail/org-trail"
-ALIAS = "alias/org-trail"
-WATCHED = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, buckets=BUCKETS, key_arn=KEY_ARN,
-                           key_alias=ALIAS, log_group_name=LOG_GROUP)
-CALLS = weakening_calls(trail_name="org-trail", trail_arn=TRAIL_ARN, buckets=list(BUCKETS), key_arn=KEY_ARN,
-                        log_group=LOG_GROUP, key_alias=ALIAS)
 
 
 def event(source, name, parameters, resources=None, **overrides):
@@ -35,7 +25,7 @@ def event(source, name, parameters, resources=None, **overrides):
 
 
 def test_the_samples_cover_every_call_the_issue_names():
-    covered = {(source, name) for source, name, _, _ in CALLS}
+    covered = {(source, name) for source, name, _, _ in WATCHED_CALLS}
     covered |= {(source, call_named(source, name) and next(n for n, c in WEAKENING_CALLS[source].items()
                                                           if c is call_named(source, name)))
                 for source, name, _, _ in validator_calls(trail_name="org-trail", account=ACCOUNT, region=REGION)}
@@ -47,8 +37,8 @@ def test_the_samples_cover_every_call_the_issue_names():
     assert len(covered) == 6 + 13 + 2 + (5 + 2) + 4 + 3 + 6 + 3 + (10 + 5 + 4 + 3) + (4 + 3 + 2) + 2
 
 
-@pytest.mark.parametrize("source,name,parameters,resources", CALLS,
-                         ids=[f"{c[1]}-{i}" for i, c in enumerate(CALLS)])
+@pytest.mark.parametrize("source,name,parameters,resources", WATCHED_CALLS,
+                         ids=[f"{c[1]}-{i}" for i, c in enumerate(WATCHED_CALLS)])
 def test_each_weakening_call_is_one_finding_naming_who_what_when_and_why(source, name, parameters, resources):
     sample = event(source, name, parameters, resources)
     finding = judge_api_call(sample, WATCHED)
@@ -293,7 +283,7 @@ def test_any_field_of_any_sample_replaced_by_junk_never_crashes_the_judge():
     """Every field of every sample event (nested ones too), each replaced by each junk value."""
     import copy
     judged = 0
-    for source, name, parameters, resources in CALLS[::4]:
+    for source, name, parameters, resources in WATCHED_CALLS[::4]:
         sample = event(source, name, parameters, resources)
         for path in list(_paths(sample)):
             for junk in JUNK:
