@@ -73,3 +73,14 @@ def bucket_policy(resources: dict, role: str) -> dict:
 
 def trail_key(resources: dict) -> dict:
     return resources[trail(resources)["KMSKeyId"]["Fn::GetAtt"][0]]["Properties"]
+
+
+def cloudtrail_source_arn(value) -> Callable[[dict], None]:
+    """An edit of the resources: every bucket policy's ``aws:SourceArn`` that names a trail becomes ``value``."""
+    def change(resources: dict) -> None:
+        for policy in of_type(resources, "AWS::S3::BucketPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                for entries in statement.get("Condition", {}).values():
+                    if "aws:SourceArn" in entries and "cloudtrail" in json.dumps(entries["aws:SourceArn"]):
+                        entries["aws:SourceArn"] = value
+    return change

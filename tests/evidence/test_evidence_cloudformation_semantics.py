@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from evidence_assemblies import bucket_id, bucket_policy, copy_assembly, edit_template, logical_ids, template_path, trail
+from evidence_assemblies import (bucket_id, bucket_policy, cloudtrail_source_arn, copy_assembly, edit_template,
+                                 logical_ids, template_path, trail)
 from trail_validators.cli.main import main
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
@@ -97,15 +98,8 @@ def test_integers_written_as_strings_are_read_as_cloudformation_reads_them(defau
 
 
 def test_a_source_arn_spelled_with_fn_sub_names_the_own_trail(default_cdk_out, tmp_path):
-    def change(resources):
-        for body in resources.values():
-            if body["Type"] == "AWS::S3::BucketPolicy":
-                for statement in body["Properties"]["PolicyDocument"]["Statement"]:
-                    for entries in statement.get("Condition", {}).values():
-                        if "aws:SourceArn" in entries and "cloudtrail" in json.dumps(entries["aws:SourceArn"]):
-                            entries["aws:SourceArn"] = {
-                                "Fn::Sub": "arn:${AWS::Partition}:cloudtrail:us-east-1:${AWS::AccountId}:trail/"
-                                           "secure-org-trail"}
+    change = cloudtrail_source_arn(
+        {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:us-east-1:${AWS::AccountId}:trail/secure-org-trail"})
     assert status(weakened(default_cdk_out, tmp_path, change), "ST.1") == "satisfied"
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from evidence_assemblies import copy_assembly, template_path
+from evidence_assemblies import cloudtrail_source_arn, copy_assembly, edit_template, template_path
 from evidence_weakenings import WEAKENINGS
 from trail_validators.evidence.assembly import read_assembly
 from trail_validators.evidence.report import build_report
@@ -42,14 +42,6 @@ KEY_ADMINISTRATION = ["kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAli
                       "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource"]
 
 
-def _edit(cdk_out, stack, change):
-    path = template_path(cdk_out, stack)
-    template = json.loads(path.read_text())
-    change(template["Resources"])
-    path.write_text(json.dumps(template))
-    return cdk_out
-
-
 def test_a_trail_key_whose_root_only_administers_and_grants_only_for_aws_resources_is_satisfied(default_cdk_out,
                                                                                                  tmp_path):
     from evidence_assemblies import trail_key
@@ -61,7 +53,7 @@ def test_a_trail_key_whose_root_only_administers_and_grants_only_for_aws_resourc
         statements.append({"Sid": "GrantsOnlyForAwsResources", "Effect": "Allow", "Principal": root,
                            "Action": "kms:CreateGrant", "Resource": "*",
                            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}})
-    cdk_out = _edit(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", narrow)
+    cdk_out = edit_template(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", narrow)
     found = statuses(cdk_out)
     assert {c: found[c] for c in ("KMS.5", "ST.1", "ST.2", "CIS.3.5", "KMS.4")} == dict.fromkeys(
         ("KMS.5", "ST.1", "ST.2", "CIS.3.5", "KMS.4"), "satisfied")
@@ -73,16 +65,11 @@ def test_in_the_organization_shape_a_source_arn_of_the_log_archive_account_is_no
     Log Archive account (where the bucket is) admits a trail this deployment does not own."""
     assert statuses(organization_cdk_out)["ST.1"] == "satisfied"
 
-    def other_account(resources):
-        for body in resources.values():
-            if body["Type"] == "AWS::S3::BucketPolicy":
-                for statement in body["Properties"]["PolicyDocument"]["Statement"]:
-                    for entries in statement.get("Condition", {}).values():
-                        if "aws:SourceArn" in entries and "cloudtrail" in json.dumps(entries["aws:SourceArn"]):
-                            entries["aws:SourceArn"] = {"Fn::Join": ["", [
-                                "arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:us-east-1:", {"Ref": "AWS::AccountId"},
-                                ":trail/secure-org-trail"]]}
-    cdk_out = _edit(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailLogArchive", other_account)
+    other_account = cloudtrail_source_arn({"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":cloudtrail:us-east-1:", {"Ref": "AWS::AccountId"},
+        ":trail/secure-org-trail"]]})
+    cdk_out = edit_template(copy_assembly(organization_cdk_out, tmp_path / "cdk.out"), "SecureTrailLogArchive",
+                            other_account)
     assert statuses(cdk_out)["ST.1"] == "not_satisfied"
 
 
@@ -93,5 +80,5 @@ def test_a_named_reader_in_another_account_decrypting_under_a_condition_keeps_km
         trail_key(resources)["KeyPolicy"]["Statement"].append({
             "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:role/auditor"}, "Action": "kms:Decrypt",
             "Resource": "*", "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:*"}}})
-    cdk_out = _edit(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", reader)
+    cdk_out = edit_template(copy_assembly(default_cdk_out, tmp_path / "cdk.out"), "SecureTrail", reader)
     assert statuses(cdk_out)["KMS.5"] == "satisfied"
