@@ -47,6 +47,17 @@ def cdk_json_context() -> dict:
     return json.loads((REPO / "cdk.json").read_text())["context"]
 
 
+def synthesize_apps_into(out: Path, monkeypatch) -> None:
+    """Every ``cdk.App`` made from now on is what `cdk synth` would give an app: an output
+    folder, ``out`` (and no asset bundling here)."""
+
+    class App(cdk.App):
+        def __init__(self, **options):
+            super().__init__(outdir=str(out), context={"aws:cdk:bundling-stacks": []}, **options)
+
+    monkeypatch.setattr(cdk, "App", App)
+
+
 def build_stack(props: SecureTrailProps, *, account: str | None = DEPLOY_ACCOUNT,
                 feature_flags: bool = True) -> SecureTrailStack:
     # Unit synths skip asset bundling (pip into a folder); test_app.py bundles for real.

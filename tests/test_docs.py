@@ -10,9 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
-
-from conftest import REPO
+from conftest import REPO, synthesize_apps_into
 
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -99,11 +97,7 @@ def test_the_readme_example_synthesizes(tmp_path, monkeypatch):
     assert "SecureTrail" in example and "app.synth()" in example
     out = tmp_path / "cdk.out"
 
-    class App(cdk.App):  # what `cdk synth` would give the app: an output folder (and no bundling here)
-        def __init__(self, **options):
-            super().__init__(outdir=str(out), context={"aws:cdk:bundling-stacks": []}, **options)
-
-    monkeypatch.setattr(cdk, "App", App)
+    synthesize_apps_into(out, monkeypatch)
     exec(compile(example, "README.md example", "exec"), {"__name__": "__main__"})
     artifacts = json.loads((out / "manifest.json").read_text())["artifacts"]
     (stack,) = [name for name, artifact in artifacts.items() if artifact["type"] == "aws:cloudformation:stack"]

@@ -4,22 +4,16 @@
 import json
 import runpy
 
-import aws_cdk as cdk
 import pytest
 
-from conftest import REPO
+from conftest import REPO, synthesize_apps_into
 
 EXAMPLES = REPO / "examples"
 
 
 def synthesize_example(name: str, out, monkeypatch) -> dict[str, dict]:
     """Run ``examples/<name>``; its stacks' templates by stack name."""
-
-    class App(cdk.App):  # what `cdk synth` would give the app: an output folder (and no bundling here)
-        def __init__(self, **options):
-            super().__init__(outdir=str(out), context={"aws:cdk:bundling-stacks": []}, **options)
-
-    monkeypatch.setattr(cdk, "App", App)
+    synthesize_apps_into(out, monkeypatch)
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     return stack_templates(out)
 
