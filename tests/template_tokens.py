@@ -32,13 +32,23 @@ class Deployment:
             return self._arn(logical_id)
         raise AssertionError(f"cannot resolve {node!r}")
 
+    def resolve_json(self, node):
+        """A JSON value (an event pattern) with every reference inside it resolved."""
+        if isinstance(node, list):
+            return [self.resolve_json(item) for item in node]
+        if isinstance(node, dict):
+            if any(k == "Ref" or k.startswith("Fn::") for k in node):
+                return self.resolve(node)
+            return {k: self.resolve_json(v) for k, v in node.items()}
+        return node
+
     def name(self, logical_id: str) -> str:
         """The physical name: the template's literal one, or one made of the logical id."""
         resource = self.resources[logical_id]
         props = resource.get("Properties", {})
         literal = {"AWS::SNS::Topic": "TopicName", "AWS::DynamoDB::Table": "TableName",
                    "AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName",
-                   "AWS::Logs::LogGroup": "LogGroupName"}.get(resource["Type"])
+                   "AWS::Logs::LogGroup": "LogGroupName", "AWS::Lambda::Function": "FunctionName"}.get(resource["Type"])
         if isinstance(props.get(literal), str):
             return props[literal]
         return logical_id.lower() if resource["Type"] == "AWS::S3::Bucket" else logical_id
@@ -65,7 +75,8 @@ class Deployment:
                 "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
                 "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
                 "AWS::KMS::Key": f"arn:aws:kms:{where}:key/{name}",
-                "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*"}[kind]
+                "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
+                "AWS::Lambda::Function": f"arn:aws:lambda:{where}:function:{name}"}[kind]
 
     # -- functions ------------------------------------------------------------------------
     def functions(self) -> dict[str, dict]:
