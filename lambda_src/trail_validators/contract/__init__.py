@@ -464,8 +464,18 @@ read it from here."""
 # -- schedules: how often the scheduled validators run ------------------------------------
 DIGEST_PLAN_MINUTES = 60
 """The digest planner's schedule: every chain is validated from its checkpoint this often."""
+DIGEST_PLAN_MINUTE = 15
+"""The minute past each hour (UTC) the hourly run starts at (``cron(15 * * * ? *)``). A digest
+ends about on the hour and is delivered within 10 minutes (``digests.chain.JITTER``): a run at
+:15 reads it at the first run after its delivery, so the chain vouches for (or finds tampered)
+a log at most one hour plus 15 minutes after it was written. A run at any minute (a ``rate``)
+could fall just before a delivery and wait another hour (130 minutes at worst)."""
 REVALIDATION_MINUTES = 24 * 60
 """The daily re-validation's schedule (the last ``revalidation_days`` of every chain)."""
+REVALIDATION_HOUR, REVALIDATION_MINUTE = 3, 45
+"""When the daily re-validation starts (UTC): half an hour away from the hourly run's minute,
+so its messages (a whole window per chain) do not queue behind, or compete for the workers'
+concurrency with, the hourly ones. It leaves the checkpoints alone, so the two never race on them."""
 DEFAULT_POSTURE_CHECK_MINUTES = 15
 """The scheduled posture check's default interval (prop ``posture_check_interval``)."""
 
