@@ -466,10 +466,11 @@ DIGEST_PLAN_MINUTES = 60
 """The digest planner's schedule: every chain is validated from its checkpoint this often."""
 DIGEST_PLAN_MINUTE = 15
 """The minute past each hour (UTC) the hourly run starts at (``cron(15 * * * ? *)``). A digest
-ends about on the hour and is delivered within 10 minutes (``digests.chain.JITTER``): a run at
-:15 reads it at the first run after its delivery, so the chain vouches for (or finds tampered)
-a log at most one hour plus 15 minutes after it was written. A run at any minute (a ``rate``)
-could fall just before a delivery and wait another hour (130 minutes at worst)."""
+that ends about on the hour (AWS's documented example, the tests' simulation) is delivered
+within 10 minutes (``digests.chain.JITTER``): the run at :15 is the first after its delivery,
+so the chain vouches for (or finds tampered) a log at most one hour plus 15 minutes after it
+was written. A run at any minute (a ``rate``) could fall just before a delivery and wait
+another hour (130 minutes at worst). docs/monitoring.md, "Time to detect"."""
 REVALIDATION_MINUTES = 24 * 60
 """The daily re-validation's schedule (the last ``revalidation_days`` of every chain)."""
 REVALIDATION_HOUR, REVALIDATION_MINUTE = 3, 45
