@@ -31,6 +31,7 @@ sys.path[:0] = [str(REPO / "lambda_src"), str(REPO / "tests"), str(REPO / "const
 from sqs_harness import create_validators_table  # noqa: E402
 from trail_simulation import T0, SimulatedTrail  # noqa: E402
 from trail_validators.alerts import AlertPublisher, ValidatorsTable  # noqa: E402
+from trail_validators.contract import DIGEST_PLAN_MINUTE  # noqa: E402
 from trail_validators.digests.aws import CheckpointStore, S3Reader, cloudtrail_public_keys  # noqa: E402
 from trail_validators.digests.layout import ChainId, TrailLocation  # noqa: E402
 
@@ -71,7 +72,7 @@ def main() -> None:
                                              config=Config(max_pool_connections=digest_validation.FETCH_CONCURRENCY),
                                              **kw)
     dynamodb = client("dynamodb")
-    clock = {"now": T0 + timedelta(hours=3, minutes=20)}
+    clock = {"now": T0 + timedelta(hours=3, minutes=DIGEST_PLAN_MINUTE)}  # the deployed hourly minute
     worker = digest_validation.DigestWorker(
         S3Reader(client("s3"), BUCKET), location, CheckpointStore("validators", dynamodb),
         ValidatorsTable("validators", dynamodb), AlertPublisher(topic, client("sns")),

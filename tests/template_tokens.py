@@ -35,7 +35,7 @@ class Deployment:
     def resolve_within(self, node):
         """``node`` (an event pattern, a policy) with every reference in it resolved, at any depth."""
         if isinstance(node, dict):
-            if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Join"):
+            if len(node) == 1 and any(k == "Ref" or k.startswith("Fn::") for k in node):
                 return self.resolve(node)
             return {k: self.resolve_within(v) for k, v in node.items()}
         if isinstance(node, list):
@@ -48,7 +48,7 @@ class Deployment:
         props = resource.get("Properties", {})
         literal = {"AWS::SNS::Topic": "TopicName", "AWS::DynamoDB::Table": "TableName",
                    "AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName",
-                   "AWS::Logs::LogGroup": "LogGroupName"}.get(resource["Type"])
+                   "AWS::Logs::LogGroup": "LogGroupName", "AWS::Lambda::Function": "FunctionName"}.get(resource["Type"])
         if isinstance(props.get(literal), str):
             return props[literal]
         return logical_id.lower() if resource["Type"] == "AWS::S3::Bucket" else logical_id
@@ -75,7 +75,8 @@ class Deployment:
                 "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
                 "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
                 "AWS::KMS::Key": f"arn:aws:kms:{where}:key/{name}",
-                "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*"}[kind]
+                "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
+                "AWS::Lambda::Function": f"arn:aws:lambda:{where}:function:{name}"}[kind]
 
     # -- functions ------------------------------------------------------------------------
     def functions(self) -> dict[str, dict]:

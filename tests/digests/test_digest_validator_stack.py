@@ -10,9 +10,10 @@ import pytest
 from shape_fixtures import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
 
 
-def test_hourly_schedule_starts_the_planner(template):
+def test_hourly_schedule_starts_the_planner_at_the_contract_minute(template):
+    from trail_validators.contract import DIGEST_PLAN_MINUTE
     _, rule = one(template, "AWS::Events::Rule", "DigestValidatorHourly")
-    assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert rule["Properties"]["ScheduleExpression"] == f"cron({DIGEST_PLAN_MINUTE} * * * ? *)" == "cron(15 * * * ? *)"
     assert rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("SecureTrailDigestValidatorPlanner")
 
 

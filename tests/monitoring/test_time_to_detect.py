@@ -20,8 +20,9 @@ from conftest import REPO, build_stack, default_props
 from posture_events import ACCOUNT, BUCKETS, KEY_ARN, REGION, TRAIL_ARN, WATCHED, WATCHED_CALLS, api_call_event
 from trail_simulation import T0, MemoryReader, SimulatedTrail
 from trail_validators.contract import (ACCESS_LOG_AUDITOR, ANALYTICS_ENRICHMENT, DEFAULT_POSTURE_CHECK_MINUTES,
-                                      DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES, DIGEST_PLANNER,
-                                      DIGEST_VALIDATOR, HEARTBEATS, POSTURE_WATCHER, REVALIDATION_MINUTES,
+                                      DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTE, DIGEST_PLAN_MINUTES,
+                                      DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, POSTURE_WATCHER,
+                                      REVALIDATION_HOUR, REVALIDATION_MINUTE, REVALIDATION_MINUTES,
                                       TRAIL_WATCH, PostureKind, TrailWatchKind)
 from trail_validators.digests.chain import CADENCE, JITTER, Anchor, StoredObject
 from trail_validators.digests.layout import ChainId, TrailLocation
@@ -35,7 +36,10 @@ DIGEST_ARRIVAL = int((CADENCE + JITTER) / MINUTE)
 """A log is covered by the digest that ends within the hour after it, delivered within the
 jitter after that end."""
 CHAIN_AFTER_ATTACK = DIGEST_PLAN_MINUTES
-CHAIN_AFTER_WRITE = DIGEST_ARRIVAL + DIGEST_PLAN_MINUTES
+CHAIN_AFTER_WRITE = int(CADENCE / MINUTE) + DIGEST_PLAN_MINUTE
+"""The hourly run starts at a fixed minute after the jitter: the digest ending on the hour
+after a log is read by the run that follows its delivery, never an hour later."""
+assert JITTER < DIGEST_PLAN_MINUTE * MINUTE < CADENCE
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -104,7 +108,11 @@ def template() -> dict:
 def test_the_stack_runs_on_the_schedules_the_windows_are_computed_from(template):
     rules = {r["Properties"].get("ScheduleExpression") for r in template["Resources"].values()
              if r["Type"] == "AWS::Events::Rule"}
-    assert {rate(DIGEST_PLAN_MINUTES), rate(REVALIDATION_MINUTES), rate(DEFAULT_POSTURE_CHECK_MINUTES)} <= rules
+    assert DIGEST_PLAN_MINUTES == 60 and REVALIDATION_MINUTES == 24 * 60  # what the two crons below run
+    assert {f"cron({DIGEST_PLAN_MINUTE} * * * ? *)", f"cron({REVALIDATION_MINUTE} {REVALIDATION_HOUR} * * ? *)",
+            rate(DEFAULT_POSTURE_CHECK_MINUTES)} <= rules
+    # the daily re-validation never starts in the same minute as an hourly run
+    assert REVALIDATION_MINUTE != DIGEST_PLAN_MINUTE
 
 
 def rate(minutes: int) -> str:
@@ -143,7 +151,9 @@ def test_a_stopped_validator_raises_its_heartbeat_alarm_within_the_documented_ti
     schedule = DEFAULT_POSTURE_CHECK_MINUTES if role == POSTURE_WATCHER else 0
     period, window = heartbeat.period_minutes or schedule, heartbeat.window_minutes(schedule)
     worst = 0
-    for phase in range(0, every, max(1, every // 5)):
+    # the hourly validators run at DIGEST_PLAN_MINUTE past the hour: that phase among the tried ones
+    phases = sorted({*range(0, every, max(1, every // 5)), *([DIGEST_PLAN_MINUTE] if every == DIGEST_PLAN_MINUTES else [])})
+    for phase in phases:
         runs = [T0 + (phase + n * every) * MINUTE for n in range(2 * 24 * 60 // every)]
         for stop in range(24 * 60 // every, 24 * 60 // every + 2 * period // every + 2):
             ran = runs[:stop]
@@ -324,14 +334,18 @@ FAILING = {"modified_log", "missing_log", "injected_log", "invalid_digest_signat
            "missing_digest"}
 
 
+def hourly_runs(start: datetime, count: int, minute: int = DIGEST_PLAN_MINUTE) -> list[datetime]:
+    """The hourly run's ticks from ``start`` (on an hour): at ``minute`` past each hour."""
+    return [start + (minute + n * DIGEST_PLAN_MINUTES) * MINUTE for n in range(count)]
+
+
 @pytest.mark.parametrize("kind", sorted(ATTACKS))
 @pytest.mark.parametrize("attack_minute", [5, 25, 50])
-@pytest.mark.parametrize("phase", [0, 30])
-def test_chain_tampering_is_found_by_the_next_hourly_run_after_its_digest_arrives(kind, attack_minute, phase):
+def test_chain_tampering_is_found_by_the_next_hourly_run_after_its_digest_arrives(kind, attack_minute):
     sim = SimulatedTrail(LOCATION)
     sim.deliver(CHAIN, T0, 12)
     bucket, checkpoints = SimulatedBucket(sim), Checkpoints()
-    ticks = [T0 + timedelta(hours=3) + (phase + n * DIGEST_PLAN_MINUTES) * MINUTE for n in range(8)]
+    ticks = hourly_runs(T0 + timedelta(hours=3), 8)
     assert not worker_run(bucket, checkpoints, ticks[0]) & FAILING  # healthy before the attack
     assert not worker_run(bucket, checkpoints, ticks[1]) & FAILING
     attack_at = ticks[1] + attack_minute * MINUTE
@@ -342,6 +356,32 @@ def test_chain_tampering_is_found_by_the_next_hourly_run_after_its_digest_arrive
     assert covering_digest_arrives - covered <= DIGEST_ARRIVAL * MINUTE + MINUTE  # (the simulated end jitter)
     assert found - max(attack_at, covering_digest_arrives) <= CHAIN_AFTER_ATTACK * MINUTE
     assert found - covered <= (CHAIN_AFTER_WRITE + 1) * MINUTE
+
+
+def first_finding_after_write(minute: int) -> timedelta:
+    """The log written 2 minutes after an hour (the simulation's, near the worst case: its
+    digest ends on the next hour), modified at once: how long after its write the hourly run
+    at ``minute`` past each hour finds it."""
+    sim = SimulatedTrail(LOCATION)
+    sim.deliver(CHAIN, T0, 8, logs_per_hour=1)
+    bucket, checkpoints = SimulatedBucket(sim), Checkpoints()
+    key = min(k for k in sim.objects if "/CloudTrail/" in k and trail_object(LOCATION, k).time >= T0 + 3 * CADENCE)
+    written = trail_object(LOCATION, key).time
+    runs = hourly_runs(T0 + 2 * CADENCE, 6, minute)
+    assert not worker_run(bucket, checkpoints, runs[0]) & FAILING  # a checkpoint before the write
+    modify(bucket, key)
+    found = next(t for t in runs if t > written and "modified_log" in worker_run(bucket, checkpoints, t))
+    return found - written
+
+
+def test_the_hourly_minute_bounds_the_time_from_a_write_to_its_finding():
+    """At ``DIGEST_PLAN_MINUTE`` the worst case (a log written just after the hour) is found
+    within ``CHAIN_AFTER_WRITE``; a run at a minute before the delivery jitter ends waits an
+    hour more: the minute, not luck, makes the bound."""
+    at_the_minute = first_finding_after_write(DIGEST_PLAN_MINUTE)
+    assert (CHAIN_AFTER_WRITE - 5) * MINUTE < at_the_minute <= CHAIN_AFTER_WRITE * MINUTE
+    too_early = first_finding_after_write(5)  # :05, before the digest's delivery: read an hour later
+    assert too_early > (CHAIN_AFTER_WRITE + 45) * MINUTE
 
 
 @pytest.mark.parametrize("attack", ["modify", "delete"])

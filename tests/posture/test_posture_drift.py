@@ -5,6 +5,8 @@ setting that cannot be read keeps only that bucket's conditions open."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -180,45 +182,135 @@ def test_a_removed_or_added_alert_subscription_is_drift(aws_env):
         assert drift() == [PostureKind.SUBSCRIPTIONS_CHANGED]
 
 
-def test_a_disabled_deleted_or_retargeted_validator_rule_is_drift(aws_env):
+PLANNER = f"arn:aws:lambda:{REGION}:111111111111:function:org-trail-digest-planner"
+SCHEDULE = "rate(1 hour)"
+PATTERN = {"source": ["aws.s3"], "detail": {"bucket": {"name": ["org-trail-logs"]}}}
+
+
+def _rule_drift(events, expected):
     from trail_validators.posture.aws import observe
+    observation = observe(events=events, rules=sorted(expected), trail_arn=TRAIL_ARN)
+    return {(f.kind, f.keys[0]) for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                      expected_rules=expected, rule_values={"org-trail-logs": "B"})
+            if f.kind != PostureKind.TRAIL_MISSING}
+
+
+@pytest.fixture
+def events(aws_env):
     with mock_aws():
-        events = boto3.client("events", region_name=REGION)
+        client = boto3.client("events", region_name=REGION)
+        client.put_rule(Name="org-trail-digest-planner", ScheduleExpression=SCHEDULE)
+        client.put_rule(Name="org-trail-trail-watch", EventPattern=json.dumps(PATTERN))
         for name in ("org-trail-digest-planner", "org-trail-trail-watch"):
-            events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
-            events.put_targets(Rule=name, Targets=[{"Id": "Target0", "Arn": f"arn:aws:lambda:{REGION}:111111111111:"
-                                                                          "function:org-trail-digest-planner"}])
-        expected = {"org-trail-digest-planner": ("Target0",), "org-trail-trail-watch": ("Target0",),
-                    "org-trail-posture-watcher-schedule": ("Target0",)}
-
-        def drift():
-            observation = observe(events=events, rules=sorted(expected), trail_arn=TRAIL_ARN)
-            return {(f.kind, f.keys[0]) for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
-                                                              expected_rules=expected)
-                    if f.kind != PostureKind.TRAIL_MISSING}
-        assert drift() == {(PostureKind.RULE_CHANGED, "org-trail-posture-watcher-schedule")}  # gone
-        events.disable_rule(Name="org-trail-digest-planner")
-        events.remove_targets(Rule="org-trail-trail-watch", Ids=["Target0"])
-        assert drift() == {(PostureKind.RULE_CHANGED, name) for name in expected}
+            client.put_targets(Rule=name, Targets=[{"Id": "Target0", "Arn": PLANNER}])
+        yield client
 
 
-def test_a_deleted_or_silenced_alarm_of_the_stack_is_drift(aws_env):
-    from trail_validators.posture.aws import observe
+def deployed_rules() -> dict:
+    from trail_validators.contract.drift import Placeholder, RuleExpectation, rule_digest
+    # the construct's side: the bucket name is a placeholder of the watcher's variable B
+    watch = {"source": ["aws.s3"], "detail": {"bucket": {"name": [Placeholder("B")]}}}
+    return {"org-trail-digest-planner": RuleExpectation((("Target0", PLANNER),), rule_digest(None, SCHEDULE)),
+            "org-trail-trail-watch": RuleExpectation((("Target0", PLANNER),), rule_digest(watch, None)),
+            "org-trail-posture-watcher-schedule": RuleExpectation((("Target0", PLANNER),))}
+
+
+def test_a_disabled_deleted_or_retargeted_validator_rule_is_drift(events):
+    expected = deployed_rules()
+    assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, "org-trail-posture-watcher-schedule")}  # gone
+    events.disable_rule(Name="org-trail-digest-planner")
+    events.remove_targets(Rule="org-trail-trail-watch", Ids=["Target0"])
+    assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, name) for name in expected}
+
+
+def test_a_target_repointed_to_another_arn_under_the_same_id_is_drift(events):
+    expected = {k: v for k, v in deployed_rules().items() if k != "org-trail-posture-watcher-schedule"}
+    assert _rule_drift(events, expected) == set()
+    events.put_targets(Rule="org-trail-digest-planner", Targets=[{"Id": "Target0", "Arn": PLANNER + "-decoy"}])
+    assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, "org-trail-digest-planner")}
+
+
+@pytest.mark.parametrize("change", [
+    {"Name": "org-trail-digest-planner", "ScheduleExpression": "rate(7 days)"},
+    {"Name": "org-trail-trail-watch", "EventPattern": json.dumps({**PATTERN, "source": ["aws.nothing"]})},
+    {"Name": "org-trail-trail-watch", "EventPattern": json.dumps(
+        {**PATTERN, "detail": {"bucket": {"name": ["another-bucket"]}}})},
+    # the placeholder's own spelling is a literal, never the deployed value
+    {"Name": "org-trail-trail-watch", "EventPattern": json.dumps({**PATTERN, "detail": {"bucket": {"name": ["B"]}}})},
+])
+def test_a_pattern_or_schedule_changed_by_put_rule_while_enabled_is_drift(events, change):
+    expected = {k: v for k, v in deployed_rules().items() if k != "org-trail-posture-watcher-schedule"}
+    assert _rule_drift(events, expected) == set()
+    events.put_rule(State="ENABLED", **change)
+    assert events.describe_rule(Name=change["Name"])["State"] == "ENABLED"
+    assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, change["Name"])}
+
+
+def test_the_same_pattern_in_another_key_order_or_spacing_is_no_drift(events):
+    expected = {k: v for k, v in deployed_rules().items() if k != "org-trail-posture-watcher-schedule"}
+    events.put_rule(Name="org-trail-trail-watch", EventPattern=json.dumps(
+        {"detail": {"bucket": {"name": ["org-trail-logs"]}}, "source": ["aws.s3"]}, indent=2))
+    assert _rule_drift(events, expected) == set()
+
+
+TOPIC = f"arn:aws:sns:{REGION}:111111111111:org-trail-alerts"
+OURS = {"Heartbeat0072B4C7": "0072B4C7", "FindingsF09697FC": "F09697FC"}
+
+
+@pytest.fixture
+def cloudwatch(aws_env):
     with mock_aws():
-        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        topic = f"arn:aws:sns:{REGION}:111111111111:org-trail-alerts"
-        for name in ("SecureTrail-Heartbeat-1A", "SecureTrail-Findings-2B", "Other-Alarm-3C"):
-            cloudwatch.put_metric_alarm(AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=300,
-                                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-                                        AlarmActions=[topic])
+        client = boto3.client("cloudwatch", region_name=REGION)
+        # ours, another stack's whose name starts with ours and has the same logical ids, and one by hand
+        for name in ("SecureTrail-Heartbeat0072B4C7-1AB2C3", "SecureTrail-FindingsF09697FC-2BC3D4",
+                     "SecureTrail-Staging-Heartbeat0072B4C7-3CD4E5", "SecureTrail-Staging-FindingsF09697FC-4DE5F6",
+                     "Other-Alarm-3C"):
+            put_alarm(client, name, [TOPIC])
+        yield client
 
-        def drift(expected=2):
-            observation = observe(cloudwatch=cloudwatch, alarm_prefix="SecureTrail-", trail_arn=TRAIL_ARN)
-            return sorted(f.keys[-1] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
-                                                          expected_alarms=expected, alarm_prefix="SecureTrail-")
-                          if f.kind == PostureKind.ALARM_CHANGED)
-        assert drift() == []
-        cloudwatch.disable_alarm_actions(AlarmNames=["SecureTrail-Findings-2B"])
-        assert drift() == ["SecureTrail-Findings-2B"]
-        cloudwatch.delete_alarms(AlarmNames=["SecureTrail-Heartbeat-1A"])
-        assert drift() == ["SecureTrail-*", "SecureTrail-Findings-2B"]
+
+def put_alarm(client, name, actions):
+    client.put_metric_alarm(AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=300,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+                            AlarmActions=actions)
+
+
+def alarm_drift(cloudwatch):
+    from trail_validators.posture.aws import observe
+    expected = {key: {"AlarmActions": (TOPIC,), "OKActions": (), "InsufficientDataActions": ()}
+                for key in OURS.values()}
+    observation = observe(cloudwatch=cloudwatch, alarm_prefix="SecureTrail-", trail_arn=TRAIL_ARN)
+    return sorted(f.keys[-1] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
+                                                  expected_alarms=expected, alarm_prefix="SecureTrail-")
+                  if f.kind == PostureKind.ALARM_CHANGED)
+
+
+def test_a_deleted_or_silenced_alarm_of_the_stack_is_drift(cloudwatch):
+    assert alarm_drift(cloudwatch) == []
+    cloudwatch.disable_alarm_actions(AlarmNames=["SecureTrail-FindingsF09697FC-2BC3D4"])
+    assert alarm_drift(cloudwatch) == ["SecureTrail-FindingsF09697FC-2BC3D4"]
+    cloudwatch.delete_alarms(AlarmNames=["SecureTrail-Heartbeat0072B4C7-1AB2C3"])
+    assert alarm_drift(cloudwatch) == ["SecureTrail-*", "SecureTrail-FindingsF09697FC-2BC3D4"]
+
+
+def test_an_alarm_redirected_to_another_topic_with_as_many_actions_is_drift(cloudwatch):
+    put_alarm(cloudwatch, "SecureTrail-FindingsF09697FC-2BC3D4", [TOPIC.replace("alerts", "attacker")])
+    assert alarm_drift(cloudwatch) == ["SecureTrail-FindingsF09697FC-2BC3D4"]
+    put_alarm(cloudwatch, "SecureTrail-FindingsF09697FC-2BC3D4", [TOPIC])
+    cloudwatch.put_metric_alarm(AlarmName="SecureTrail-Heartbeat0072B4C7-1AB2C3", MetricName="m", Namespace="n",
+                                Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold", AlarmActions=[TOPIC],
+                                OKActions=[TOPIC.replace("alerts", "attacker")])
+    assert alarm_drift(cloudwatch) == ["SecureTrail-Heartbeat0072B4C7-1AB2C3"]
+
+
+def test_an_alarm_of_a_stack_whose_name_starts_with_ours_is_never_judged_as_ours(cloudwatch):
+    """DescribeAlarms by ``SecureTrail-`` also returns the alarms of ``SecureTrail-Staging``
+    (same construct, same logical ids): they neither stand in for ours nor raise findings."""
+    cloudwatch.disable_alarm_actions(AlarmNames=["SecureTrail-Staging-FindingsF09697FC-4DE5F6"])
+    put_alarm(cloudwatch, "SecureTrail-Staging-Heartbeat0072B4C7-3CD4E5", [TOPIC.replace("alerts", "staging")])
+    assert alarm_drift(cloudwatch) == []
+    cloudwatch.delete_alarms(AlarmNames=["SecureTrail-Heartbeat0072B4C7-1AB2C3"])
+    assert alarm_drift(cloudwatch) == ["SecureTrail-*"]  # ours is missing, though as many alarms match the prefix
+
+

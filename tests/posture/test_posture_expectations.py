@@ -117,29 +117,88 @@ def test_the_expected_alert_subscriptions_are_the_synthesized_ones():
 
 @pytest.mark.parametrize("shape", ["single", "log_archive", "trail"])
 def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_makes(shape, single, org):
+    """Each rule's targets (ids and deployed ARNs) and the digest of its deployed pattern or
+    schedule, and each alarm's logical id and action ARNs, as the handler reads them from the
+    environment, are the synthesized template's."""
+    import json
+
+    from trail_validators.contract.drift import alarm_key, parse_pattern, rule_digest
     d = {"single": single, "log_archive": org[0], "trail": org[1]}[shape]
-    config = handler.config_from_env(d.environment(HANDLER))
-    rules = {r["Properties"]["Name"]: sorted(t["Id"] for t in r["Properties"]["Targets"])
-             for r in d.of_type("AWS::Events::Rule").values()}
+    env = d.environment(HANDLER)
+    config = handler.config_from_env(env)
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in d.of_type("AWS::Events::Rule").values()}
     assert all(isinstance(name, str) for name in rules)  # every rule named: the check reads each
-    assert {name: list(ids) for name, ids in config.expected_rules.items()} == rules
+    assert set(config.expected_rules) == set(rules)
+    partition = env[PostureEnv.TRAIL_ARN].split(":")[1]
+    for name, props in rules.items():
+        want = config.expected_rules[name]
+        assert list(want.targets) == sorted((t["Id"], d.resolve(t["Arn"])) for t in props["Targets"]), name
+        deployed = json.dumps(d.resolve_json(props["EventPattern"])) if "EventPattern" in props else None
+        assert want.digest == rule_digest(parse_pattern(deployed), props.get("ScheduleExpression"),
+                                          config.rule_values, partition), name
     alarms = d.of_type("AWS::CloudWatch::Alarm")
-    assert config.expected_alarms == len(alarms) > 0
-    assert all("AlarmName" not in a["Properties"] and a["Properties"]["AlarmActions"] for a in alarms.values())
-    assert config.watched.stack_name and d.environment(HANDLER)[PostureEnv.STACK_NAME] == config.watched.stack_name
+    assert len(config.expected_alarms) == len(alarms) > 0
+    prefix = f"{config.watched.stack_name}-"
+    for logical_id, alarm in alarms.items():
+        assert "AlarmName" not in alarm["Properties"] and alarm["Properties"]["AlarmActions"]
+        key = alarm_key(f"{prefix}{logical_id}-1A2B3C4D5E6F", prefix, config.expected_alarms)
+        assert key is not None, logical_id
+        assert config.expected_alarms[key] == {field: tuple(sorted(d.resolve(alarm["Properties"].get(field, []))))
+                                               for field in ("AlarmActions", "OKActions", "InsufficientDataActions")}
+    for variable in (PostureEnv.EXPECTED_RULES, PostureEnv.EXPECTED_ALARMS):  # each ARN written once
+        table = env[variable].split("|")[0].split(" ")
+        assert len(set(table)) == len(table), variable
+    assert config.watched.stack_name and env[PostureEnv.STACK_NAME] == config.watched.stack_name
     statements = d.role_statements(HANDLER)
     assert any(s["Action"] == "cloudwatch:DescribeAlarms" for s in statements)
     assert any(s["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"] for s in statements)
 
 
-def test_the_rules_encoding_round_trips_and_refuses_what_it_cannot_read():
-    from trail_validators.contract import decode_rules, encode_rules
-    rules = {"t-digest-planner": ("Target0",), "t-x": ("Target0", "Target1"), "other-rule": ("Target0",)}
-    assert encode_rules(rules, "t") == "other-rule,~digest-planner,~x=Target0+Target1"
-    assert decode_rules(encode_rules(rules, "t"), "t") == rules
-    for bad in ("", "~", "a,a", "a=", "a=Target0+"):
+def test_a_changed_pattern_of_a_synthesized_rule_no_longer_has_its_digest(single):
+    """The digest pins the pattern itself: one bucket name more in a deployed pattern is drift."""
+    import json
+
+    from trail_validators.contract.drift import parse_pattern, rule_digest
+    config = handler.config_from_env(single.environment(HANDLER))
+    (props,) = [r["Properties"] for r in single.of_type("AWS::Events::Rule").values()
+                if r["Properties"]["Name"].endswith("-trail-watch")]
+    pattern = single.resolve_json(props["EventPattern"])
+    assert rule_digest(pattern, None, config.rule_values, "aws") == config.expected_rules[props["Name"]].digest
+    pattern["detail"]["bucket"]["name"].append("another-bucket")
+    assert rule_digest(parse_pattern(json.dumps(pattern)), None, config.rule_values, "aws") != \
+        config.expected_rules[props["Name"]].digest
+
+
+def test_the_rules_and_alarms_encodings_round_trip_and_refuse_what_they_cannot_read():
+    from trail_validators.contract.drift import (ArnContext, RuleExpectation, decode_alarms, decode_rules,
+                                                 encode_alarms, encode_rules)
+    context = ArnContext(trail_name="t", partition="aws", region="eu-west-1", account="1", alerts_topic="arn:topic")
+    queue = "arn:aws:sqs:eu-west-1:1:q"
+    rules = {"t-digest-planner": ([("Target0", "~digest-planner")], "abc"),
+             "t-posture-watcher-x": ([("Target0", "~posture-watcher"), ("Target1", queue)], None),
+             "t-posture-watcher-y": ([("Target0", "~posture-watcher")], "d-_"), "other-rule": ([("Target0", "fn")], "e")}
+    text = encode_rules(rules, "t")
+    assert text == ("~posture-watcher fn ~digest-planner arn:aws:sqs:eu-west-1:1:q|other-rule=Target0@1#e,"
+                    "~digest-planner=Target0@2#abc,^x=Target0@0+Target1@3,^y#d-_")
+    function = "arn:aws:lambda:eu-west-1:1:function:"
+    assert decode_rules(text, context) == {
+        "t-digest-planner": RuleExpectation((("Target0", f"{function}t-digest-planner"),), "abc"),
+        "t-posture-watcher-x": RuleExpectation((("Target0", f"{function}t-posture-watcher"), ("Target1", queue))),
+        "t-posture-watcher-y": RuleExpectation((("Target0", f"{function}t-posture-watcher"),), "d-_"),
+        "other-rule": RuleExpectation((("Target0", f"{function}fn"),), "e")}
+    for bad in ("", "~", "x|a=Target0", "x|a,a", "x|a=", "x|a=Target0@", "x|a=Target0@1", "x|a=Target0@0+", "x|a#", "x|~"):
         with pytest.raises(ValueError):
-            decode_rules(bad, "t")
+            decode_rules(bad, context)
+    alarms = {"0072B4C7": [["$"], [], []], "F09697FC": [["$", queue], ["$"], []]}
+    text = encode_alarms(alarms)
+    assert text == "$ arn:aws:sqs:eu-west-1:1:q|0072B4C7,F09697FC=0+1/0/"
+    assert decode_alarms(text, context) == {
+        "0072B4C7": {"AlarmActions": ("arn:topic",), "OKActions": (), "InsufficientDataActions": ()},
+        "F09697FC": {"AlarmActions": ("arn:aws:sqs:eu-west-1:1:q", "arn:topic"), "OKActions": ("arn:topic",),
+                     "InsufficientDataActions": ()}}
+    for bad in ("", "$|", "$|a,a", "$|a=0", "$|a=2//", "$|a-b", "$|a=x//"):
+        with pytest.raises(ValueError):
+            decode_alarms(bad, context)
 
 
 @pytest.mark.parametrize("props", ["full", "long_name"])
@@ -148,6 +207,7 @@ def test_the_watchers_environment_fits_lambdas_4_kb(props, full_stack):
     from conftest import build_stack, default_props
     stack = full_stack if props == "full" else build_stack(default_props(trail_name="a" * 100 + "-org-trail"))
     d = deployment(stack, DEPLOY_ACCOUNT)
+    handler.config_from_env(d.environment(HANDLER))  # what it holds, the handler reads
     # each reference stands for a value of at most about 100 characters once deployed
     env = {k: v if isinstance(v, str) else "x" * 100 for k, v in d.environment(HANDLER).items()}
     assert len(json.dumps(env, separators=(",", ":"))) < 4096

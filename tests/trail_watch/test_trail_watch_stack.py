@@ -115,7 +115,7 @@ def test_daily_rule_asks_the_planner_to_revalidate_the_configured_days(template,
     rules = [r["Properties"] for k, r in template.find_resources("AWS::Events::Rule").items()
              if "DigestValidatorDailyRevalidation" in k]
     (daily,) = rules
-    assert daily["ScheduleExpression"] == "rate(1 day)"
+    assert daily["ScheduleExpression"] == "cron(45 3 * * ? *)"  # daily, away from the hourly run's minute
     (target,) = daily["Targets"]
     assert json.loads(target["Input"]) == {REVALIDATE_FIELD: True}
     assert target["Arn"]["Fn::GetAtt"][0] == deployment.one("AWS::Lambda::Function", "DigestValidatorPlanner")

@@ -24,8 +24,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import DIGEST_PLANNER as PLANNER
 from ..contract import DIGEST_VALIDATOR as WORKER
-from ..contract import (DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTES,
-                        DIGEST_WORKER_CONCURRENCY, HEARTBEATS, REVALIDATE_FIELD, REVALIDATION_MINUTES,
+from ..contract import (DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTE,
+                        DIGEST_WORKER_CONCURRENCY, HEARTBEATS, REVALIDATE_FIELD, REVALIDATION_HOUR, REVALIDATION_MINUTE,
                         DigestMetrics, Env, encode_flag)
 
 from ..compliance import acknowledge, nag_resource
@@ -68,13 +68,13 @@ class DigestValidator(Construct):
         state_key.grant_send(self.planner, self.queue)
         self.schedule = events.Rule(self, "Hourly", description="Start the hourly digest-chain validation",
                                     rule_name=identity.event_rule_name(PLANNER),
-                                    schedule=events.Schedule.rate(Duration.minutes(DIGEST_PLAN_MINUTES)),
+                                    schedule=events.Schedule.cron(minute=str(DIGEST_PLAN_MINUTE)),
                                     targets=[targets.LambdaFunction(self.planner.function)])
         self.daily_revalidation = events.Rule(
             self, "DailyRevalidation",
             description=f"Re-validate the last {revalidation_days} days of every digest chain",
             rule_name=identity.event_rule_name(f"{PLANNER}-revalidation"),
-            schedule=events.Schedule.rate(Duration.minutes(REVALIDATION_MINUTES)),
+            schedule=events.Schedule.cron(minute=str(REVALIDATION_MINUTE), hour=str(REVALIDATION_HOUR)),
             targets=[targets.LambdaFunction(self.planner.function, event=events.RuleTargetInput.from_object(
                 {REVALIDATE_FIELD: True}))])
 

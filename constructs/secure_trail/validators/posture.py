@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import jsii
-from aws_cdk import Duration, IStableStringProducer, Lazy, Stack
+from aws_cdk import Duration, IStableStringProducer, Lazy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,13 +25,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
-                        encode_flag, encode_rules, lifecycle_rule)
+                        encode_flag, lifecycle_rule)
+from ..contract.drift import (ALERTS_TOPIC_SPEC, KEY_ID, PATTERN_VARIABLES, ArnTail, Placeholder, alarm_keys,
+                              encode_alarms, encode_rules, rule_digest)
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, CLOUDWATCH, DYNAMODB,
                                         EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
                                         RESPONSE_FIELDS, S3, SNS, SQS, STATES, WEAKENING_CALLS, own_prefixes)
@@ -118,14 +121,20 @@ class PostureWatcher(Construct):
                                 {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
                              if watch_trail else None),
                             (PostureEnv.HANDOVER, stack.to_json_string(handover) if handover else None),
-                            (PostureEnv.EXPECTED_RULES, Lazy.string(_RuleExpectations(stack, identity.trail_name))),
                             (PostureEnv.EXPECTED_ALARMS,
-                             Lazy.string(_AlarmExpectations(stack)) if alarm_topic else None),
+                             Lazy.string(_AlarmExpectations(stack, identity.trail_name, alerts_topic))
+                             if alarm_topic else None),
                             (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None),
                             (PostureEnv.EXPECTED_SUBSCRIPTIONS,
                              Lazy.string(_SubscriptionExpectations(alarm_topic)) if alarm_topic else None)):
             if value:
                 environment[name] = value
+        # What a rule's pattern may hold that is only known once deployed: the watcher's own variables.
+        pattern_values = {name: environment[name] for name in PATTERN_VARIABLES if name in environment}
+        if key is not None:
+            pattern_values[KEY_ID] = key.key_id
+        environment[PostureEnv.EXPECTED_RULES] = Lazy.string(_RuleExpectations(
+            stack, identity.trail_name, alerts_topic, pattern_values, identity.partition))
         self.validator = ValidatorFunction(
             self, "Watcher", identity=identity, role=ROLE, handler=f"{HANDLER}.handler",
             description="Alerts on calls that weaken the trail and on its status, settings and key state",
@@ -283,33 +292,121 @@ class _BucketExpectations:
 
 @jsii.implements(IStableStringProducer)
 class _RuleExpectations:
-    """The stack's rules named ``<trail>-...`` and their target ids, as deployed."""
+    """The stack's rules named ``<trail>-...`` as deployed: each target's id and ARN, and the
+    digest of the pattern or schedule (``drift.rule_digest``), where every value only known
+    once deployed is one of the watcher's own variables (``drift.PATTERN_VARIABLES``)."""
 
-    def __init__(self, stack: Stack, trail_name: str) -> None:
+    def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic,
+                 pattern_values: Mapping[str, Any], partition: str) -> None:
         self.stack, self.trail_name, self.head = stack, trail_name, f"{trail_name}-"
+        self.alerts_topic, self.pattern_values, self.partition = alerts_topic, dict(pattern_values), partition
 
     def produce(self) -> str:
+        stack = self.stack
+        specs = _ArnSpecs(stack, self.trail_name, self.alerts_topic)
+        literals: dict[str, str] = {}
+        tokens: dict[str, Placeholder] = {}
+        for name, value in self.pattern_values.items():
+            resolved = stack.resolve(value)
+            if isinstance(resolved, str):
+                literals[resolved] = name
+            else:
+                tokens[_canonical(resolved)] = Placeholder(name)
+        partition = stack.resolve(self.partition)
         rules = {}
-        for c in self.stack.node.find_all():
+        for c in stack.node.find_all():
             if isinstance(c, events.CfnRule):
-                properties = self.stack.resolve(c._cfn_properties)
+                properties = stack.resolve(c._cfn_properties)
                 name = properties.get("name")
                 if isinstance(name, str) and name.startswith(self.head):
-                    rules[name] = sorted(t["id"] for t in properties.get("targets") or ())
+                    targets = [(t["id"], specs.spec(t["arn"])) for t in properties.get("targets") or ()]
+                    try:
+                        pattern = _known(properties.get("eventPattern"), tokens, partition)
+                        digest = rule_digest(pattern, properties.get("scheduleExpression"), literals,
+                                             partition if isinstance(partition, str) else None)
+                    except _Unknown:
+                        digest = None  # a value the watcher cannot know: the pattern is not compared
+                    rules[name] = (targets, digest)
         return encode_rules(rules, self.trail_name)
+
+
+class _Unknown(Exception):
+    """A reference in a rule's pattern that is none of the watcher's variables."""
+
+
+def _canonical(node: Any) -> str:
+    import json
+    return json.dumps(node, sort_keys=True, separators=(",", ":"))
+
+
+def _known(node: Any, tokens: Mapping[str, Placeholder], partition: Any) -> Any:
+    """A resolved pattern with each reference the placeholder of the variable holding it, or
+    ``arn:<partition>:...`` an ``ArnTail``; ``_Unknown`` for any other reference."""
+    if isinstance(node, list):
+        return [_known(v, tokens, partition) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if _canonical(node) in tokens:
+        return tokens[_canonical(node)]
+    if any(k == "Ref" or k.startswith("Fn::") for k in node):
+        join = node.get("Fn::Join")
+        if isinstance(join, list) and len(join) == 2 and join[0] == "" and not isinstance(partition, str):
+            parts = join[1]
+            if len(parts) >= 3 and parts[0] == "arn:" and parts[1] == partition \
+                    and all(isinstance(p, str) for p in parts[2:]) and parts[2].startswith(":"):
+                return ArnTail("".join(parts[2:])[1:])
+        raise _Unknown(_canonical(node)[:200])
+    return {k: _known(v, tokens, partition) for k, v in node.items()}
+
+
+class _ArnSpecs:
+    """A resolved ARN as ``drift`` writes it: ``$`` for the alerts topic, a function of this
+    stack by its name (``~x`` for ``<trail>-x``), anything else as itself."""
+
+    def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic | None) -> None:
+        self.stack, self.head = stack, f"{trail_name}-"
+        self.alerts = _canonical(stack.resolve(alerts_topic.topic_arn)) if alerts_topic else None
+        self.functions, self.tokens = {}, {}
+        for c in stack.node.find_all():
+            if isinstance(c, lambda_.CfnFunction):
+                name = stack.resolve(c.function_name)
+                if isinstance(name, str):
+                    self.functions[stack.resolve(stack.get_logical_id(c))] = name
+
+    def spec(self, arn: Any) -> str:
+        if self.alerts is not None and _canonical(arn) == self.alerts:
+            return ALERTS_TOPIC_SPEC
+        at = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
+        if isinstance(at, list) and len(at) == 2 and at[1] == "Arn" and at[0] in self.functions:
+            name = self.functions[at[0]]
+            return f"~{name[len(self.head):]}" if name.startswith(self.head) else name
+        if isinstance(arn, str):
+            return arn
+        # one token per reference, so the table holds each ARN once
+        return self.tokens.setdefault(_canonical(arn), Token.as_string(arn))
 
 
 @jsii.implements(IStableStringProducer)
 class _AlarmExpectations:
-    """How many alarms the stack makes under generated names (``<stack>-<logical id>-...``)."""
+    """The alarms the stack makes under generated names (``<stack>-<logical id>-...``), each
+    with the ARNs of its actions."""
 
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
+    def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic) -> None:
+        self.stack, self.trail_name, self.alerts_topic = stack, trail_name, alerts_topic
 
     def produce(self) -> str:
-        return str(sum(1 for c in self.stack.node.find_all()
-                       if isinstance(c, (cloudwatch.CfnAlarm, cloudwatch.CfnCompositeAlarm))
-                       and self.stack.resolve(c._cfn_properties).get("alarmName") is None))
+        stack = self.stack
+        specs = _ArnSpecs(stack, self.trail_name, self.alerts_topic)
+        actions = {}
+        for c in stack.node.find_all():
+            if isinstance(c, (cloudwatch.CfnAlarm, cloudwatch.CfnCompositeAlarm)):
+                properties = stack.resolve(c._cfn_properties)
+                if properties.get("alarmName") is None:
+                    actions[stack.resolve(stack.get_logical_id(c))] = tuple(
+                        tuple(specs.spec(a) for a in properties.get(field) or ()) for field in
+                        ("alarmActions", "okActions", "insufficientDataActions"))
+        keys = alarm_keys(sorted(actions))
+        return encode_alarms({keys[logical_id]: kinds for logical_id, kinds in actions.items()})
 
 
 @jsii.implements(IStableStringProducer)

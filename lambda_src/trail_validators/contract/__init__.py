@@ -271,10 +271,12 @@ class PostureEnv:
     STACK_NAME = "POSTURE_STACK_NAME"
     """The stack that made the validators (its alarms, queues and table are named after it)."""
     EXPECTED_RULES = "POSTURE_EXPECTED_RULES"
-    """The stack's named EventBridge rules and their target ids, compact (``encode_rules``: the
-    environment of a function holds 4 KB in all)."""
+    """The stack's named EventBridge rules: each target's id and ARN, and a digest of the event
+    pattern or schedule, compact (``drift.encode_rules``: the environment of a function holds
+    4 KB in all)."""
     EXPECTED_ALARMS = "POSTURE_EXPECTED_ALARMS"
-    """How many alarms the stack made (each named ``<stack>-...``, each notifying); unset: none."""
+    """The alarms the stack made (named ``<stack>-<logical id>-<suffix>`` by CloudFormation) by
+    logical id, with the ARNs of their actions (``drift.encode_alarms``); unset: none."""
     HANDOVER = "POSTURE_HANDOVER"
     """The parts of this account the stack does not own, and what their statements are built
     from (JSON for ``contract.handover.handover_checks``); unset where none is brought."""
@@ -365,40 +367,17 @@ class PostureKind:
     SUBSCRIPTIONS_CHANGED = "alert_subscriptions_changed"
     """The alerts topic's subscriptions are not the deployed ones (one removed, or one added)."""
     RULE_CHANGED = "validator_rule_changed"
-    """A validator's EventBridge rule is disabled, gone, or has other targets than deployed."""
+    """A validator's EventBridge rule is disabled, gone, has other targets (ids or ARNs) than
+    deployed, or another event pattern or schedule."""
     ALARM_CHANGED = "alarm_changed"
-    """An alarm of the stack is gone, notifies no one, or its actions are disabled."""
+    """An alarm of the stack is gone, notifies no one, its actions are disabled, or they point
+    at other ARNs than deployed."""
     FAILED_CALLS = "failed_weakening_calls"
     """Failed weakening calls of one principal on one resource in one window: one summary."""
     CHECK_FAILED = "posture_check_failed"
 
 
-DEFAULT_TARGET_ID = "Target0"
-"""The id CDK gives a rule's first target."""
-
-
-def encode_rules(rules: Mapping[str, Sequence[str]], trail_name: str) -> str:
-    """``{name: [target id, ...]}`` as ``~suffix`` for ``<trail>-suffix`` and ``=id+id`` only
-    where the targets are not the one default, comma-separated."""
-    head = f"{trail_name}-"
-    entries = []
-    for name, ids in sorted(rules.items()):
-        entry = f"~{name[len(head):]}" if name.startswith(head) else name
-        entries.append(entry if list(ids) == [DEFAULT_TARGET_ID] else f"{entry}={'+'.join(ids)}")
-    return ",".join(entries)
-
-
-def decode_rules(text: str, trail_name: str) -> dict[str, tuple[str, ...]]:
-    """The inverse of ``encode_rules``; ValueError on an entry it cannot read."""
-    rules: dict[str, tuple[str, ...]] = {}
-    for entry in text.split(","):
-        name, separator, ids = entry.partition("=")
-        name = f"{trail_name}-{name[1:]}" if name.startswith("~") else name
-        targets = tuple(ids.split("+")) if separator else (DEFAULT_TARGET_ID,)
-        if not name or name == f"{trail_name}-" or not all(targets) or name in rules:
-            raise ValueError(f"unreadable rule entry {entry!r}")
-        rules[name] = targets
-    return rules
+# The codecs of ``PostureEnv.EXPECTED_RULES`` and ``EXPECTED_ALARMS`` live in ``contract.drift``.
 
 
 class PostureMetrics:
@@ -485,8 +464,19 @@ read it from here."""
 # -- schedules: how often the scheduled validators run ------------------------------------
 DIGEST_PLAN_MINUTES = 60
 """The digest planner's schedule: every chain is validated from its checkpoint this often."""
+DIGEST_PLAN_MINUTE = 15
+"""The minute past each hour (UTC) the hourly run starts at (``cron(15 * * * ? *)``). A digest
+that ends about on the hour (AWS's documented example, the tests' simulation) is delivered
+within 10 minutes (``digests.chain.JITTER``): the run at :15 is the first after its delivery,
+so the chain vouches for (or finds tampered) a log at most one hour plus 15 minutes after it
+was written. A run at any minute (a ``rate``) could fall just before a delivery and wait
+another hour (130 minutes at worst). docs/monitoring.md, "Time to detect"."""
 REVALIDATION_MINUTES = 24 * 60
 """The daily re-validation's schedule (the last ``revalidation_days`` of every chain)."""
+REVALIDATION_HOUR, REVALIDATION_MINUTE = 3, 45
+"""When the daily re-validation starts (UTC): half an hour away from the hourly run's minute,
+so its messages (a whole window per chain) do not queue behind, or compete for the workers'
+concurrency with, the hourly ones. It leaves the checkpoints alone, so the two never race on them."""
 DEFAULT_POSTURE_CHECK_MINUTES = 15
 """The scheduled posture check's default interval (prop ``posture_check_interval``)."""
 

@@ -21,8 +21,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
-                        ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag, decode_rules,
+                        ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
                         posture_event_marker, posture_failed_calls_marker, required)
+from ..contract.drift import ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
 from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
 from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
 from ..posture.handover import handover_findings
@@ -45,10 +46,12 @@ class PostureConfig:
     """The trail's deployed destination (with ``check_trail``)."""
     expected_buckets: Mapping[str, BucketExpectation] = field(default_factory=dict)
     expected_subscriptions: tuple[str, tuple[tuple[str, str], ...]] | None = None
-    expected_rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """The stack's named rules and their target ids."""
-    expected_alarms: int | None = None
-    """How many alarms the stack made (named ``<stack>-...``)."""
+    expected_rules: Mapping[str, RuleExpectation] = field(default_factory=dict)
+    """The stack's named rules: their targets' ids and ARNs, and their pattern's digest."""
+    rule_values: Mapping[str, str] = field(default_factory=dict)
+    """The deployed values a rule's pattern may hold, and the placeholder each stands for."""
+    expected_alarms: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    """The alarms the stack made (``drift.alarm_key`` -> their action ARNs)."""
     handover: tuple[tuple[str, str, tuple[Mapping[str, Any], ...]], ...] = ()
     """``(part, resource, statements)`` of the parts brought in, whose policies are checked."""
 
@@ -86,19 +89,23 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SUBSCRIPTIONS}: not "
                                      '{"topic": ARN, "subscriptions": [[protocol, endpoint], ...]}')
         expected_subscriptions = (value["topic"], tuple((p[0], p[1]) for p in pairs))
-    expected_rules: dict[str, tuple[str, ...]] = {}
+    expected_rules: dict[str, RuleExpectation] = {}
+    expected_alarms = None
+    if environ.get(PostureEnv.EXPECTED_RULES) or environ.get(PostureEnv.EXPECTED_ALARMS):
+        context = _arn_context(environ)
     if environ.get(PostureEnv.EXPECTED_RULES):
-        trail_name = required(environ, PostureEnv.TRAIL_ARN).rsplit("/", 1)[-1]
         try:
-            expected_rules = decode_rules(environ[PostureEnv.EXPECTED_RULES], trail_name)
+            expected_rules = decode_rules(environ[PostureEnv.EXPECTED_RULES], context)
         except ValueError as error:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_RULES}: {error}") from None
-    expected_alarms = None
     if environ.get(PostureEnv.EXPECTED_ALARMS):
-        expected_alarms = _json_env(environ, PostureEnv.EXPECTED_ALARMS, int)
-        if isinstance(expected_alarms, bool) or expected_alarms < 1 or not environ.get(PostureEnv.STACK_NAME):
-            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_ALARMS}: not a positive count "
-                                     f"(with {PostureEnv.STACK_NAME})")
+        try:
+            expected_alarms = decode_alarms(environ[PostureEnv.EXPECTED_ALARMS], context)
+        except ValueError as error:
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_ALARMS}: {error}") from None
+        if not environ.get(PostureEnv.STACK_NAME):
+            raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_ALARMS}: set without "
+                                     f"{PostureEnv.STACK_NAME}")
     handover = ()
     if environ.get(PostureEnv.HANDOVER):
         spec = _json_env(environ, PostureEnv.HANDOVER, dict)
@@ -120,7 +127,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                          auto_restart_logging=decode_flag(environ, PostureEnv.AUTO_RESTART_LOGGING),
                          expected_trail=expected_trail, expected_buckets=expected_buckets,
                          expected_subscriptions=expected_subscriptions, expected_rules=expected_rules,
-                         expected_alarms=expected_alarms, handover=handover)
+                         rule_values=pattern_values(environ), expected_alarms=expected_alarms, handover=handover)
 
 
 def _handover_values_readable(spec: Mapping[str, Any]) -> bool:
@@ -130,6 +137,18 @@ def _handover_values_readable(spec: Mapping[str, Any]) -> bool:
     return all(isinstance(spec[name], str) for name in ("trail_arn", "account", "partition")) \
         and all(spec.get(name) is None or isinstance(spec[name], str) for name in ("prefix", "org_id", *CHECKED_PARTS)) \
         and (readers is None or isinstance(readers, list) and all(isinstance(r, str) for r in readers))
+
+
+def _arn_context(environ: Mapping[str, str]) -> ArnContext:
+    """What the specs of the expected rules and alarms expand with: the trail ARN's partition,
+    this account and region (where the stack's functions live), the alerts topic."""
+    trail_arn = required(environ, PostureEnv.TRAIL_ARN)
+    parts = trail_arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1]:
+        raise ConfigurationError(f"environment variable {PostureEnv.TRAIL_ARN}: {trail_arn!r} is not an ARN")
+    return ArnContext(trail_name=trail_arn.rsplit("/", 1)[-1], partition=parts[1],
+                      region=required(environ, Env.HOME_REGION), account=required(environ, PostureEnv.ACCOUNT),
+                      alerts_topic=required(environ, Env.ALERTS_TOPIC_ARN))
 
 
 def _json_env(environ: Mapping[str, str], name: str, kind: type) -> Any:
@@ -201,7 +220,8 @@ class PostureWatcher:
                                 trail_arn=watched.trail_arn, expected_trail=self.config.expected_trail,
                                 expected_buckets=self.config.expected_buckets,
                                 expected_subscriptions=self.config.expected_subscriptions,
-                                expected_rules=self.config.expected_rules, expected_alarms=self.config.expected_alarms,
+                                expected_rules=self.config.expected_rules, rule_values=self.config.rule_values,
+                                expected_alarms=self.config.expected_alarms,
                                 alarm_prefix=alarm_prefix or "")
         if self.config.handover:
             findings += handover_findings(self.config.handover, read_handover_policies(

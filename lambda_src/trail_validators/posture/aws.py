@@ -99,9 +99,11 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
         for name in rules:
             try:
                 rule = events.describe_rule(Name=name)
-                targets = [t.get("Id") for page in events.get_paginator("list_targets_by_rule").paginate(Rule=name)
+                targets = [{"Id": t.get("Id"), "Arn": t.get("Arn")} for page in
+                           events.get_paginator("list_targets_by_rule").paginate(Rule=name)
                            for t in page.get("Targets", [])]
-                read_rules[name] = {"state": rule.get("State"), "targets": targets}
+                read_rules[name] = {"state": rule.get("State"), "targets": targets,
+                                    "pattern": rule.get("EventPattern"), "schedule": rule.get("ScheduleExpression")}
             except ClientError as error:
                 if _code(error) == "ResourceNotFoundException":
                     read_rules[name] = None

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
+from ..contract.drift import ALARM_ACTIONS, RuleExpectation, alarm_key, parse_pattern, rule_digest
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, CLOUDWATCH,
                                         DYNAMODB, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS,
                                         SQS, STATES, WEAKENING_CALLS, call_named, own_prefixes)
@@ -226,7 +227,8 @@ class PostureObservation:
     subscriptions: Sequence[tuple[str, str]] | None = None
     """The alerts topic's subscriptions (protocol, endpoint); None: not read."""
     rules: Mapping[str, Mapping[str, Any] | None] | None = None
-    """Rule name -> ``{"state": ..., "targets": [id, ...]}`` (None: the rule is gone); None: not read."""
+    """Rule name -> ``{"state": ..., "targets": [{"Id": ..., "Arn": ...}, ...], "pattern": EventPattern
+    text, "schedule": ScheduleExpression}`` (None: the rule is gone); None: not read."""
     alarms: Sequence[Mapping[str, Any]] | None = None
     """DescribeAlarms' ``MetricAlarms`` and ``CompositeAlarms`` of the stack's prefix; None: not read."""
     errors: Sequence[str | tuple[str, str]] = ()
@@ -238,15 +240,17 @@ def judge_status(observation: PostureObservation, *, expected_selectors: Sequenc
                  trail_arn: str, expected_trail: Mapping[str, Any] | None = None,
                  expected_buckets: Mapping[str, BucketExpectation] | None = None,
                  expected_subscriptions: tuple[str, Sequence[tuple[str, str]]] | None = None,
-                 expected_rules: Mapping[str, Sequence[str]] | None = None,
-                 expected_alarms: int | None = None, alarm_prefix: str = "") -> list[Finding]:
+                 expected_rules: Mapping[str, RuleExpectation] | None = None,
+                 rule_values: Mapping[str, str] | None = None,
+                 expected_alarms: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                 alarm_prefix: str = "") -> list[Finding]:
     """One finding per open condition (kinds in ``contract.PostureKind``). ``expected_trail``:
     the deployed destination (``EXPECTED_TRAIL_FIELDS``); ``expected_buckets``: the deployed
     settings of the buckets read (None: not compared)."""
     buckets = _bucket_findings(observation.bucket_policies) + _bucket_setting_findings(
         observation.bucket_settings, expected_buckets or {}) \
         + subscription_findings(observation.subscriptions, expected_subscriptions) \
-        + rule_findings(observation.rules, expected_rules) \
+        + rule_findings(observation.rules, expected_rules, rule_values, _partition(trail_arn)) \
         + alarm_findings(observation.alarms, expected_alarms, alarm_prefix)
     findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
@@ -355,50 +359,77 @@ def subscription_findings(found: Sequence[tuple[str, str]] | None,
 
 
 def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
-                  expected: Mapping[str, Sequence[str]] | None) -> list[Finding]:
-    """A finding per validator rule that is gone, not enabled, or targets other ids than deployed."""
+                  expected: Mapping[str, RuleExpectation] | None,
+                  values: Mapping[str, str] | None = None, partition: str | None = None) -> list[Finding]:
+    """A finding per validator rule that is gone, not enabled, sends to other targets (ids or
+    ARNs) than deployed, or matches another event pattern or schedule (``values`` and
+    ``partition``: the deployed values its pattern holds, for ``rule_digest``)."""
     if found is None or not expected:
         return []
     findings = []
-    for name, targets in sorted(expected.items()):
+    for name, want in sorted(expected.items()):
         rule = found.get(name)
         read = rule.get("targets") if isinstance(rule, Mapping) else None
+        readable = isinstance(read, (list, tuple)) and all(
+            isinstance(t, Mapping) and isinstance(t.get("Id"), str) and isinstance(t.get("Arn"), str) for t in read)
+        have = sorted((t["Id"], t["Arn"]) for t in read) if readable else None
         problem = ("is gone" if rule is None else "could not be read" if not isinstance(rule, Mapping)
                    else f"is {_cut(rule.get('state'))}" if rule.get("state") != "ENABLED"
-                   else "has targets that could not be read" if not isinstance(read, (list, tuple))
-                   or not all(isinstance(t, str) for t in read)
-                   else "targets other than deployed" if sorted(read) != sorted(targets) else None)
+                   else "has targets that could not be read" if have is None
+                   else "targets other ids than deployed" if [i for i, _ in have] != [i for i, _ in want.targets]
+                   else "sends to other ARNs than deployed" if have != sorted(want.targets)
+                   else "matches another event pattern or schedule than deployed" if want.digest and rule_digest(
+                       parse_pattern(rule.get("pattern")), rule.get("schedule"), values, partition) != want.digest
+                   else None)
         if problem:
             findings.append(Finding(PostureKind.RULE_CHANGED, Severity.HIGH,
                                     f"The validators' rule {name} {problem}: what it invokes may no longer run.",
                                     keys=(name,), details={"rule": name, "found": _cut_json(rule),
-                                                           "expected_targets": list(targets)}))
+                                                           "expected_targets": [list(t) for t in want.targets]}))
     return findings
 
 
-def alarm_findings(found: Sequence[Mapping[str, Any]] | None, expected_count: int | None,
-                   prefix: str) -> list[Finding]:
-    """A finding when an alarm of the stack is gone, or one cannot notify."""
-    if found is None or expected_count is None:
+def alarm_findings(found: Sequence[Mapping[str, Any]] | None,
+                   expected: Mapping[str, Mapping[str, Sequence[str]]] | None, prefix: str) -> list[Finding]:
+    """A finding per alarm of the stack (``expected``: by ``drift.alarm_key``, with its action
+    ARNs) that is gone, cannot notify, or notifies other ARNs than deployed. Alarms under the
+    prefix that are not ours (another stack ``<stack>-X``, one made by hand) are not judged."""
+    if found is None or not expected:
         return []
     findings = []
-    if len(found) < expected_count:
-        findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
-                                f"{expected_count - len(found)} of the stack's {expected_count} alarms are gone: what "
-                                "they watched raises nothing.", keys=(f"{prefix}*",),
-                                details={"expected": expected_count, "found": len(found)}))
+    ours: dict[str, list[Mapping[str, Any]]] = {}
     for alarm in found:  # keyed under the prefix: while the alarms cannot be read, these stay open
-        if not isinstance(alarm, Mapping):
+        if not isinstance(alarm, Mapping) or not isinstance(alarm.get("AlarmName"), str):
             findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
                                     f"An alarm {prefix}* could not be read: whether it notifies is unknown.",
                                     keys=(f"{prefix}*", "unreadable"), details={"alarm": _cut_json(alarm)}))
             continue
-        name = _cut(str(alarm.get("AlarmName")))
-        if alarm.get("ActionsEnabled") is not True or not alarm.get("AlarmActions"):
-            findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
-                                    f"The alarm {name} notifies no one (actions disabled or removed).",
-                                    keys=(f"{prefix}*", name), details={"actions_enabled": alarm.get("ActionsEnabled"),
-                                                                        "alarm_actions": _cut_json(alarm.get("AlarmActions"))}))
+        key = alarm_key(alarm["AlarmName"], prefix, expected)
+        if key is not None:
+            ours.setdefault(key, []).append(alarm)
+    gone = sorted(set(expected) - set(ours))
+    if gone:
+        findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                f"{len(gone)} of the stack's {len(expected)} alarms are gone: what they watched "
+                                "raises nothing.", keys=(f"{prefix}*",),
+                                details={"gone": [f"{prefix}*{key}-*" for key in gone][:20],
+                                         "expected": len(expected), "found": len(expected) - len(gone)}))
+    for key, alarms in sorted(ours.items()):
+        for alarm in alarms:
+            name = _cut(alarm["AlarmName"])
+            have = {field: _as_list(alarm.get(field)) for field in ALARM_ACTIONS}
+            if alarm.get("ActionsEnabled") is not True or not have["AlarmActions"]:
+                problem = "notifies no one (actions disabled or removed)"
+            elif any(not all(isinstance(a, str) for a in have[f]) or sorted(have[f]) != sorted(expected[key][f])
+                     for f in ALARM_ACTIONS):
+                problem = "notifies other ARNs than deployed (its actions were redirected)"
+            else:
+                continue
+            findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH, f"The alarm {name} {problem}.",
+                                    keys=(f"{prefix}*", name),
+                                    details={"actions_enabled": alarm.get("ActionsEnabled"),
+                                             **{f: _cut_json(alarm.get(f)) for f in ALARM_ACTIONS},
+                                             "expected": {f: list(expected[key][f]) for f in ALARM_ACTIONS}}))
     return findings
 
 
