@@ -133,7 +133,7 @@ def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_
     for name, props in rules.items():
         want = config.expected_rules[name]
         assert list(want.targets) == sorted((t["Id"], d.resolve(t["Arn"])) for t in props["Targets"]), name
-        deployed = json.dumps(d.resolve_json(props["EventPattern"])) if "EventPattern" in props else None
+        deployed = json.dumps(d.resolve_within(props["EventPattern"])) if "EventPattern" in props else None
         assert want.digest == rule_digest(parse_pattern(deployed), props.get("ScheduleExpression"),
                                           config.rule_values, partition), name
     alarms = d.of_type("AWS::CloudWatch::Alarm")
@@ -162,7 +162,7 @@ def test_a_changed_pattern_of_a_synthesized_rule_no_longer_has_its_digest(single
     config = handler.config_from_env(single.environment(HANDLER))
     (props,) = [r["Properties"] for r in single.of_type("AWS::Events::Rule").values()
                 if r["Properties"]["Name"].endswith("-trail-watch")]
-    pattern = single.resolve_json(props["EventPattern"])
+    pattern = single.resolve_within(props["EventPattern"])
     assert rule_digest(pattern, None, config.rule_values, "aws") == config.expected_rules[props["Name"]].digest
     pattern["detail"]["bucket"]["name"].append("another-bucket")
     assert rule_digest(parse_pattern(json.dumps(pattern)), None, config.rule_values, "aws") != \
