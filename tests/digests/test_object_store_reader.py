@@ -1,5 +1,6 @@
-"""The command line's S3 reader (obstore fetches) against a moto server: it returns what
-boto3 returns and never an object other than the one asked for."""
+"""The command line's S3 reader (obstore fetches and lists) against a moto server: it
+returns what boto3 returns, lists every key as S3 stores it, and never an object other
+than the one asked for."""
 
 import boto3
 import pytest
@@ -7,7 +8,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 from trail_validators.digests.aws import S3Reader
-from trail_validators.cli.object_store_reader import BucketLocation, ObjectStoreReader, locate_bucket
+from trail_validators.cli.object_store_reader import (MAX_FOLDER_CHECKS, BucketLocation, ObjectStoreReader,
+                                                      locate_bucket)
 
 BUCKET = "trail-bucket"
 
@@ -57,6 +59,65 @@ def test_plain_keys_are_fetched_by_obstore_not_boto3(s3, monkeypatch):
     reader = ObjectStoreReader(boto3.Session(), BUCKET)
     monkeypatch.setattr(reader.client, "get_object", lambda **kwargs: pytest.fail("fetched through boto3"))
     assert reader.get("AWSLogs/a.json.gz").data == b"log"
+
+
+# Keys object_store refuses (empty, "." and ".." segments, control characters) or rewrites
+# (a trailing "/" dropped), beside plain ones and their near neighbours in S3's order.
+HOSTILE_KEYS = ["P/a//b", "P/a/./b", "P/a/../b", "P/a/b/", "P/a/b", "P/a/b!", "P/a/b c", "P/a/\x01x", "P/a/%41",
+                "P/a/ü", "P/x.json.gz/", "P/x.json.gz", "P/y.json.gz/", "P/", "P//", "P/z/", "P/z/k"]
+PLAIN_KEYS = [f"P/2026/11/{day:02d}/111111111111_CloudTrail_us-east-1_202611{day:02d}T0000Z_{n}.json.gz"
+              for day in (19, 20) for n in range(3)]
+
+
+@pytest.mark.parametrize("hostile", [[], *[[key] for key in HOSTILE_KEYS], HOSTILE_KEYS])
+def test_listings_hold_every_key_exactly_as_boto3_lists_it(s3, hostile):
+    for key in PLAIN_KEYS + hostile:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    ours, boto = ObjectStoreReader(boto3.Session(), BUCKET), S3Reader(s3, BUCKET)
+    for prefix in ("P/", "P/a/", "P/2026/11/", "P/z/"):
+        assert ours.list_keys(prefix) == boto.list_keys(prefix)
+        assert ours.list_level(prefix) == boto.list_level(prefix)
+    for after in ("P/", "P/2026/11/19", "P/2026/11/20/111111111111_CloudTrail_us-east-1_20261120T0000Z_0",
+                  "P/a/b", "P/x.json.gz"):
+        assert list(ours.list_after("P/", after)) == list(boto.list_after("P/", after))
+
+
+def test_a_flood_of_tiny_folders_is_listed_exactly_at_a_bounded_cost(s3):
+    keys = sorted(f"P/f{n:03d}/k" for n in range(MAX_FOLDER_CHECKS + 6)) + ["P/f999/k/"]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    reader = ObjectStoreReader(boto3.Session(), BUCKET)
+    assert reader.list_keys("P/") == S3Reader(s3, BUCKET).list_keys("P/") == sorted(keys)
+    assert len(reader._leaf_folders) == MAX_FOLDER_CHECKS
+
+
+def test_a_listing_obstore_refuses_midway_goes_on_from_its_last_key(s3, monkeypatch):
+    for key in PLAIN_KEYS:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    reader = ObjectStoreReader(boto3.Session(), BUCKET)
+    asked = []
+    boto_after = S3Reader.list_after
+    monkeypatch.setattr(S3Reader, "list_after",
+                        lambda self, prefix, after: asked.append(after) or boto_after(self, prefix, after))
+    real_list = reader._obstore.list
+
+    def list_then_refuse(store, prefix, **kwargs):
+        yield next(iter(real_list(store, prefix, **{**kwargs, "chunk_size": 2})))
+        raise reader._obstore.exceptions.BaseError("refused")
+
+    monkeypatch.setattr(reader._obstore, "list", list_then_refuse)
+    assert reader.list_keys("P/") == sorted(PLAIN_KEYS)
+    assert asked == [sorted(PLAIN_KEYS)[1]]
+
+
+def test_plain_listings_go_through_obstore_not_boto3(s3, monkeypatch):
+    for key in PLAIN_KEYS:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    reader = ObjectStoreReader(boto3.Session(), BUCKET)
+    monkeypatch.setattr(reader.client, "get_paginator", lambda name: pytest.fail("listed through boto3"))
+    assert reader.list_keys("P/") == sorted(PLAIN_KEYS)
+    assert reader.list_level("P/2026/11/") == ([], ["19", "20"])
+    assert list(reader.list_after("P/", "P/2026/11/20")) == sorted(PLAIN_KEYS)[3:]
 
 
 class _NoBody:

@@ -6,15 +6,21 @@ requests a second. obstore (Rust's ``object_store``) signs and
 transfers without the GIL for a fraction of that. boto3 still decides where and as whom:
 obstore is pointed at the very URL boto3 sent its HeadBucket to (custom endpoints such as
 ``AWS_ENDPOINT_URL_S3``, FIPS, dual-stack, the bucket's region after a redirect) and signs
-with the boto3 session's credentials (profiles, SSO, roles). Listing stays on boto3,
-which reports every key exactly as S3 stores it.
+with the boto3 session's credentials (profiles, SSO, roles).
+
+Listings go through obstore too (boto3 spends about 3 ms of CPU parsing a page of keys),
+but object_store reports a key as a path: it refuses keys with empty, "." or ".." segments
+or control characters, and drops a trailing "/" ("K/" comes back as "K"). So a key obstore
+lists is taken only from a folder known to hold no subfolder, where no key ends in "/"
+(one delimited LIST per folder, kept for the run); anything else, and whatever obstore
+refuses, is listed on through boto3 from the last key taken.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from ..digests.aws import S3Reader
@@ -37,6 +43,8 @@ class ObjectStoreReader(S3Reader):
         from obstore.store import S3Store
 
         super().__init__(session.client("s3", config=config, verify=verify), bucket)
+        self._leaf_folders: dict[str, bool] = {}
+        """folder -> it holds no subfolder (a delimited LIST found no common prefix)"""
         location = locate_bucket(self.client, bucket)
         self._obstore = obstore
         self._store = S3Store(
@@ -44,6 +52,52 @@ class ObjectStoreReader(S3Reader):
             virtual_hosted_style_request=location.virtual_hosted,
             credential_provider=Boto3CredentialProvider(session),
             client_options={"allow_http": location.endpoint.startswith("http://"), **(client_options or {})})
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return list(self._listed(prefix, ""))
+
+    def list_after(self, prefix: str, start_after: str) -> Iterator[str]:
+        return self._listed(prefix, start_after)
+
+    def _listed(self, prefix: str, start_after: str) -> Iterator[str]:
+        last, folders_checked = start_after, 0
+        if _lists_exactly(prefix, start_after):
+            try:
+                pages = self._obstore.list(self._store, prefix, offset=start_after or None, chunk_size=1000)
+                for key in _rising_keys(prefix, (meta["path"] for page in pages for meta in page), start_after):
+                    folder = key[:key.rindex("/") + 1]
+                    if key != prefix and folder not in self._leaf_folders:
+                        folders_checked += 1
+                        if folders_checked > MAX_FOLDER_CHECKS:
+                            raise _Inexact(folder)
+                        self._leaf_folders[folder] = self._holds_no_folder(folder)
+                    if key != prefix and not self._leaf_folders[folder]:
+                        raise _Inexact(folder)
+                    yield key
+                    last = key
+                return
+            except (_Inexact, self._obstore.exceptions.BaseError):
+                pass
+        yield from super().list_after(prefix, last) if last else super().list_keys(prefix)
+
+    def _holds_no_folder(self, folder: str) -> bool:
+        try:
+            return not self._obstore.list_with_delimiter(self._store, folder)["common_prefixes"]
+        except self._obstore.exceptions.BaseError:
+            return False
+
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        if not _lists_exactly(prefix, ""):
+            return super().list_level(prefix)
+        try:
+            level = self._obstore.list_with_delimiter(self._store, prefix)
+            keys = list(_rising_keys(prefix, (meta["path"] for meta in level["objects"]), ""))
+        except (_Inexact, self._obstore.exceptions.BaseError):
+            return super().list_level(prefix)
+        names = [path[len(prefix):].rstrip("/") for path in level["common_prefixes"]]
+        if any(not path.startswith(prefix) for path in level["common_prefixes"]) or any(not n for n in names):
+            return super().list_level(prefix)
+        return keys, names
 
     def get(self, key: str, max_bytes: int | None = None) -> StoredObject | None:
         if not obstore_fetches_exactly(key):
@@ -84,6 +138,34 @@ class ObjectStoreReader(S3Reader):
 
 
 _AskBoto3 = object()
+
+
+MAX_FOLDER_CHECKS = 64
+"""Folders one listing checks for subfolders before boto3 lists the rest: what a flood of
+tiny folders can add to a listing's requests."""
+
+
+class _Inexact(Exception):
+    """obstore may not have reported a key as S3 stores it: boto3 lists on."""
+
+
+def _lists_exactly(prefix: str, start_after: str) -> bool:
+    """Listings obstore is asked for: under a folder (a prefix ending in "/") that it
+    keeps as it is, from a key it keeps as it is."""
+    return (prefix.endswith("/") and obstore_fetches_exactly(prefix[:-1])
+            and (not start_after or (start_after.startswith(prefix) and obstore_fetches_exactly(start_after))))
+
+
+def _rising_keys(prefix: str, paths: Iterable[str], start_after: str) -> Iterator[str]:
+    """obstore's paths as S3's keys: the folder's own marker ("P/", reported as "P") as it
+    is stored; _Inexact as soon as a key does not sort after the one before it."""
+    last = start_after
+    for path in paths:
+        key = prefix if path == prefix[:-1] else path
+        if not key.startswith(prefix) or key <= last:
+            raise _Inexact(key)
+        yield key
+        last = key
 
 
 def obstore_fetches_exactly(key: str) -> bool:
