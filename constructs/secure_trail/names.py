@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws, Stack, Token
 
-from .contract import POSTURE_WATCHER
+from .contract import POSTURE_FAILED_CALLS, POSTURE_WATCHER
 from .props import SecureTrailProps
 
 NAME_LIMIT = 64
@@ -119,6 +119,8 @@ class DeploymentNames:
     """CloudTrail's delivery topic, in the trail's account."""
     posture_role_arn: str = ""
     """The trail account's posture watcher role, which publishes to the alerts topic."""
+    failed_calls_role_arn: str = ""
+    """The trail account's failed-calls function role, which publishes to the alerts topic too."""
 
 
 def deployment_names(*, org_id: str, trail_name: str, region: str, management_account_id: str,
@@ -143,12 +145,18 @@ def deployment_names(*, org_id: str, trail_name: str, region: str, management_ac
         alerts_topic_arn=f"arn:{partition}:sns:{region}:{log_archive_account_id}:{alerts_topic_name(trail_name)}",
         delivery_topic_arn=f"arn:{partition}:sns:{region}:{trail_account_id}:{delivery_topic_name(trail_name)}",
         posture_role_arn=f"arn:{partition}:iam::{trail_account_id}:role/{posture_role_name(trail_name)}",
+        failed_calls_role_arn=f"arn:{partition}:iam::{trail_account_id}:role/{failed_calls_role_name(trail_name)}",
     )
 
 
 def posture_role_name(trail_name: str) -> str:
     """The trail account's posture watcher role, named as its function is."""
     return function_name(trail_name, POSTURE_WATCHER)
+
+
+def failed_calls_role_name(trail_name: str) -> str:
+    """The trail account's failed-calls function role, named as its function is."""
+    return function_name(trail_name, POSTURE_FAILED_CALLS)
 
 
 @dataclass(frozen=True)

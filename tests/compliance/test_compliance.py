@@ -51,7 +51,8 @@ def test_no_acknowledgement_on_the_stack_or_the_app(default_stack):
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
         "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
         "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
-        "PostureWatcher/Watcher/Permissions", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
+        "PostureWatcher/Watcher/Permissions", "PostureWatcher/FailedCalls/Work/DeadLetters",
+        "PostureWatcher/FailedCalls/Summarizer/Function", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
     assert default_stack.node.path not in acked_paths
     assert "SecureTrail/SecureTrail" not in acked_paths
 
@@ -60,14 +61,18 @@ def test_the_organization_stacks_acknowledge_only_on_their_resources(org_stacks)
     log_archive, trail = org_stacks
     assert set(acknowledgements(trail)) == {f"SecureTrailTrail/SecureTrail/{path}" for path in (
         "CloudWatchLogs/WriteTrailLogGroup", "ValidatorsTable/Table", "PostureWatcher/DeadLetters",
-        "PostureWatcher/Watcher/Function", "PostureWatcher/Watcher/Permissions", "Trail/Trail")}
+        "PostureWatcher/Watcher/Function", "PostureWatcher/Watcher/Permissions",
+        # the failed-calls function of the trail account publishes to the Log Archive's topic (key/*)
+        "PostureWatcher/FailedCalls/Work/DeadLetters", "PostureWatcher/FailedCalls/Summarizer/Function",
+        "PostureWatcher/FailedCalls/Summarizer/Permissions", "Trail/Trail")}
     assert set(acknowledgements(log_archive)) == {f"SecureTrailLogArchive/SecureTrail/{path}" for path in (
         "AccessLogs/Bucket", "TrailLogs/Bucket", "ValidatorsTable/Table",
         "AccessLogAuditor/Work/DeadLetters", "AccessLogAuditor/Auditor/Permissions", "AccessLogAuditor/Auditor/Function",
         "DigestValidator/Work/DeadLetters", "DigestValidator/Planner/Function", "DigestValidator/Worker/Function",
         "DigestValidator/Worker/Permissions", "DigestValidator/Planner/Permissions", "DigestValidator/Backfill/Bucket",
         "DigestValidator/Backfill/Permissions", "PostureWatcher/DeadLetters", "PostureWatcher/Watcher/Function",
-        "PostureWatcher/Watcher/Permissions", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
+        "PostureWatcher/Watcher/Permissions", "PostureWatcher/FailedCalls/Work/DeadLetters",
+        "PostureWatcher/FailedCalls/Summarizer/Function", "TrailWatch/Work/DeadLetters", "TrailWatch/Watch/Function")}
 
 
 @pytest.mark.parametrize("which", ["default", "log_archive", "trail"])

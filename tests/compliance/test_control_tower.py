@@ -26,7 +26,7 @@ KMS_GRANTS_RULE = "kms_create_grant_aws_service_check"  # CT.KMS.PR.3
 # The resources each exemption may sit on (construct path below the stack's SecureTrail).
 EXEMPTED = {
     "cloud_trail_encryption_enabled_check": re.compile(r"^SecureTrailTrail/SecureTrail/Trail/Trail$"),
-    "lambda_inside_vpc_check": re.compile(r"/(Planner|Worker|Watch|Auditor|Watcher)/Function/Resource$"),
+    "lambda_inside_vpc_check": re.compile(r"/(Planner|Worker|Watch|Auditor|Watcher|Summarizer)/Function/Resource$"),
     "s3_bucket_logging_enabled_check": re.compile(r"/(AccessLogs|Backfill)/Bucket/Resource$"),
     "s3_event_notifications_enabled_check": re.compile(r"/Backfill/Bucket/Resource$"),
     "s3_bucket_default_encryption_kms_check": re.compile(r"/AccessLogs/Bucket/Resource$"),

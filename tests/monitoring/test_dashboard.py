@@ -131,15 +131,17 @@ def test_every_alarm_of_the_stack_is_on_its_dashboard_and_nothing_else(shape, te
             check_aws_metric(resources, namespace, name, dimensions)
         else:
             assert namespace != CIS_METRIC_NAMESPACE
-            if shape == "trail":  # it cannot see the Log Archive's validators, only its own watcher
-                assert dict(dimensions)[contract.SERVICE_DIMENSION] == contract.POSTURE_WATCHER, name
+            if shape == "trail":  # it cannot see the Log Archive's validators, only its own posture functions
+                assert dict(dimensions)[contract.SERVICE_DIMENSION] in (contract.POSTURE_WATCHER,
+                                                                        contract.POSTURE_FAILED_CALLS), name
 
 
 def test_the_trail_accounts_dashboard_shows_delivery_its_posture_watcher_and_the_cis_alarms(trail_template):
     body = dashboard_body(trail_template.to_json()["Resources"])
     assert {name for namespace, name, _ in metrics(body) if namespace == "AWS/Logs"} == {"IncomingLogEvents",
                                                                                           "IncomingBytes"}
-    assert len(alarm_tokens(body)) == 15 + 3  # the CIS alarms; the watcher's findings, DLQ and heartbeat alarms
+    # the CIS alarms; the watcher's findings, DLQ and heartbeat alarms; the failed-calls DLQ alarm
+    assert len(alarm_tokens(body)) == 15 + 3 + 1
     headings = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
     assert headings == ["## Delivery health", "## Trail posture", "## Heartbeats", "## CIS monitoring alarms", "## Validator alarms",
                         "## Dead-letter queues"]

@@ -11,7 +11,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from aws_cdk.assertions import Template
@@ -21,13 +21,14 @@ from posture_events import ACCOUNT, BUCKETS, KEY_ARN, REGION, TRAIL_ARN, WATCHED
 from trail_simulation import T0, MemoryReader, SimulatedTrail
 from trail_validators.contract import (ACCESS_LOG_AUDITOR, ANALYTICS_ENRICHMENT, DEFAULT_POSTURE_CHECK_MINUTES,
                                       DEFAULT_REVALIDATION_DAYS, DIGEST_PLAN_MINUTE, DIGEST_PLAN_MINUTES,
-                                      DIGEST_PLANNER, DIGEST_VALIDATOR, HEARTBEATS, POSTURE_WATCHER,
-                                      REVALIDATION_HOUR, REVALIDATION_MINUTE, REVALIDATION_MINUTES,
+                                      DIGEST_PLANNER, DIGEST_VALIDATOR, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS,
+                                      POSTURE_WATCHER, REVALIDATION_HOUR, REVALIDATION_MINUTE, REVALIDATION_MINUTES,
                                       TRAIL_WATCH, PostureKind, TrailWatchKind)
 from trail_validators.digests.chain import CADENCE, JITTER, Anchor, StoredObject
 from trail_validators.digests.layout import ChainId, TrailLocation
 from trail_validators.handlers import digest_validation
-from trail_validators.posture.judge import PostureObservation, judge_api_call, judge_status
+from trail_validators.posture.judge import (PostureObservation, failed_call_window, failed_calls_summary,
+                                            judge_api_call, judge_status)
 from trail_validators.trail_watch.judge import judge as judge_object_event, parse_event, trail_object
 from watch_events import created, deleted
 
@@ -61,6 +62,9 @@ EVENT_DRIVEN = "minutes (the event's delivery to EventBridge; no schedule waited
 ROWS = [
     Row("A call that blinds a validator or weakens the trail, its buckets, key or log group",
         "posture watcher's rules (`weakening_api_call`)", EVENT_DRIVEN),
+    Row("The same call tried and failed (denied): one alert a principal, resource and "
+        f"{FAILED_CALL_WINDOW_MINUTES} min, the rest counted", "failed-calls rules and function "
+        "(`failed_weakening_calls`; its own queue, never delaying the real alerts)", EVENT_DRIVEN),
     Row("Drift in what the scheduled check reads (docs/posture.md), when its event is missed",
         "scheduled posture check", f"{DEFAULT_POSTURE_CHECK_MINUTES} min (`posture_check_interval`)"),
     Row("Digest planner stopped", "heartbeat `PlannerHeartbeat`", heartbeat_within(DIGEST_PLANNER)),
@@ -171,6 +175,18 @@ def test_a_blinding_or_weakening_call_is_a_finding_on_its_own_event():
         event = api_call_event(source, name, parameters, account=ACCOUNT, region=REGION, resources=resources)
         finding = judge_api_call(event, WATCHED)
         assert getattr(finding, "kind", None) == PostureKind.WEAKENING_API_CALL, name
+
+
+def test_a_failed_weakening_call_is_summarized_on_its_own_event():
+    """Its window is read from the event's time: no schedule is waited for."""
+    now = datetime(2026, 11, 25, 4, 13, tzinfo=timezone.utc)
+    for source, name, parameters, resources in WATCHED_CALLS:
+        event = api_call_event(source, name, parameters, account=ACCOUNT, region=REGION, resources=resources,
+                               error_code="AccessDenied")
+        call = judge_api_call(event, WATCHED)
+        window = failed_call_window(call.details["event_time"], now, FAILED_CALL_WINDOW_MINUTES)
+        summary = failed_calls_summary(call, window, FAILED_CALL_WINDOW_MINUTES)
+        assert (summary.kind, window) == (PostureKind.FAILED_CALLS, "2026-11-25T04:00Z"), name
 
 
 LOCATION = TrailLocation("trail-bucket", None, "o-a1b2c3d4e5", "org-trail", "us-east-1")

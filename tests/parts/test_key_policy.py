@@ -133,7 +133,8 @@ def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(shape, key_sta
     prefix = f"arn:aws:logs:{REGION}:{DEPLOY_ACCOUNT}:log-group:"
     functions = [f"{prefix}/aws/lambda/org-trail-access-log-auditor",
                  f"{prefix}/aws/lambda/org-trail-digest-planner", f"{prefix}/aws/lambda/org-trail-digest-validator",
-                 f"{prefix}/aws/lambda/org-trail-trail-watch", f"{prefix}/aws/lambda/org-trail-posture-watcher"]
+                 f"{prefix}/aws/lambda/org-trail-trail-watch", f"{prefix}/aws/lambda/org-trail-posture-watcher",
+                 f"{prefix}/aws/lambda/org-trail-posture-failed-calls"]
     s = statement(key_statements, "CloudWatchLogsEncryptOwnLogGroups")
     assert s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     if shape == "single":
@@ -144,7 +145,8 @@ def test_cloudwatch_logs_uses_key_only_for_this_stacks_log_groups(shape, key_sta
         s = statement(delivery_key_statements, "CloudWatchLogsEncryptOwnLogGroups")
         assert s["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
             f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/cloudtrail/org-trail",
-            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/lambda/org-trail-posture-watcher"]}}
+            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/lambda/org-trail-posture-watcher",
+            f"arn:aws:logs:{REGION}:{MANAGEMENT_ACCOUNT}:log-group:/aws/lambda/org-trail-posture-failed-calls"]}}
 
 
 def test_cloudwatch_alarms_use_key_only_for_the_alerts_topic(key_statements):

@@ -12,9 +12,9 @@ import pytest
 from posture_events import (ACCOUNT, ALIAS, BUCKETS, KEY_ARN, LOG_GROUP, REGION, SOURCE_IP, TRAIL_ARN, USER_AGENT,
                             WATCHED, WATCHED_CALLS, api_call_event, stack_calls, validator_calls)
 from trail_validators.contract import PostureKind
-from trail_validators.contract.weakening_calls import call_named
+from trail_validators.contract.weakening_calls import WEAKENING_CALLS, call_named
 from trail_validators.findings import Severity
-from trail_validators.posture.judge import (MAX_FIELD_CHARS, WEAKENING_CALLS, PostureObservation, Rejection,
+from trail_validators.posture.judge import (MAX_FIELD_CHARS, PostureObservation, Rejection,
                                             WatchedResources, has_tls_deny, judge_api_call, judge_status,
                                             state_changes)
 
@@ -307,3 +307,21 @@ def test_an_odd_event_id_becomes_a_bounded_marker():
     assert marker.startswith("sha256-") and len(marker) == 71
     plain = event("cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL_ARN}, event_id="0a1b-2c3d")
     assert event_id(plain) == "0a1b-2c3d"
+
+
+QUEUE_HOSTS = (f"sqs.{REGION}.amazonaws.com", f"sqs.{REGION}.amazonaws.com.cn", f"sqs.{REGION}.api.aws",
+               f"{REGION}.queue.amazonaws.com")
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+@pytest.mark.parametrize("host", QUEUE_HOSTS, ids=["standard", "china", "dual-stack", "legacy"])
+def test_a_queue_of_the_stack_is_ours_in_every_spelling_of_its_url(scheme, host):
+    """The SQS API takes the queue URL a caller sends (CloudTrail records it as sent): the China
+    partitions' host, the dual-stack host, the legacy one and plain http all name our queue."""
+    watched = WatchedResources(trail_arn=TRAIL_ARN, account=ACCOUNT, region=REGION, stack_name="SecureTrail")
+    url = f"{scheme}://{host}/{ACCOUNT}/SecureTrail-SecureTrailPostureWatcherFailedCallsWorkQueue-1"
+    finding = judge_api_call(event("sqs.amazonaws.com", "PurgeQueue", {"queueUrl": url}), watched)
+    assert finding is not None and not isinstance(finding, Rejection) and finding.details["resource"] == url
+    for other in (url.replace(f"/{ACCOUNT}/", "/222222222222/"), url.replace("/SecureTrail-", "/SecureTrailX-"),
+                  url.replace(REGION, "us-east-1")):
+        assert judge_api_call(event("sqs.amazonaws.com", "PurgeQueue", {"queueUrl": other}), watched) is None, other

@@ -176,17 +176,20 @@ def test_the_rules_and_alarms_encodings_round_trip_and_refuse_what_they_cannot_r
     queue = "arn:aws:sqs:eu-west-1:1:q"
     rules = {"t-digest-planner": ([("Target0", "~digest-planner")], "abc"),
              "t-posture-watcher-x": ([("Target0", "~posture-watcher"), ("Target1", queue)], None),
-             "t-posture-watcher-y": ([("Target0", "~posture-watcher")], "d-_"), "other-rule": ([("Target0", "fn")], "e")}
+             "t-posture-watcher-y": ([("Target0", "~posture-watcher")], "d-_"), "other-rule": ([("Target0", "fn")], "e"),
+             "t-posture-failed-calls-y": ([("Target0", queue)], "f")}
     text = encode_rules(rules, "t")
-    assert text == ("~posture-watcher fn ~digest-planner arn:aws:sqs:eu-west-1:1:q|other-rule=Target0@1#e,"
-                    "~digest-planner=Target0@2#abc,^x=Target0@0+Target1@3,^y#d-_")
+    assert text == ("arn:aws:sqs:eu-west-1:1:q ~posture-watcher fn ~digest-planner|other-rule=@2#e,"
+                    "~digest-planner=@3#abc,!y#f,^x=@1+Target1@0,^y=@1#d-_")
     function = "arn:aws:lambda:eu-west-1:1:function:"
     assert decode_rules(text, context) == {
         "t-digest-planner": RuleExpectation((("Target0", f"{function}t-digest-planner"),), "abc"),
         "t-posture-watcher-x": RuleExpectation((("Target0", f"{function}t-posture-watcher"), ("Target1", queue))),
         "t-posture-watcher-y": RuleExpectation((("Target0", f"{function}t-posture-watcher"),), "d-_"),
-        "other-rule": RuleExpectation((("Target0", f"{function}fn"),), "e")}
-    for bad in ("", "~", "x|a=Target0", "x|a,a", "x|a=", "x|a=Target0@", "x|a=Target0@1", "x|a=Target0@0+", "x|a#", "x|~"):
+        "other-rule": RuleExpectation((("Target0", f"{function}fn"),), "e"),
+        "t-posture-failed-calls-y": RuleExpectation((("Target0", queue),), "f")}
+    for bad in ("", "~", "x|a=Target0", "x|a,a", "x|a=", "x|a=Target0@", "x|a=Target0@1", "x|a=Target0@0+", "x|a#", "x|~",
+                "x|^", "x|!", "x|a=@", "x|^y,^y"):
         with pytest.raises(ValueError):
             decode_rules(bad, context)
     alarms = {"0072B4C7": [["$"], [], []], "F09697FC": [["$", queue], ["$"], []]}

@@ -36,9 +36,15 @@ class Watched:
         self.d = d = Deployment(template["Resources"], account, REGION)
         self.function = next(k for k, r in d.of_type("AWS::Lambda::Function").items()
                              if r["Properties"]["Handler"] == HANDLER)
-        self.rules = {k: EventPattern.load(json.dumps(d.resolve_within(r["Properties"]["EventPattern"])))
-                      for k, r in d.of_type("AWS::Events::Rule").items()
-                      if "EventPattern" in r["Properties"] and "PostureWatcher" in k}
+        patterns = {k: EventPattern.load(json.dumps(d.resolve_within(r["Properties"]["EventPattern"])))
+                    for k, r in d.of_type("AWS::Events::Rule").items()
+                    if "EventPattern" in r["Properties"] and "PostureWatcher" in k}
+        invokes = {k for k, r in d.of_type("AWS::Events::Rule").items()
+                   if {"Fn::GetAtt": [self.function, "Arn"]} in [t["Arn"] for t in r["Properties"]["Targets"]]}
+        self.rules = {k: p for k, p in patterns.items() if k in invokes}
+        """The rules that invoke the posture watcher's function (real alerts)."""
+        self.failed_rules = {k: p for k, p in patterns.items() if k not in invokes}
+        """The rules that feed the failed-calls queue."""
         self.env = d.environment(HANDLER)
         self.schedules = [r["Properties"] for k, r in d.of_type("AWS::Events::Rule").items()
                           if "ScheduleExpression" in r["Properties"] and "PostureWatcher" in k]
@@ -150,6 +156,24 @@ def validator_samples(account: str, **names) -> list[tuple[str, dict]]:
                                                                         region=REGION, **names)]
 
 
+@pytest.mark.parametrize("url", [
+    f"https://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+    f"https://sqs.{REGION}.amazonaws.com.cn/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+    f"https://sqs.{REGION}.api.aws/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+    f"https://{REGION}.queue.amazonaws.com/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+    f"http://sqs.{REGION}.amazonaws.com/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+    f"http://{REGION}.queue.amazonaws.com/{DEPLOY_ACCOUNT}/SecureTrail-Work-1",
+], ids=["standard", "china", "dual-stack", "legacy", "http", "http-legacy"])
+def test_a_call_on_our_queue_is_caught_whatever_the_spelling_of_its_url(single, url):
+    sample = api_call_event(SQS, "DeleteQueue", {"queueUrl": url}, account=DEPLOY_ACCOUNT, region=REGION)
+    assert len(single.matching(sample)) == 1
+    finding = judge_api_call(sample, handler.config_from_env(single.env).watched)
+    assert finding is not None and not isinstance(finding, Rejection)
+    other = api_call_event(SQS, "DeleteQueue", {"queueUrl": url.replace("/SecureTrail-", "/Other-")},
+                           account=DEPLOY_ACCOUNT, region=REGION)
+    assert single.matching(other) == []
+
+
 def test_every_call_that_blinds_a_validator_is_caught_by_one_rule_and_judged_a_finding(single):
     watched = handler.config_from_env(single.env).watched
     samples_ = validator_samples(DEPLOY_ACCOUNT)
@@ -258,8 +282,9 @@ def test_no_rule_matches_another_detail_type_or_source(single):
 
 def test_every_rule_and_the_schedule_invoke_the_posture_function(template, single):
     resources = template.to_json()["Resources"]
-    rules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Events::Rule" and "PostureWatcher" in k}
-    assert len(rules) == 12
+    rules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Events::Rule" and "PostureWatcher" in k
+             and "PostureWatcherFailed" not in k}
+    assert len(rules) == 12 and len(single.rules) == 11
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [single.function, "Arn"]}
@@ -329,10 +354,11 @@ def test_the_trail_accounts_watcher_publishes_to_the_log_archive_alerts_topic(or
     alerts_arn = f"arn:aws:sns:{REGION}:{LOG_ARCHIVE_ACCOUNT}:{TRAIL_NAME}-alerts"
     assert trail.env["ALERTS_TOPIC_ARN"] == alerts_arn
     assert log_archive.env["ALERTS_TOPIC_ARN"] == alerts_arn
-    role_arn = f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/{TRAIL_NAME}-posture-watcher"
-    (role,) = [r for r in trail.d.of_type("AWS::IAM::Role").values()
-               if r["Properties"].get("RoleName") == f"{TRAIL_NAME}-posture-watcher"]
-    assert role
+    role_arns = [f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/{TRAIL_NAME}-{role}"
+                 for role in ("posture-watcher", "posture-failed-calls")]
+    for role in ("posture-watcher", "posture-failed-calls"):  # both publish to the alerts topic
+        (named,) = [r for r in trail.d.of_type("AWS::IAM::Role").values()
+                    if r["Properties"].get("RoleName") == f"{TRAIL_NAME}-{role}"]
     resources = log_archive.d.resources
     (topic_statement,) = [s for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"
                           for s in r["Properties"]["PolicyDocument"]["Statement"]
@@ -341,7 +367,7 @@ def test_the_trail_accounts_watcher_publishes_to_the_log_archive_alerts_topic(or
                         for s in r["Properties"]["KeyPolicy"]["Statement"]
                         if s.get("Sid") == "TrailAccountPostureWatcherEncryptsAlerts"]
     for s in (topic_statement, key_statement):
-        assert log_archive.d.resolve(s["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == role_arn
+        assert [log_archive.d.resolve(a) for a in s["Condition"]["ArnEquals"]["aws:PrincipalArn"]] == role_arns
         assert MANAGEMENT_ACCOUNT in json.dumps(s["Principal"])
     assert log_archive.d.resolve(
         key_statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]) == alerts_arn

@@ -154,7 +154,8 @@ def test_a_long_trail_name_still_gives_valid_function_and_rule_names():
     functions = [r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
     rules = [r["Properties"]["Name"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"
              and "Name" in r["Properties"]]
-    assert len(set(functions)) == 5 and len(set(rules)) == len(rules) == 16  # every rule named, each its own name
+    # every rule named, each its own name (the failed-calls path: a function and a rule beside each posture rule)
+    assert len(set(functions)) == 6 and len(set(rules)) == len(rules) == 16 + 11
     for physical in functions + rules:
         assert len(physical) <= 64 and physical.startswith("aaaa"), physical
     log_groups = {r["Properties"]["LogGroupName"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"}

@@ -126,11 +126,13 @@ def test_no_export_import_or_reference_between_the_stacks(log_archive_template, 
 def test_each_stack_holds_only_its_half(log_archive_template, trail_template):
     assert not trail_template.find_resources("AWS::S3::Bucket")
     assert [r["Properties"]["Handler"] for r in trail_template.find_resources("AWS::Lambda::Function").values()] == [
-        "trail_validators.handlers.posture.handler"]  # it watches the trail where the trail is
+        "trail_validators.handlers.posture.handler",  # it watches the trail where the trail is
+        "trail_validators.handlers.posture_failed_calls.handler"]
     assert not log_archive_template.find_resources("AWS::CloudTrail::Trail")
     assert not log_archive_template.find_resources("AWS::Logs::LogGroup", {"Properties": {
         "LogGroupName": f"/aws/cloudtrail/{TRAIL_NAME}"}})
-    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 5
+    # its validators, its posture watcher and its failed-calls function
+    assert len(log_archive_template.find_resources("AWS::Lambda::Function")) == 6
 
 
 def test_the_stacks_target_two_accounts_of_one_region_and_deploy_log_archive_first(org_stacks):

@@ -19,7 +19,8 @@ CRYPTO = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt", "kms:GenerateDataKey", 
 DEPLOYER = {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{DEPLOY_ACCOUNT}:role/"
                        f"cdk-hnb659fds-cfn-exec-role-{DEPLOY_ACCOUNT}-{REGION}"}
 ROLES = {"planner": "DigestValidatorPlannerRole", "worker": "DigestValidatorWorkerRole",
-         "auditor": "AccessLogAuditorRole", "posture": "PostureWatcherRole", "watch": "TrailWatchRole"}
+         "auditor": "AccessLogAuditorRole", "posture": "PostureWatcherRole", "watch": "TrailWatchRole",
+         "failed": "FailedCallsSummarizerRole"}
 
 
 from shape_fixtures import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
@@ -88,11 +89,12 @@ def test_table_queues_dead_letter_queues_and_environments_are_encrypted_with_the
     (table,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": state_key}
     queues = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert len(queues) == 7  # three work queues, four dead-letter queues (one the posture watcher's)
+    # four work queues (one the posture watcher's failed calls), five dead-letter queues (one the posture watcher's)
+    assert len(queues) == 9
     for logical_id, queue in queues.items():
         assert queue.get("KmsMasterKeyId") == state_key and "SqsManagedSseEnabled" not in queue, logical_id
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 5
+    assert len(functions) == 6
     for logical_id, function in functions.items():
         assert function.get("KmsKeyArn") == state_key, logical_id
 
@@ -123,7 +125,7 @@ def test_state_key_admits_only_the_validators_the_deployer_and_event_bridge(reso
 def test_every_use_of_the_state_key_is_scoped_to_a_service_or_the_rule(resources, key_statements):
     via = {"planner": {"sqs", "lambda", "s3"}, "worker": {"sqs", "lambda", "dynamodb"},
            "auditor": {"sqs", "lambda", "dynamodb"}, "posture": {"sqs", "lambda", "dynamodb"},
-           "watch": {"sqs", "lambda", "dynamodb"}}
+           "watch": {"sqs", "lambda", "dynamodb"}, "failed": {"sqs", "lambda", "dynamodb"}}
     for which, services in via.items():
         mine = used_by(key_statements, resources, which)
         assert {s["Condition"]["StringEquals"]["kms:ViaService"].split(".")[0] for s in mine} == services, which
@@ -147,7 +149,7 @@ def test_each_function_decrypts_only_its_own_environment(resources, key_statemen
                          if "lambda." in s["Condition"]["StringEquals"]["kms:ViaService"]]
         context = lambda_use["Condition"]["StringEquals"]["kms:EncryptionContext:aws:lambda:FunctionArn"]
         name = {"planner": "digest-planner", "worker": "digest-validator", "auditor": "access-log-auditor",
-                "posture": "posture-watcher", "watch": "trail-watch"}[which]
+                "posture": "posture-watcher", "watch": "trail-watch", "failed": "posture-failed-calls"}[which]
         assert context == f"arn:aws:lambda:{REGION}:{DEPLOY_ACCOUNT}:function:org-trail-{name}"
         functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"
                      and r["Properties"]["FunctionName"] == f"org-trail-{name}"]
@@ -171,7 +173,8 @@ def test_event_bridge_uses_the_state_key_only_as_the_queue_rules(resources, key_
 def test_roles_use_the_state_key_only_for_their_own_queues_table_and_environment(resources, state_key_id):
     table = next(k for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table")
     queues = {"planner": "DigestValidatorWork", "worker": "DigestValidatorWork", "auditor": "AccessLogAuditorWork",
-              "posture": "PostureWatcherDeadLetters", "watch": "TrailWatchWork"}
+              "posture": "PostureWatcherDeadLetters", "watch": "TrailWatchWork",
+              "failed": "PostureWatcherFailedCallsWork"}
     for which in ROLES:
         uses = [s for s in managed_statements(resources, which)
                 if s["Resource"] == {"Fn::GetAtt": [state_key_id, "Arn"]}]

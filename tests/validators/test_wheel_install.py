@@ -110,7 +110,8 @@ def test_the_installed_library_synthesizes_the_readme_app_offline_without_pip(wh
     template = json.loads((out / f"{stack}.template.json").read_text())
     files = json.loads((out / f"{stack}.assets.json").read_text())["files"]
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 5  # digest planner and worker, trail watch, access-log auditor, posture watcher
+    # digest planner and worker, trail watch, access-log auditor, posture watcher and its failed-calls function
+    assert len(functions) == 6
     for function in functions:
         asset = files[function["Properties"]["Code"]["S3Key"].removesuffix(".zip")]["source"]
         assert asset["packaging"] == "file"  # the packaged zip, uploaded as it is

@@ -63,6 +63,8 @@ def add_monitoring(scope: Construct, *, identity: TrailIdentity, alerts_topic: s
     parts = [part for part in (validators.digest_validator, validators.trail_watch, validators.access_log_auditor,
                                validators.posture_watcher) if part is not None]
     queues = {f"{part.node.id} DLQ": part.dead_letter_queue for part in parts}
+    if validators.posture_watcher is not None:
+        queues["PostureFailedCalls DLQ"] = validators.posture_watcher.failed_calls.dead_letter_queue
     if analytics is not None:
         queues["Analytics failures"] = analytics.failure_queue
     # One line per part of the stack; a new part adds its own.

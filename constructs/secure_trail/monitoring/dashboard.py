@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, Metric, PostureMetrics
+from ..contract import AccessLogMetrics, AnalyticsMetrics, DigestMetrics, FailedCallsMetrics, Metric, PostureMetrics
 from ..metrics import contract_metric
 from ..props import TLS_VERSIONS
 
@@ -105,6 +105,9 @@ def posture_section() -> DashboardSection:
             right=[_hourly(PostureMetrics.OPEN_CONDITIONS, "open conditions").with_(statistic="Maximum")]),
         cloudwatch.GraphWidget(title="Rejected events (malformed, another account or region)", width=12, left=[
             _hourly(PostureMetrics.REJECTED_EVENTS, "rejected events")]),
+        cloudwatch.GraphWidget(title="Failed weakening calls (denied, invalid: one alert a principal, resource "
+                                     "and hour)", width=12, left=[
+            _hourly(FailedCallsMetrics.FAILED_CALLS, "failed calls")]),
     ])
 
 

@@ -24,7 +24,7 @@ from constructs import Construct
 from ..analytics import TrailAnalytics
 from ..compliance import acknowledge_control
 from ..monitoring import Monitoring, add_monitoring, cis_alarms_wanted
-from ..names import DeploymentNames, TrailIdentity, posture_role_name
+from ..names import DeploymentNames, TrailIdentity, failed_calls_role_name, posture_role_name
 from ..contract import handover as contract_handover
 from ..parts.access_log_bucket import AccessLogBucket
 from ..parts.handover import Handover
@@ -200,7 +200,7 @@ def compose(scope: Construct, *, props: SecureTrailProps, identity: TrailIdentit
         key_alias=(None if props.key is not None else identity.log_key_alias) if holds_logs else None,
         posture_alerts=None if holds_logs else PostureAlerts(
             names.alerts_topic_arn, f"arn:{names.partition}:kms:{names.region}:{names.log_archive_account_id}:key/*",
-            posture_role_name(identity.trail_name)))
+            posture_role_name(identity.trail_name), failed_calls_role_name(identity.trail_name)))
     # Analytics subscribes to the log group, so it lives beside it.
     analytics = (TrailAnalytics(scope, "Analytics", identity=identity, props=props.analytics,
                                 log_group=log_group.log_group, alerts_topic=topics.alerts)
@@ -279,10 +279,10 @@ def _hand_over(scope: Construct, *, identity: TrailIdentity, bucket: s3.IBucket 
 
 def _admit_trail_account_posture_alerts(alerts_topic: sns.Topic, key: kms.IKey, *, names: DeploymentNames,
                                         trail_account_id: str) -> None:
-    """The trail account's posture watcher (its role named by a derived ARN: no role of
-    another account can be a principal before it exists) may publish to the alerts topic,
-    and use the key only as that topic's encryption."""
-    role = {"ArnEquals": {"aws:PrincipalArn": names.posture_role_arn}}
+    """The trail account's posture watcher and failed-calls function (their roles named by
+    derived ARNs: no role of another account can be a principal before it exists) may publish
+    to the alerts topic, and use the key only as that topic's encryption."""
+    role = {"ArnEquals": {"aws:PrincipalArn": [names.posture_role_arn, names.failed_calls_role_arn]}}
     trail_account = iam.AccountPrincipal(trail_account_id)
     alerts_topic.add_to_resource_policy(iam.PolicyStatement(
         sid="TrailAccountPostureWatcherPublishes", principals=[trail_account], actions=["sns:Publish"],

@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..contract import (ACCESS_LOG_AUDITOR, DEFAULT_BACKFILL_CONCURRENCY, DEFAULT_REVALIDATION_DAYS, DIGEST_PLANNER, DIGEST_VALIDATOR,
-                        POSTURE_WATCHER, TRAIL_WATCH)
+                        POSTURE_FAILED_CALLS, POSTURE_WATCHER, TRAIL_WATCH)
 from ..names import TrailIdentity
 from .access_logs import AccessLogAuditor
 from .digests import DigestValidator
@@ -34,7 +34,7 @@ def validator_roles(*, audit_access_logs: bool, validate_digests: bool, watch_po
     return (([ACCESS_LOG_AUDITOR] if audit_access_logs else [])
             + ([DIGEST_PLANNER, DIGEST_VALIDATOR] if validate_digests else [])
             + ([TRAIL_WATCH] if validate_digests and watch_bucket_events else [])
-            + ([POSTURE_WATCHER] if watch_posture else []))
+            + ([POSTURE_WATCHER, POSTURE_FAILED_CALLS] if watch_posture else []))
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
             buckets=[b for b in (trail_bucket, access_log_bucket) if b is not None] if bucket_of_this_account else [],
             key=key if holds_logs else None,
             key_alias=key_alias, role_name=posture_alerts.role_name if posture_alerts else None,
+            failed_calls_role_name=posture_alerts.failed_calls_role_name if posture_alerts else None,
             handover=handover,
             expected_trail=expected_trail)
     return Validators(state_key.key, table, digest_validator, access_log_auditor, posture_watcher, trail_watch)
@@ -116,8 +117,10 @@ def add_validators(scope: Construct, *, identity: TrailIdentity, key: kms.IKey, 
 class PostureAlerts:
     """Where a posture watcher of the trail account (two accounts) publishes: the Log
     Archive's alerts topic (``key_arn``: a ``key/*`` pattern of that account), which admits
-    the watcher's role by its derived name ``role_name``."""
+    the watcher's role by its derived name ``role_name`` (and the failed-calls function's by
+    ``failed_calls_role_name``)."""
 
     topic_arn: str
     key_arn: str
     role_name: str
+    failed_calls_role_name: str

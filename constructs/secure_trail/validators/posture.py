@@ -2,8 +2,10 @@
 buckets, its key or its log group, and checks the trail's status on a schedule.
 
 EventBridge rules (default bus, the account and region where the calls happen; they match
-only calls naming this trail's own resources) and a schedule --> one Lambda
-(``trail_validators.handlers.posture``) --> alerts topic + EMF metrics; the open conditions
+only calls naming this trail's own resources, and only calls that succeeded) and a schedule -->
+one Lambda (``trail_validators.handlers.posture``) --> alerts topic + EMF metrics; beside each
+rule, one on the same calls that failed --> the failed-calls path (``posture_failed_calls``:
+its own queue and function, so a flood of denied calls never delays a real alert); the open conditions
 of the last check in the validators' table (``posture#`` items only); an alarm on any
 posture finding and on the function's dead-letter queue.
 
@@ -36,12 +38,14 @@ from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, En
 from ..contract.drift import (ALERTS_TOPIC_SPEC, KEY_ID, PATTERN_VARIABLES, ArnTail, Placeholder, alarm_keys,
                               encode_alarms, encode_rules, rule_digest)
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, CLOUDWATCH, DYNAMODB,
-                                        EVENTBRIDGE_SOURCES, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
-                                        RESPONSE_FIELDS, S3, SNS, SQS, STATES, WEAKENING_CALLS, own_prefixes)
+                                        EVENTBRIDGE_SOURCES, EVENTS, FAILED, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
+                                        RESPONSE_FIELDS, S3, SNS, SQS, STATES, SUCCEEDED, WEAKENING_CALLS,
+                                        own_prefixes)
 
 from ..compliance import acknowledge, acknowledge_control, nag_resource
 from ..names import TrailIdentity
 from .function import ValidatorFunction
+from .posture_failed_calls import PostureFailedCalls
 from .queue import count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
 from .table import item_statements
@@ -57,7 +61,7 @@ class PostureWatcher(Construct):
                  buckets: Sequence[s3.IBucket] = (), key: kms.IKey | None = None, key_alias: str | None = None,
                  alarm_topic: sns.ITopic | None = None, role_name: str | None = None,
                  expected_trail: Mapping[str, Any] | None = None,
-                 handover: Mapping[str, Any] | None = None) -> None:
+                 handover: Mapping[str, Any] | None = None, failed_calls_role_name: str | None = None) -> None:
         """``watch_trail``: this account holds the trail (its calls, status and selectors;
         ``expected_selectors`` as GetEventSelectors returns them). ``log_group_name``,
         ``buckets``, ``key``: the trail's parts this account holds (``key_alias``: the key's
@@ -71,7 +75,8 @@ class PostureWatcher(Construct):
         by the scheduled check with GetTrail's; the settings of the buckets this stack made are
         compared with their template's (``bucket_expectation``). ``handover``: the brought parts
         of this account whose policies it reads for the statements handed over to their owners
-        (``contract.handover.handover_checks``), @default none."""
+        (``contract.handover.handover_checks``), @default none. ``failed_calls_role_name``: the
+        failed-calls function's role, as ``role_name``."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self._identity = identity
@@ -103,19 +108,22 @@ class PostureWatcher(Construct):
                           if handover.get(part)]
         own_rules = (f"arn:{identity.partition}:events:{identity.home_region}:{identity.account}:"
                      f"rule/{identity.trail_name}-*")
-        environment = {
+        # What both functions watch (``posture.judge.watched_from_env``); only what this account
+        # holds: an unset variable is a part watched elsewhere.
+        watched = {
             Env.TABLE_NAME: table.table_name, Env.ALERTS_TOPIC_ARN: alerts_topic.topic_arn,
             Env.HOME_REGION: identity.home_region, PostureEnv.TRAIL_ARN: trail_arn,
             PostureEnv.ACCOUNT: identity.account, PostureEnv.STACK_NAME: stack.stack_name,
-            PostureEnv.CHECK_TRAIL: encode_flag(watch_trail),
-            PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging)}
-        # Only what this account holds: an unset variable is a part watched elsewhere.
+            PostureEnv.CHECK_TRAIL: encode_flag(watch_trail)}
         for name, value in ((PostureEnv.TRAIL_BUCKET, bucket_names[0] if bucket_names else None),
                             (PostureEnv.ACCESS_LOG_BUCKET, bucket_names[1] if len(bucket_names) > 1 else None),
                             (PostureEnv.KEY_ARN, key.key_arn if key else None),
                             (PostureEnv.KEY_ALIAS, key_alias if key else None),
-                            (PostureEnv.LOG_GROUP, log_group_name),
-                            (PostureEnv.EXPECTED_SELECTORS,
+                            (PostureEnv.LOG_GROUP, log_group_name)):
+            if value:
+                watched[name] = value
+        environment = {**watched, PostureEnv.AUTO_RESTART_LOGGING: encode_flag(watch_trail and auto_restart_logging)}
+        for name, value in ((PostureEnv.EXPECTED_SELECTORS,
                              stack.to_json_string(list(expected_selectors)) if watch_trail else None),
                             (PostureEnv.EXPECTED_TRAIL, stack.to_json_string(
                                 {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
@@ -168,8 +176,15 @@ class PostureWatcher(Construct):
                         "encryption of that one topic (kms:EncryptionContext:aws:sns:topicArn).")
         self.function = self.validator.function
         target = targets.LambdaFunction(self.function, retry_attempts=2)
+        self.failed_calls = PostureFailedCalls(
+            self, "FailedCalls", identity=identity, state_key=state_key, table=table, alerts_topic=alerts_topic,
+            alerts_key_arn=alerts_key_arn, function_key=function_key, environment=watched, alarm_topic=alarm_topic,
+            role_name=failed_calls_role_name)
 
         self.rules: dict[str, events.Rule] = {}
+        """The rules of calls that succeeded: each a real alert, by the posture watcher's function."""
+        self.failed_call_rules: dict[str, events.Rule] = {}
+        """The same calls that failed (``errorCode`` set): to the failed-calls queue."""
         # Each part's spellings, by the fields the table names for its service.
         if watch_trail:
             trail_names = _any_case([identity.trail_name, trail_arn])  # CloudTrail's calls take either
@@ -194,6 +209,8 @@ class PostureWatcher(Construct):
                 region=identity.home_region, account=identity.account)]
             self._rule(construct_id, source, target, {field: spellings for field in RESOURCE_FIELDS[source]},
                        also=[{"responseElements": {field: spellings}} for field in RESPONSE_FIELDS.get(source, ())])
+        # By the names the rules are given (a token of a rule would make the key depend on it).
+        self.failed_calls.admit([self.failed_calls.rule_name(rule_id) for rule_id in self.failed_call_rules])
         self.schedule = events.Rule(
             self, "Schedule", description=f"Check the posture of {identity.trail_name}",
             rule_name=identity.event_rule_name(f"{ROLE}-schedule"),
@@ -222,19 +239,25 @@ class PostureWatcher(Construct):
 
     def _rule(self, construct_id: str, event_source: str, target: events.IRuleTarget,
               spellings: dict[str, list[Any]], also: Sequence[dict[str, Any]] = ()) -> None:
-        """A rule on every weakening call of ``event_source`` whose resource field (the
-        table's, in ``spellings``) names one of ours."""
+        """Two rules on every weakening call of ``event_source`` whose resource field (the
+        table's, in ``spellings``) names one of ours: the calls that succeeded to ``target``,
+        the same calls that failed to the failed-calls queue."""
         branches = [{"requestParameters": {field: values}} for field, values in spellings.items() if values]
         branches += list(also)
         names = [{"prefix": name} if call.versioned else name for name, call in WEAKENING_CALLS[event_source].items()]
-        self.rules[construct_id] = events.Rule(
-            self, construct_id, description=f"Calls that can weaken the trail's {construct_id[:-5].lower()}",
-            rule_name=self._identity.event_rule_name(f"{ROLE}-{construct_id.lower()}"),
-            event_pattern=events.EventPattern(
-                source=[EVENTBRIDGE_SOURCES[event_source]], detail_type=[API_CALL],
-                detail={"eventSource": [event_source], "eventName": names,
-                        **(branches[0] if len(branches) == 1 else {"$or": branches})}),
-            targets=[target])
+        what = construct_id[:-5].lower()
+        for rules, rule_id, outcome, rule_name, description, rule_target in (
+                (self.rules, construct_id, SUCCEEDED, self._identity.event_rule_name(f"{ROLE}-{construct_id.lower()}"),
+                 f"Calls that can weaken the trail's {what}", target),
+                (self.failed_call_rules, f"Failed{construct_id}", FAILED, self.failed_calls.rule_name(construct_id),
+                 f"Failed calls that would weaken the trail's {what}: counted, summarized", self.failed_calls.target)):
+            rules[construct_id] = events.Rule(
+                self, rule_id, description=description, rule_name=rule_name,
+                event_pattern=events.EventPattern(
+                    source=[EVENTBRIDGE_SOURCES[event_source]], detail_type=[API_CALL],
+                    detail={"eventSource": [event_source], "eventName": names, **outcome,
+                            **(branches[0] if len(branches) == 1 else {"$or": branches})}),
+                targets=[rule_target])
 
 
 BUCKET_SETTING_ACTIONS = ["s3:GetBucketVersioning", "s3:GetBucketOwnershipControls",

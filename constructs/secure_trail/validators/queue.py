@@ -21,14 +21,17 @@ MAX_EVALUATED_MINUTES = 24 * 60
 
 
 class ValidatorQueue(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, alerts_topic: sns.ITopic, key: kms.IKey,
+    def __init__(self, scope: Construct, construct_id: str, *, alerts_topic: sns.ITopic | None, key: kms.IKey,
                  visibility_timeout: Duration, what: str) -> None:
+        """``alerts_topic``: where the DLQ alarm notifies; None: no alarm (its depth is still a
+        metric of this account)."""
         super().__init__(scope, construct_id)
         encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": key}
         self.dead_letter_queue = sqs.Queue(
             self, "DeadLetters", **encryption, enforce_ssl=True, retention_period=Duration.days(14))
-        last_stop = ("This queue is the dead-letter queue of the work queue and of the validator "
-                     "function; an alarm fires on its first message.")
+        last_stop = ("This queue is the dead-letter queue of the work queue and of the validator function"
+                     + ("; an alarm fires on its first message." if alerts_topic else
+                        "; its depth is a CloudWatch metric of this account."))
         acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", last_stop)
         acknowledge_control(self.dead_letter_queue, "CT.SQS.PR.1", last_stop)
         self.queue = sqs.Queue(
@@ -38,7 +41,7 @@ class ValidatorQueue(Construct):
         self.dead_letter_alarm = _first_occurrence_alarm(
             self, "DeadLetter", f"{what} could not be processed and sits in the DLQ",
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"), alerts_topic)
+                period=Duration.minutes(5), statistic="Maximum"), alerts_topic) if alerts_topic else None
 
 
 def count_alarm(scope: Construct, construct_id: str, *, description: str, metric: Metric,

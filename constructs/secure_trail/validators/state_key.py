@@ -18,7 +18,7 @@ replaced. Either way only that role's sessions match.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from aws_cdk import DefaultStackSynthesizer, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -132,8 +132,9 @@ class ValidatorStateKey(Construct):
                     ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                     {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}})
 
-    def allow_event_rule(self, rule_arn: str, sid: str = "EventBridgeSendsAsTheAuditorRule") -> None:
-        """EventBridge delivers to an encrypted queue, as this rule only (``sid``: one per rule)."""
+    def allow_event_rule(self, rule_arn: str | Sequence[str], sid: str = "EventBridgeSendsAsTheAuditorRule") -> None:
+        """EventBridge delivers to an encrypted queue, as this rule (or these rules) only
+        (``sid``: one per statement)."""
         self._allow(sid, iam.ServicePrincipal("events.amazonaws.com"), SEND, {
             "ArnEquals": {"aws:SourceArn": rule_arn},
             "StringEquals": {"aws:SourceAccount": self._identity.account}})

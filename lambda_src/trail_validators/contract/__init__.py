@@ -380,6 +380,13 @@ class PostureKind:
 # The codecs of ``PostureEnv.EXPECTED_RULES`` and ``EXPECTED_ALARMS`` live in ``contract.drift``.
 
 
+POSTURE_FAILED_CALLS = "posture-failed-calls"
+"""The function that counts and summarizes failed weakening calls (its own rules, queue and
+concurrency, so a flood of denied calls never delays the posture watcher's real alerts): its
+role name and Powertools ``service``. It reads the posture watcher's environment names for what
+it watches (``PostureEnv``: trail, account, buckets, key, log group, stack)."""
+
+
 class PostureMetrics:
     """Emitted by ``handlers.posture``."""
 
@@ -389,9 +396,14 @@ class PostureMetrics:
     """Events that were malformed or from another account or region (logged, never alerted)."""
     OPEN_CONDITIONS = Metric(POSTURE_WATCHER, "OpenConditions")
     """Conditions found by the last scheduled check (0 when healthy)."""
-    FAILED_CALLS = Metric(POSTURE_WATCHER, "FailedWeakeningCalls")
-    """Weakening calls that failed (denied, invalid): counted, summarized in at most one alert
-    per principal, resource and ``FAILED_CALL_WINDOW_MINUTES``."""
+
+
+class FailedCallsMetrics:
+    """Emitted by ``handlers.posture_failed_calls``."""
+
+    FAILED_CALLS = Metric(POSTURE_FAILED_CALLS, "FailedWeakeningCalls")
+    """Weakening calls that failed (denied, invalid): counted once each, summarized in at most
+    one alert per principal, resource and ``FAILED_CALL_WINDOW_MINUTES``."""
 
 
 FAILED_CALL_WINDOW_MINUTES = 60
@@ -410,14 +422,26 @@ def posture_event_marker(event_id: str) -> str:
     return f"{POSTURE_PREFIX}event#{event_id}"
 
 
+POSTURE_FAILED_PREFIX = f"{POSTURE_PREFIX}failed#"
+"""The failed-calls function's items: its summary claims and its once-only counts."""
+
+
 def posture_failed_calls_marker(window: str, principal: str, resource: str) -> str:
     """Claimed by the first failed call of a principal on a resource in a window: its summary alert."""
     digest = hashlib.sha256(f"{principal}\0{resource}".encode("utf-8", "replace")).hexdigest()[:40]
-    return f"{POSTURE_PREFIX}failed#{window}#{digest}"
+    return f"{POSTURE_FAILED_PREFIX}{window}#{digest}"
+
+
+def posture_failed_event_marker(event_id: str) -> str:
+    """Claimed once per failed call (its CloudTrail event id), so a redelivery is counted once."""
+    return f"{POSTURE_FAILED_PREFIX}event#{event_id}"
 
 
 TABLE_ACCESS[POSTURE_WATCHER] = (
     ItemAccess(POSTURE_PREFIX, ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")),
+)
+TABLE_ACCESS[POSTURE_FAILED_CALLS] = (
+    ItemAccess(POSTURE_FAILED_PREFIX, ("dynamodb:DeleteItem", "dynamodb:PutItem")),
 )
 # -- analytics: CloudWatch Logs -> enrichment Lambda -> OpenSearch ---------------
 ANALYTICS_ENRICHMENT = "analytics-enrichment"

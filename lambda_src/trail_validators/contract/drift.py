@@ -21,12 +21,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from . import PostureEnv
+from . import POSTURE_FAILED_CALLS, POSTURE_WATCHER, PostureEnv
 
 DEFAULT_TARGET_ID = "Target0"
 """The id CDK gives a rule's first target."""
-WATCHER_RULES = "posture-watcher-"
-"""``^x`` in a rule entry: ``<trail>-posture-watcher-x``."""
+RULE_FAMILIES = {"^": f"{POSTURE_WATCHER}-", "!": f"{POSTURE_FAILED_CALLS}-"}
+"""``^x`` in a rule entry: ``<trail>-posture-watcher-x``; ``!x``: ``<trail>-posture-failed-calls-x``."""
 ALERTS_TOPIC_SPEC = "$"
 DIGEST_CHARS = 12
 """A rule digest: 72 bits of SHA-256, base64url."""
@@ -150,9 +150,9 @@ def _check_spec(spec: str) -> str:
 
 def encode_rules(rules: Mapping[str, tuple[Sequence[tuple[str, str]], str | None]], trail_name: str) -> str:
     """``{name: ([(target id, ARN spec), ...], digest)}`` as ``spec spec ...|entry,entry``: an
-    entry is the name (``~x`` for ``<trail>-x``, ``^x`` for ``<trail>-posture-watcher-x``),
-    ``=id@i+id@i`` unless the one target is ``Target0`` of spec 0, and ``#digest``. No rule:
-    the empty text (the variable is then not read)."""
+    entry is the name (``~x`` for ``<trail>-x``, ``^x`` and ``!x`` as ``RULE_FAMILIES`` says),
+    ``=id@i+id@i`` unless the one target is ``Target0`` of spec 0 (``@i`` alone: ``Target0``),
+    and ``#digest``. No rule: the empty text (the variable is then not read)."""
     if not rules:
         return ""
     table = _table([_check_spec(spec) for targets, _ in (rules[n] for n in sorted(rules)) for _, spec in targets])
@@ -161,15 +161,17 @@ def encode_rules(rules: Mapping[str, tuple[Sequence[tuple[str, str]], str | None
         entry = _short_rule_name(name, trail_name)
         pairs = sorted((target_id, table.index(spec)) for target_id, spec in targets)
         if pairs != [(DEFAULT_TARGET_ID, 0)]:
-            entry += "=" + "+".join(f"{target_id}@{index}" for target_id, index in pairs)
+            entry += "=" + "+".join(f"{'' if target_id == DEFAULT_TARGET_ID else target_id}@{index}"
+                                    for target_id, index in pairs)
         entries.append(entry + (f"#{digest}" if digest else ""))
     return " ".join(table) + "|" + ",".join(entries)
 
 
 def _short_rule_name(name: str, trail_name: str) -> str:
     head = f"{trail_name}-"
-    if name.startswith(head + WATCHER_RULES):
-        return f"^{name[len(head + WATCHER_RULES):]}"
+    for code, family in RULE_FAMILIES.items():
+        if name.startswith(head + family) and len(name) > len(head + family):
+            return f"{code}{name[len(head + family):]}"
     return f"~{name[len(head):]}" if name.startswith(head) else name
 
 
@@ -184,15 +186,17 @@ def decode_rules(text: str, context: ArnContext) -> dict[str, RuleExpectation]:
     for entry in entries_text.split(","):
         body, _, digest = entry.partition("#")
         name, separator, targets_text = body.partition("=")
-        name = (f"{head}{WATCHER_RULES}{name[1:]}" if name.startswith("^")
+        short = name
+        name = (f"{head}{RULE_FAMILIES[name[0]]}{name[1:]}" if name[:1] in RULE_FAMILIES
                 else f"{head}{name[1:]}" if name.startswith("~") else name)
         try:
             pairs = [(DEFAULT_TARGET_ID, 0)] if not separator else [
-                (target_id, int(index)) for target_id, _, index in (t.partition("@") for t in targets_text.split("+"))]
+                (target_id or DEFAULT_TARGET_ID, int(index))
+                for target_id, _, index in (t.partition("@") for t in targets_text.split("+"))]
             targets = tuple(sorted((target_id, context.arn(table[index])) for target_id, index in pairs))
         except (ValueError, IndexError):
             raise ValueError(f"unreadable rule entry {entry!r}") from None
-        if name in ("", head, f"{head}{WATCHER_RULES}") or not all(t for t, _ in targets) or name in rules \
+        if short in ("", "~", *RULE_FAMILIES) or not all(t for t, _ in targets) or name in rules \
                 or "#" in digest or (entry.count("#") and not digest):
             raise ValueError(f"unreadable rule entry {entry!r}")
         rules[name] = RuleExpectation(targets, digest or None)

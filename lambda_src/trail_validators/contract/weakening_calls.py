@@ -22,6 +22,11 @@ class Call(NamedTuple):
 
 API_CALL = "AWS API Call via CloudTrail"
 """The ``detail-type`` of the events that carry these calls."""
+SUCCEEDED = {"errorCode": [{"exists": False}]}
+FAILED = {"errorCode": [{"exists": True}]}
+"""What a rule adds to its ``detail`` to match only calls that succeeded (the posture watcher's
+real alerts) or only calls that failed (the failed-calls function's summaries): CloudTrail sets
+``errorCode`` on a call that failed, and only then."""
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 S3 = "s3.amazonaws.com"
@@ -218,6 +223,7 @@ EVENTBRIDGE_SOURCES: dict[str, str] = {CLOUDTRAIL: "aws.cloudtrail", S3: "aws.s3
                                        LAMBDA: "aws.lambda", EVENTS: "aws.events", SNS: "aws.sns",
                                        CLOUDWATCH: "aws.monitoring", SQS: "aws.sqs", DYNAMODB: "aws.dynamodb",
                                        STATES: "aws.states"}
+"""The ``source`` of each service's "AWS API Call via CloudTrail" events on EventBridge."""
 
 
 def own_prefixes(source: str, *, trail_name: str, stack_name: str, partition: str, region: str,
@@ -233,8 +239,19 @@ def own_prefixes(source: str, *, trail_name: str, stack_name: str, partition: st
         STATES: (f"arn:{partition}:states:{region}:{account}:stateMachine:{head}",
                  f"arn:{partition}:states:{region}:{account}:execution:{head}"),
         CLOUDWATCH: (stack,),
-        SQS: (f"https://sqs.{region}.amazonaws.com/{account}/{stack}", f"https://{region}.queue.amazonaws.com/"
-              f"{account}/{stack}"),
+        SQS: queue_url_prefixes(region=region, account=account, queue_prefix=stack),
         DYNAMODB: (stack, f"arn:{partition}:dynamodb:{region}:{account}:table/{stack}"),
     }.get(source, ())
-"""The ``source`` of each service's "AWS API Call via CloudTrail" events on EventBridge."""
+
+
+QUEUE_URL_HOSTS = ("sqs.{region}.amazonaws.com", "sqs.{region}.amazonaws.com.cn", "sqs.{region}.api.aws",
+                   "{region}.queue.amazonaws.com")
+"""The hosts a queue URL may name: the standard endpoint, the China partitions' (``.com.cn``), the
+dual-stack one and the legacy ``<region>.queue`` host; each over ``https://`` or ``http://`` (the
+SQS API takes whatever URL a caller sends, and CloudTrail records it as sent)."""
+
+
+def queue_url_prefixes(*, region: str, account: str, queue_prefix: str) -> tuple[str, ...]:
+    """Every spelling of a URL of this account's queues whose names start with ``queue_prefix``."""
+    return tuple(f"{scheme}://{host.format(region=region)}/{account}/{queue_prefix}"
+                 for scheme in ("https", "http") for host in QUEUE_URL_HOSTS)

@@ -3,8 +3,10 @@ weaken the trail (``PostureWatcher.on_api_call``) and its schedule (``PostureWat
 the periodic read of its status and settings). Thin over ``trail_validators.posture``.
 
 A malformed event, or one from another account or region, is logged and counted
-(``RejectedEvents``), never raised: a retry would not make it well-formed. A redelivered
-event alerts once (claimed by its CloudTrail event id in the validators' table).
+(``RejectedEvents``), never raised: a retry would not make it well-formed. Its rules send only
+calls that succeeded: failed calls go to their own queue and function
+(``handlers.posture_failed_calls``), so a flood of them never waits in line before a real alert.
+A redelivered event alerts once (claimed by its CloudTrail event id in the validators' table).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import boto3
@@ -20,15 +21,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
-from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
+from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
                         ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
-                        posture_event_marker, posture_failed_calls_marker, required)
+                        posture_event_marker, required)
 from ..contract.drift import ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
 from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
 from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
 from ..posture.handover import handover_findings
-from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, failed_call_window,
-                             failed_calls_summary, judge_api_call, judge_status, state_changes)
+from ..posture.judge import (Rejection, WatchedResources, cleared_finding, event_id, judge_api_call, judge_status,
+                             state_changes, watched_from_env)
 
 logger = Logger(service=POSTURE_WATCHER)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=POSTURE_WATCHER)
@@ -114,13 +115,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
             raise ConfigurationError(f"environment variable {PostureEnv.HANDOVER}: not an object of "
                                      f"{', '.join(HANDOVER_SPEC_FIELDS)} and one or more of {', '.join(CHECKED_PARTS)}")
         handover = tuple((part, resource, tuple(statements)) for part, resource, statements in handover_checks(spec))
-    watched = WatchedResources(
-        trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
-        region=required(environ, Env.HOME_REGION), watch_trail=check_trail,
-        buckets=tuple(b for b in (environ.get(PostureEnv.TRAIL_BUCKET), environ.get(PostureEnv.ACCESS_LOG_BUCKET)) if b),
-        key_arn=environ.get(PostureEnv.KEY_ARN) or None, key_alias=environ.get(PostureEnv.KEY_ALIAS) or None,
-        log_group_name=environ.get(PostureEnv.LOG_GROUP) or None,
-        stack_name=environ.get(PostureEnv.STACK_NAME) or None)
+    watched = watched_from_env(environ)
     return PostureConfig(watched=watched, table_name=required(environ, Env.TABLE_NAME),
                          alerts_topic_arn=required(environ, Env.ALERTS_TOPIC_ARN), check_trail=check_trail,
                          expected_selectors=tuple(selectors) if selectors is not None else None,
@@ -180,7 +175,12 @@ class PostureWatcher:
             return "ignored"
         scope = self.config.watched.trail_arn
         if verdict.details.get("error_code"):
-            return self._failed_call(event, verdict, scope)
+            # Never through this function's rules (they match calls that succeeded): failed calls
+            # have their own rules, queue and function (``handlers.posture_failed_calls``).
+            logger.warning("failed call rejected: the failed-calls function summarizes these",
+                           extra={"finding": verdict.to_dict()})
+            metrics.add_metric(name=PostureMetrics.REJECTED_EVENTS.name, unit=MetricUnit.Count, value=1)
+            return "rejected"
         identifier = event_id(event)
         if identifier is None:  # CloudTrail always sets one; without it, alert rather than drop
             self.alerts.publish(scope, verdict.kind, [verdict])
@@ -189,22 +189,6 @@ class PostureWatcher:
         metrics.add_metric(name=PostureMetrics.FINDINGS.name, unit=MetricUnit.Count, value=1)
         logger.info("weakening call", extra={"finding": verdict.to_dict()})
         return "alerted"
-
-    def _failed_call(self, event: Any, call, scope: str) -> str:
-        """A failed call: counted, and one summary alert per principal, resource and window.
-        It publishes at most once a window, so forty denied calls cannot bury a real alert."""
-        window = failed_call_window(call.details.get("event_time"), datetime.now(timezone.utc),
-                                    FAILED_CALL_WINDOW_MINUTES)
-        summary = failed_calls_summary(call, window, FAILED_CALL_WINDOW_MINUTES)
-        marker = posture_failed_calls_marker(window, str(call.details.get("principal_arn")),
-                                             str(call.details.get("resource")))
-        publish_once(self.table, self.alerts, marker, scope, summary.kind, [summary])
-        identifier = event_id(event)
-        if identifier is not None and not self.table.claim(posture_event_marker(identifier)):
-            return "summarized"  # a redelivery: counted once
-        metrics.add_metric(name=PostureMetrics.FAILED_CALLS.name, unit=MetricUnit.Count, value=1)
-        logger.info("failed weakening call", extra={"finding": call.to_dict(), "window": window})
-        return "summarized"
 
     def check(self) -> list[str]:
         """Alert on what appeared or cleared since the last run; the open conditions' kinds."""

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from ..contract import EXPECTED_TRAIL_FIELDS, BucketExpectation, PostureKind, lifecycle_rule
+from ..contract import (EXPECTED_TRAIL_FIELDS, BucketExpectation, Env, PostureEnv, PostureKind, decode_flag,
+                        lifecycle_rule, required)
 from ..contract.drift import ALARM_ACTIONS, RuleExpectation, alarm_key, parse_pattern, rule_digest
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, CLOUDWATCH,
                                         DYNAMODB, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS,
-                                        SQS, STATES, WEAKENING_CALLS, call_named, own_prefixes)
+                                        SQS, STATES, call_named, own_prefixes)
 from ..findings import Finding, Severity
 
 EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
@@ -87,6 +88,18 @@ class WatchedResources:
             return ()
         return own_prefixes(source, trail_name=self.trail_name, stack_name=self.stack_name or "",
                             partition=_partition(self.trail_arn), region=self.region, account=self.account)
+
+
+def watched_from_env(environ: Mapping[str, str]) -> WatchedResources:
+    """What a posture function watches, from the environment the stack sets (``PostureEnv``):
+    the posture watcher and the failed-calls function read the same names."""
+    return WatchedResources(
+        trail_arn=required(environ, PostureEnv.TRAIL_ARN), account=required(environ, PostureEnv.ACCOUNT),
+        region=required(environ, Env.HOME_REGION), watch_trail=decode_flag(environ, PostureEnv.CHECK_TRAIL),
+        buckets=tuple(b for b in (environ.get(PostureEnv.TRAIL_BUCKET), environ.get(PostureEnv.ACCESS_LOG_BUCKET)) if b),
+        key_arn=environ.get(PostureEnv.KEY_ARN) or None, key_alias=environ.get(PostureEnv.KEY_ALIAS) or None,
+        log_group_name=environ.get(PostureEnv.LOG_GROUP) or None,
+        stack_name=environ.get(PostureEnv.STACK_NAME) or None)
 
 
 @dataclass(frozen=True)
