@@ -7,13 +7,16 @@ is not 1 day) and a number never a boolean (``1`` is not ``true``).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from .props import ObjectLock, ObjectLockMode, SecureTrailConfigError, SecureTrailProps
 from .props.analytics import analytics_from_context
+
+if TYPE_CHECKING:
+    from .parts.guardrails import GuardrailsProps
 
 
 class _Reader:
@@ -153,7 +156,7 @@ GUARDRAILS_KEYS = ("guardrails", "guardrailsBreakGlassRoleArn", "guardrailsTarge
 ``guardrailsResourceControlPolicy`` (@default false): the organization shape's control policies."""
 
 
-def guardrails_from_context(node: Node) -> "GuardrailsProps | None":
+def guardrails_from_context(node: Node) -> GuardrailsProps | None:
     from .parts.guardrails import GuardrailsProps
 
     get = _Reader(node)

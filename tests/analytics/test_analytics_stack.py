@@ -8,14 +8,13 @@ import json
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
-from conftest import (DENY_GRANTS_NOT_FOR_AWS_RESOURCES, DEPLOY_ACCOUNT, REGION, TRAIL_NAME, build_organization,
+from conftest import (DENY_GRANTS_NOT_FOR_AWS_RESOURCES, DEPLOY_ACCOUNT, TRAIL_NAME, build_organization,
                       build_stack, cdk_json_context, default_props, organization_props, resolve_arn_join)
 from secure_trail import NAG_PACKS, AnalyticsProps, SecureTrailConfigError
 from secure_trail.analytics import HANDLER, collection_name
 from secure_trail.context import props_from_context
-from template_tokens import Deployment
 from trail_validators.contract import AnalyticsEnv, AnalyticsMetrics
 from trail_validators.handlers.analytics_enrichment import EnrichmentConfig, config_from_env
 

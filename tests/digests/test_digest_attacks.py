@@ -18,7 +18,7 @@ from trail_validators.digests.log_files import CHUNK, LogFormatError, log_sha256
 from trail_validators.cli.report import digest_text_report
 from trail_validators.digests.layout import TrailLocation
 from trail_simulation import SimulatedTrail
-from test_digest_chain import CHAIN, LOCATION, WINDOW, logs_of, run
+from test_digest_chain import CHAIN, LOCATION, WINDOW, run
 from trail_simulation import T0
 from test_digest_chain import trail  # noqa: F401 - the fixture
 from test_digest_trust import _gzip_bomb, log_key, put

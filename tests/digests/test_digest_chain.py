@@ -1,9 +1,7 @@
 """The digest-chain validator on real signed data: one test per way to tamper."""
 
 import gzip
-import hashlib
-import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes

@@ -2,10 +2,9 @@
 
 from aws_cdk.assertions import Template
 
-from conftest import build_stack, default_props, policy_statements, resolve_arn_join, TRAIL_ARN
+from conftest import build_stack, default_props, policy_statements
 from template_tokens import one
 
-import pytest
 
 from shape_fixtures import single_or_log_archive_full_template, single_or_log_archive_template  # noqa: F401
 

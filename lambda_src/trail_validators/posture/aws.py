@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 

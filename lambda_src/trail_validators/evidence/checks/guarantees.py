@@ -13,7 +13,7 @@ from ..assembly import Assembly
 from ..cfn import integer
 from ..iam import deny_matches
 from ..model import Evidence, NotApplicable
-from ..resources import (Resource, actions, as_list, conditions, conditions_only_on, flatten, is_everyone,
+from ..resources import (Resource, actions, as_list, conditions, flatten, is_everyone,
                          referenced, referring, resources, service_principals, statements)
 from .parts import (BUCKET, KEY, LOG_GROUP, TOPIC, TRAIL_BUCKET, access_log_bucket, attached, bucket_policies,
                     buckets, definite, delivery_topics_elsewhere, field_selectors, is_true, key_of, logging_on,

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..assembly import Assembly
 from ..model import Evidence, NotApplicable
-from ..resources import (Resource, actions, conditions, conditions_only_on, flatten, is_everyone, resources,
+from ..resources import (Resource, actions, flatten, is_everyone, resources,
                          statements)
 from ..cfn import integer
 from ..iam import deny_matches
