@@ -81,7 +81,7 @@ class AccessLogAuditor(Construct):
                 iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[logs_arn]),
                 consume_statement(self.queue),
                 *item_statements(table, ROLE),
-                *publish_alerts_statements(alerts_topic, key),
+                *publish_alerts_statements(alerts_topic, key.key_arn),
             ])
         state_key.grant_receive(self.validator, self.queue)
         state_key.grant_table(self.validator, table)

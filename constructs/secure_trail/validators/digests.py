@@ -96,7 +96,7 @@ class DigestValidator(Construct):
                 iam.PolicyStatement(actions=["cloudtrail:ListPublicKeys"], resources=["*"]),
                 consume_statement(self.queue),
                 *item_statements(table, WORKER),
-                *publish_alerts_statements(alerts_topic, key),
+                *publish_alerts_statements(alerts_topic, key.key_arn),
             ])
         state_key.grant_receive(self.worker, self.queue)
         state_key.grant_table(self.worker, table)

@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..compliance import acknowledge_control, acknowledge_each_pack
+from ..compliance import acknowledge, acknowledge_control, acknowledge_each_pack, nag_resource
 from ..names import TrailIdentity
 from .code import ARCHITECTURE, RUNTIME, validator_code
 from .state_key import ValidatorStateKey
@@ -74,9 +74,18 @@ def consume_statement(queue: sqs.IQueue) -> iam.PolicyStatement:
                                         "sqs:GetQueueAttributes"], resources=[queue.queue_arn])
 
 
-def publish_alerts_statements(alerts_topic: sns.ITopic, key: kms.IKey) -> list[iam.PolicyStatement]:
+def publish_alerts_statements(alerts_topic: sns.ITopic, key_arn: str) -> list[iam.PolicyStatement]:
     """Publish to the encrypted alerts topic: the key only through that topic's context."""
     return [iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key_arn],
                                 conditions={"StringEquals": {
                                     "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})]
+
+
+def acknowledge_foreign_alerts_key(validator: "ValidatorFunction", key_arn: str) -> None:
+    """The ack a publisher needs when the alerts topic's key is the Log Archive's (``key/*``)."""
+    if key_arn.endswith("/*"):
+        acknowledge(validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(validator, key_arn)}]",
+                    "The alerts topic and its key live in the Log Archive account, whose key id no "
+                    "template here can know; the statement holds only when KMS is used as the "
+                    "encryption of that one topic (kms:EncryptionContext:aws:sns:topicArn).")

@@ -44,7 +44,7 @@ from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, 
 
 from ..compliance import acknowledge, acknowledge_control, nag_resource
 from ..names import TrailIdentity
-from .function import ValidatorFunction
+from .function import ValidatorFunction, acknowledge_foreign_alerts_key, publish_alerts_statements
 from .posture_failed_calls import PostureFailedCalls
 from .queue import count_alarm, heartbeat_alarm
 from .state_key import ValidatorStateKey
@@ -156,10 +156,7 @@ class PostureWatcher(Construct):
                         *item_statements(table, ROLE),
                         *([iam.PolicyStatement(actions=["sns:ListSubscriptionsByTopic"],
                                                resources=[alarm_topic.topic_arn])] if alarm_topic else []),
-                        iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
-                        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key_arn],
-                                            conditions={"StringEquals": {
-                                                "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})],
+                        *publish_alerts_statements(alerts_topic, alerts_key_arn)],
             role_name=role_name)
         state_key.grant_table(self.validator, table)
         acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, own_rules)}]",
@@ -169,11 +166,7 @@ class PostureWatcher(Construct):
             acknowledge(self.validator.policy, "AwsSolutions-IAM5[Resource::*]",
                         "cloudwatch:DescribeAlarms has no resource-level permission; the scheduled check reads "
                         "only the alarms named after this stack, to find one deleted or silenced.")
-        if alerts_key_arn.endswith("/*"):
-            acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, alerts_key_arn)}]",
-                        "The alerts topic and its key live in the Log Archive account, whose key id no "
-                        "template here can know; the statement holds only when KMS is used as the "
-                        "encryption of that one topic (kms:EncryptionContext:aws:sns:topicArn).")
+        acknowledge_foreign_alerts_key(self.validator, alerts_key_arn)
         self.function = self.validator.function
         target = targets.LambdaFunction(self.function, retry_attempts=2)
         self.failed_calls = PostureFailedCalls(

@@ -29,10 +29,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from ..contract import POSTURE_FAILED_CALLS as ROLE
 
-from ..compliance import acknowledge, nag_resource
 from ..names import TrailIdentity
 from .access_logs import EVENTS, QueueTarget
-from .function import ValidatorFunction, consume_statement
+from .function import (ValidatorFunction, acknowledge_foreign_alerts_key, consume_statement,
+                       publish_alerts_statements)
 from .queue import ValidatorQueue
 from .state_key import ValidatorStateKey
 from .table import item_statements
@@ -67,18 +67,11 @@ class PostureFailedCalls(Construct):
             key=function_key, state_key=state_key, dead_letter_queue=self.dead_letter_queue,
             timeout=TIMEOUT, reserved_concurrency=RESERVED_CONCURRENCY, environment=environment,
             statements=[consume_statement(self.queue), *item_statements(table, ROLE),
-                        iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts_topic.topic_arn]),
-                        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key_arn],
-                                            conditions={"StringEquals": {
-                                                "kms:EncryptionContext:aws:sns:topicArn": alerts_topic.topic_arn}})],
+                        *publish_alerts_statements(alerts_topic, alerts_key_arn)],
             role_name=role_name)
         state_key.grant_receive(self.validator, self.queue)
         state_key.grant_table(self.validator, table)
-        if alerts_key_arn.endswith("/*"):
-            acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, alerts_key_arn)}]",
-                        "The alerts topic and its key live in the Log Archive account, whose key id no "
-                        "template here can know; the statement holds only when KMS is used as the "
-                        "encryption of that one topic (kms:EncryptionContext:aws:sns:topicArn).")
+        acknowledge_foreign_alerts_key(self.validator, alerts_key_arn)
         self.function = self.validator.function
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=10, report_batch_item_failures=True, max_concurrency=RESERVED_CONCURRENCY))

@@ -77,7 +77,7 @@ class TrailWatch(Construct):
                                     conditions={"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}}),
                 consume_statement(self.queue),
                 *item_statements(table, ROLE),
-                *publish_alerts_statements(alerts_topic, key),
+                *publish_alerts_statements(alerts_topic, key.key_arn),
             ])
         state_key.grant_receive(self.validator, self.queue)
         state_key.grant_table(self.validator, table)
