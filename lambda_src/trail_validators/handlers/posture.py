@@ -23,7 +23,7 @@ from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (EXPECTED_TRAIL_FIELDS, FAILED_CALL_WINDOW_MINUTES, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
                         ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
                         posture_event_marker, posture_failed_calls_marker, required)
-from ..contract.drift import ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
+from ..contract.drift import AlarmExpectation, ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
 from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
 from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
 from ..posture.handover import handover_findings
@@ -50,7 +50,7 @@ class PostureConfig:
     """The stack's named rules: their targets' ids and ARNs, and their pattern's digest."""
     rule_values: Mapping[str, str] = field(default_factory=dict)
     """The deployed values a rule's pattern may hold, and the placeholder each stands for."""
-    expected_alarms: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    expected_alarms: Mapping[str, AlarmExpectation] | None = None
     """The alarms the stack made (``drift.alarm_key`` -> their action ARNs)."""
     handover: tuple[tuple[str, str, tuple[Mapping[str, Any], ...]], ...] = ()
     """``(part, resource, statements)`` of the parts brought in, whose policies are checked."""
