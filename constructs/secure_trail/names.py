@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws, Stack, Token
 
-from .contract import POSTURE_FAILED_CALLS, POSTURE_WATCHER
+from .contract import POSTURE_FAILED_CALLS, POSTURE_WATCHER, rule_name
 from .props import SecureTrailProps
 
 NAME_LIMIT = 64
@@ -234,8 +234,9 @@ class TrailIdentity:
         return f"/aws/lambda/{self.function_name(role)}"
 
     def event_rule_name(self, role: str) -> str:
-        """``<trail>-<role>``, shortened with a hash when over EventBridge's 64 characters."""
-        return function_name(self.trail_name, role)
+        """``<rule prefix><role>`` (``contract.rule_name``): the prefix kept, the role
+        shortened with a hash when over EventBridge's 64 characters."""
+        return rule_name(self.trail_name, role)
 
     def event_rule_arn(self, rule_name: str) -> str:
         """A rule of the default event bus: what EventBridge presents as ``aws:SourceArn``."""

@@ -114,3 +114,17 @@ def test_the_scp_denies_every_call_the_posture_watcher_treats_as_blinding_a_vali
     (statement,) = [s for s in SCP["Statement"] if s["Sid"] == "ProtectValidators"]
     assert set(statement["Action"]) == {c.iam_action for source in VALIDATOR_SOURCES
                                         for c in WEAKENING_CALLS[source].values()}
+
+
+def test_the_scp_protects_every_validator_rule_of_a_60_character_trail_name():
+    """The rules keep ``contract.rule_prefix`` however long the trail's name; the SCP names it."""
+    from secure_trail.contract import rule_name
+    trail_name = "org-trail-" + "x" * 50
+    names = deployment_names(org_id=ORG_ID, trail_name=trail_name, region=REGION,
+                             management_account_id=MANAGEMENT_ACCOUNT, log_archive_account_id=LOG_ARCHIVE_ACCOUNT,
+                             partition="aws")
+    scp = service_control_policy(names, BREAK_GLASS)
+    for role in ("digest-planner", "digest-planner-revalidation", "posture-watcher-statemachinecalls"):
+        rule = f"arn:aws:events:{REGION}:{LOG_ARCHIVE_ACCOUNT}:rule/{rule_name(trail_name, role)}"
+        assert denied(scp, "events:DisableRule", rule, {"aws:PrincipalArn": OTHER}), rule
+        assert not denied(scp, "events:DisableRule", rule, {"aws:PrincipalArn": BREAK_GLASS}), rule

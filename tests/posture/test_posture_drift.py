@@ -246,6 +246,61 @@ def test_a_pattern_or_schedule_changed_by_put_rule_while_enabled_is_drift(events
     assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, change["Name"])}
 
 
+REVALIDATION = "org-trail-digest-planner-revalidation"
+REVALIDATE = {"Id": "Target0", "Arn": PLANNER, "Input": json.dumps({"revalidate": True})}
+WATCHER = f"arn:aws:lambda:{REGION}:111111111111:function:org-trail-posture-watcher"
+WATCHED = {"Id": "Target0", "Arn": WATCHER, "RetryPolicy": {"MaximumRetryAttempts": 2}}
+QUEUE = f"arn:aws:sqs:{REGION}:111111111111:org-trail-dead-letters"
+
+
+@pytest.fixture
+def targets(aws_env):
+    """The daily re-validation rule (its target sends ``{"revalidate": true}``) and a posture
+    rule (its target retries twice), with the expectation the construct writes of them."""
+    from trail_validators.contract.drift import RuleExpectation, target_digest
+    with mock_aws():
+        client = boto3.client("events", region_name=REGION)
+        client.put_rule(Name=REVALIDATION, ScheduleExpression="cron(45 3 * * ? *)")
+        client.put_targets(Rule=REVALIDATION, Targets=[REVALIDATE])
+        client.put_rule(Name="org-trail-posture-watcher-keycalls", EventPattern=json.dumps(PATTERN))
+        client.put_targets(Rule="org-trail-posture-watcher-keycalls", Targets=[WATCHED])
+        # the construct's side: CloudFormation's {"revalidate":true}, no spaces
+        expected = {
+            REVALIDATION: RuleExpectation((("Target0", PLANNER),), None,
+                                          (("Target0", target_digest({"Input": '{"revalidate":true}'})),)),
+            "org-trail-posture-watcher-keycalls": RuleExpectation(
+                (("Target0", WATCHER),), None, (("Target0", target_digest({"RetryPolicy": {"MaximumRetryAttempts": 2}})),))}
+        yield client, expected
+
+
+@pytest.mark.parametrize("rule, change", [
+    (REVALIDATION, {k: v for k, v in REVALIDATE.items() if k != "Input"}),  # a plain hourly run now
+    (REVALIDATION, {**REVALIDATE, "Input": json.dumps({"revalidate": False})}),
+    (REVALIDATION, {**REVALIDATE, "InputPath": "$.detail"}),
+    (REVALIDATION, {"Id": "Target0", "Arn": PLANNER, "InputTransformer": {
+        "InputPathsMap": {"r": "$.detail.revalidate"}, "InputTemplate": '{"revalidate": <r>}'}}),
+    ("org-trail-posture-watcher-keycalls", {**WATCHED, "RetryPolicy": {"MaximumRetryAttempts": 0}}),
+    ("org-trail-posture-watcher-keycalls", {**WATCHED, "RetryPolicy": {"MaximumRetryAttempts": 2,
+                                                                        "MaximumEventAgeInSeconds": 60}}),
+    ("org-trail-posture-watcher-keycalls", {**WATCHED, "DeadLetterConfig": {"Arn": QUEUE}}),
+])
+def test_a_target_sending_another_input_or_retrying_otherwise_under_the_same_id_and_arn_is_drift(targets, rule, change):
+    client, expected = targets
+    assert _rule_drift(client, expected) == set()
+    client.put_targets(Rule=rule, Targets=[change])
+    assert [(t["Id"], t["Arn"]) for t in client.list_targets_by_rule(Rule=rule)["Targets"]] == [("Target0", change["Arn"])]
+    assert _rule_drift(client, expected) == {(PostureKind.RULE_CHANGED, rule)}
+
+
+def test_the_same_target_settings_spelled_otherwise_are_no_drift(targets):
+    """Input in other spacing, the retry policy's default age written out: the same delivery."""
+    client, expected = targets
+    client.put_targets(Rule=REVALIDATION, Targets=[{**REVALIDATE, "Input": '{ "revalidate" : true }'}])
+    client.put_targets(Rule="org-trail-posture-watcher-keycalls", Targets=[
+        {**WATCHED, "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 86400}}])
+    assert _rule_drift(client, expected) == set()
+
+
 def test_the_same_pattern_in_another_key_order_or_spacing_is_no_drift(events):
     expected = {k: v for k, v in deployed_rules().items() if k != "org-trail-posture-watcher-schedule"}
     events.put_rule(Name="org-trail-trail-watch", EventPattern=json.dumps(
@@ -269,16 +324,28 @@ def cloudwatch(aws_env):
         yield client
 
 
-def put_alarm(client, name, actions):
-    client.put_metric_alarm(AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=300,
-                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-                            AlarmActions=actions)
+DEFINITION = {"MetricName": "m", "Namespace": "n", "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1,
+              "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"}
+"""Each alarm's definition as the construct deploys it (CloudFormation's integer threshold)."""
 
 
-def alarm_drift(cloudwatch):
+def put_alarm(client, name, actions, **definition):
+    client.put_metric_alarm(AlarmName=name, **{**DEFINITION, **definition}, AlarmActions=actions)
+
+
+def expected_alarms(definitions=None):
+    """What the construct writes of the alarms (``OURS``), read back as the handler reads it."""
+    from trail_validators.contract.drift import ArnContext, alarm_digest, decode_alarms, encode_alarms
+    definitions = definitions or {key: DEFINITION for key in OURS.values()}
+    text = encode_alarms({key: [[TOPIC], [], []] for key in OURS.values()},
+                         {key: (alarm_digest(definition), ()) for key, definition in definitions.items()})
+    return decode_alarms(text, ArnContext(trail_name="org-trail", partition="aws", region=REGION,
+                                          account="111111111111"))
+
+
+def alarm_drift(cloudwatch, expected=None):
     from trail_validators.posture.aws import observe
-    expected = {key: {"AlarmActions": (TOPIC,), "OKActions": (), "InsufficientDataActions": ()}
-                for key in OURS.values()}
+    expected = expected_alarms() if expected is None else expected
     observation = observe(cloudwatch=cloudwatch, alarm_prefix="SecureTrail-", trail_arn=TRAIL_ARN)
     return sorted(f.keys[-1] for f in judge_status(observation, expected_selectors=None, trail_arn=TRAIL_ARN,
                                                   expected_alarms=expected, alarm_prefix="SecureTrail-")
@@ -302,6 +369,60 @@ def test_an_alarm_redirected_to_another_topic_with_as_many_actions_is_drift(clou
                                 ComparisonOperator="GreaterThanThreshold", AlarmActions=[TOPIC],
                                 OKActions=[TOPIC.replace("alerts", "attacker")])
     assert alarm_drift(cloudwatch) == ["SecureTrail-Heartbeat0072B4C7-1AB2C3"]
+
+
+HEARTBEAT = "SecureTrail-Heartbeat0072B4C7-1AB2C3"
+
+
+@pytest.mark.parametrize("definition", [
+    {"MetricName": "quiet"}, {"Namespace": "Elsewhere"}, {"Dimensions": [{"Name": "service", "Value": "x"}]},
+    {"Statistic": "Minimum"}, {"Period": 86400}, {"Threshold": 1000000}, {"ComparisonOperator": "LessThanThreshold"},
+    {"EvaluationPeriods": 100}, {"EvaluationPeriods": 3, "DatapointsToAlarm": 3}, {"DatapointsToAlarm": 1,
+                                                                                 "EvaluationPeriods": 2},
+    {"TreatMissingData": "notBreaching"},
+])
+def test_an_alarm_recreated_under_its_name_and_actions_watching_something_else_is_drift(cloudwatch, definition):
+    """Deleting an alarm and putting one of the same name and actions that watches another
+    metric or fires on another condition: the actions still match, the definition does not."""
+    assert alarm_drift(cloudwatch) == []
+    cloudwatch.delete_alarms(AlarmNames=[HEARTBEAT])
+    put_alarm(cloudwatch, HEARTBEAT, [TOPIC], **definition)
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[HEARTBEAT])["MetricAlarms"]
+    assert alarm["AlarmActions"] == [TOPIC] and alarm["ActionsEnabled"] is True
+    assert alarm_drift(cloudwatch) == [HEARTBEAT]
+
+
+def test_the_deployed_definition_spelled_as_described_is_no_drift(cloudwatch):
+    """DescribeAlarms' float threshold, its datapoints left out (all of the evaluation
+    periods) and missing data left out (``missing``) are what was deployed."""
+    deployed = {**DEFINITION, "DatapointsToAlarm": 1, "TreatMissingData": "missing", "Threshold": 1.0,
+                "Dimensions": [{"Name": "b", "Value": "2"}, {"Name": "a", "Value": "1"}]}
+    put_alarm(cloudwatch, HEARTBEAT, [TOPIC], Dimensions=[{"Name": "a", "Value": "1"}, {"Name": "b", "Value": "2"}])
+    assert alarm_drift(cloudwatch, expected_alarms({"0072B4C7": deployed, "F09697FC": DEFINITION})) == []
+
+
+def test_a_generated_dimension_is_a_wildcard_and_every_other_field_still_counts():
+    from trail_validators.contract.drift import GENERATED_DIMENSIONS, alarm_digest
+    queue = {**DEFINITION, "Dimensions": [{"Name": "QueueName", "Value": "SecureTrail-DeadLetters-1A2B"}]}
+    other_queue = {**queue, "Dimensions": [{"Name": "QueueName", "Value": "another-queue"}]}
+    assert alarm_digest(queue, wildcards=GENERATED_DIMENSIONS) == alarm_digest(other_queue, wildcards=GENERATED_DIMENSIONS)
+    assert alarm_digest(queue) != alarm_digest(other_queue)
+    assert alarm_digest({**queue, "TreatMissingData": "notBreaching"}, wildcards=GENERATED_DIMENSIONS) != \
+        alarm_digest(queue, wildcards=GENERATED_DIMENSIONS)
+    assert alarm_digest({**queue, "Dimensions": [{"Name": "ServiceName", "Value": "x"}]},
+                        wildcards=GENERATED_DIMENSIONS) != alarm_digest(queue, wildcards=GENERATED_DIMENSIONS)
+
+
+def test_the_definitions_together_are_pinned_though_each_locator_matches(cloudwatch):
+    """The environment holds a short locator per alarm and one full digest of them all: a
+    change whose locator matches by chance is still drift, of which alarm not known."""
+    from trail_validators.contract.drift import AlarmExpectation, ExpectedAlarms, alarm_digest
+    changed = {**DEFINITION, "Threshold": 7}
+    put_alarm(cloudwatch, HEARTBEAT, [TOPIC], Threshold=7)
+    expected = ExpectedAlarms({key: AlarmExpectation(want.actions, alarm_digest(
+        changed if key == "0072B4C7" else DEFINITION)[:2]) for key, want in expected_alarms().items()})
+    expected.digest = expected_alarms().digest
+    assert alarm_drift(cloudwatch, expected) == ["definitions"]
 
 
 def test_an_alarm_of_a_stack_whose_name_starts_with_ours_is_never_judged_as_ours(cloudwatch):

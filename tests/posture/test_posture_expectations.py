@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from conftest import DEPLOY_ACCOUNT, LOG_ARCHIVE_ACCOUNT, MANAGEMENT_ACCOUNT, REGION
-from template_tokens import Deployment
+from template_tokens import Deployment, as_list
 from trail_validators.contract import EXPECTED_TRAIL_FIELDS, PostureEnv, lifecycle_rule
 from trail_validators.handlers import posture as handler
 from trail_validators.posture.judge import api_lifecycle_rule
@@ -117,12 +117,16 @@ def test_the_expected_alert_subscriptions_are_the_synthesized_ones():
 
 @pytest.mark.parametrize("shape", ["single", "log_archive", "trail"])
 def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_makes(shape, single, org):
-    """Each rule's targets (ids and deployed ARNs) and the digest of its deployed pattern or
-    schedule, and each alarm's logical id and action ARNs, as the handler reads them from the
-    environment, are the synthesized template's."""
+    """Each rule's targets (ids, deployed ARNs and the digest of their settings) and the digest
+    of its deployed pattern or schedule, and each alarm's logical id, action ARNs and the
+    digest of its definition, as the handler reads them from the environment, are the
+    synthesized template's (read as ListTargetsByRule and DescribeAlarms return them: their
+    names are CloudFormation's)."""
     import json
 
-    from trail_validators.contract.drift import alarm_key, parse_pattern, rule_digest
+    from trail_validators.contract.drift import (DEFAULT_TARGET_DIGEST, GENERATED_DIMENSIONS, alarm_digest,
+                                                 alarm_key, alarms_digest, mirrored_pattern, parse_pattern, rule_digest,
+                                                 target_digest)
     d = {"single": single, "log_archive": org[0], "trail": org[1]}[shape]
     env = d.environment(HANDLER)
     config = handler.config_from_env(env)
@@ -133,18 +137,36 @@ def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_
     for name, props in rules.items():
         want = config.expected_rules[name]
         assert list(want.targets) == sorted((t["Id"], d.resolve(t["Arn"])) for t in props["Targets"]), name
-        deployed = json.dumps(d.resolve_within(props["EventPattern"])) if "EventPattern" in props else None
-        assert want.digest == rule_digest(parse_pattern(deployed), props.get("ScheduleExpression"),
+        deployed = parse_pattern(json.dumps(d.resolve_within(props["EventPattern"]))) if "EventPattern" in props \
+            else None
+        if want.mirrored:  # a failed-calls rule: its real-alert twin's pattern, errorCode present
+            assert deployed == {**deployed, "detail": {**deployed["detail"], "errorCode": [{"exists": True}]}}, name
+            deployed = mirrored_pattern(deployed)
+        assert want.digest == rule_digest(deployed, props.get("ScheduleExpression"),
                                           config.rule_values, partition), name
+        assert dict(want.settings) == {t["Id"]: target_digest(d.resolve_within(t), config.rule_values, partition)
+                                       for t in props["Targets"]}, name
+        assert all(want.settings) and None not in dict(want.settings).values(), name
+        if any(k in t for t in props["Targets"] for k in ("Input", "RetryPolicy")):
+            assert DEFAULT_TARGET_DIGEST not in dict(want.settings).values(), name  # an input or retries set: pinned
     alarms = d.of_type("AWS::CloudWatch::Alarm")
     assert len(config.expected_alarms) == len(alarms) > 0
     prefix = f"{config.watched.stack_name}-"
+    definitions = {}
     for logical_id, alarm in alarms.items():
         assert "AlarmName" not in alarm["Properties"] and alarm["Properties"]["AlarmActions"]
         key = alarm_key(f"{prefix}{logical_id}-1A2B3C4D5E6F", prefix, config.expected_alarms)
         assert key is not None, logical_id
-        assert config.expected_alarms[key] == {field: tuple(sorted(d.resolve(alarm["Properties"].get(field, []))))
-                                               for field in ("AlarmActions", "OKActions", "InsufficientDataActions")}
+        want = config.expected_alarms[key]
+        assert want.actions == {field: tuple(sorted(d.resolve(alarm["Properties"].get(field, []))))
+                                for field in ("AlarmActions", "OKActions", "InsufficientDataActions")}
+        # only a dimension whose value is a reference to a generated name goes uncompared
+        generated = generated_dimensions(alarm["Properties"])
+        assert generated <= set(GENERATED_DIMENSIONS) and want.wildcards == (GENERATED_DIMENSIONS if generated else ())
+        described = d.resolve_within(with_generated_values(alarm["Properties"], want.wildcards))
+        definitions[key] = alarm_digest(described, config.rule_values, partition, want.wildcards)
+        assert want.locator and definitions[key].startswith(want.locator), logical_id
+    assert config.expected_alarms.digest == alarms_digest(definitions)
     for variable in (PostureEnv.EXPECTED_RULES, PostureEnv.EXPECTED_ALARMS):  # each ARN written once
         table = env[variable].split("|")[0].split(" ")
         assert len(set(table)) == len(table), variable
@@ -152,6 +174,27 @@ def test_the_expected_rules_and_alarms_are_every_named_rule_and_alarm_the_stack_
     statements = d.role_statements(HANDLER)
     assert any(s["Action"] == "cloudwatch:DescribeAlarms" for s in statements)
     assert any(s["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"] for s in statements)
+
+
+def _dimensions(props: dict) -> list[dict]:
+    return [*props.get("Dimensions", []), *(d for q in props.get("Metrics", [])
+                                            for d in q.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []))]
+
+
+def generated_dimensions(props: dict) -> set[str]:
+    """The dimensions of an alarm whose value is a reference to a name CloudFormation generates
+    (a queue's, a state machine's ARN), not one of the watcher's variables."""
+    return {d["Name"] for d in _dimensions(props) if isinstance(d["Value"], dict)}
+
+
+def with_generated_values(props: dict, names) -> dict:
+    """The alarm's properties with those dimensions' values as CloudFormation might name them."""
+    import copy
+    props = copy.deepcopy(props)
+    for d in _dimensions(props):
+        if d["Name"] in names:
+            d["Value"] = "SecureTrail-GeneratedName-1A2B3C"
+    return props
 
 
 def test_a_changed_pattern_of_a_synthesized_rule_no_longer_has_its_digest(single):
@@ -170,38 +213,56 @@ def test_a_changed_pattern_of_a_synthesized_rule_no_longer_has_its_digest(single
 
 
 def test_the_rules_and_alarms_encodings_round_trip_and_refuse_what_they_cannot_read():
-    from trail_validators.contract.drift import (ArnContext, RuleExpectation, decode_alarms, decode_rules,
-                                                 encode_alarms, encode_rules)
+    from trail_validators.contract.drift import (DEFAULT_TARGET_DIGEST, GENERATED_DIMENSIONS, AlarmExpectation,
+                                                 ArnContext, RuleExpectation, alarms_digest, decode_alarms,
+                                                 decode_rules, encode_alarms, encode_rules)
     context = ArnContext(trail_name="t", partition="aws", region="eu-west-1", account="1", alerts_topic="arn:topic")
     queue = "arn:aws:sqs:eu-west-1:1:q"
     rules = {"t-digest-planner": ([("Target0", "~digest-planner")], "abc"),
-             "t-posture-watcher-x": ([("Target0", "~posture-watcher"), ("Target1", queue)], None),
+             "t-digest-planner-revalidation": ([("Target0", "~digest-planner", "in-put")], "abd"),
+             "t-posture-watcher-x": ([("Target0", "~posture-watcher"), ("Target1", queue, None)], None),
              "t-posture-watcher-y": ([("Target0", "~posture-watcher")], "d-_"), "other-rule": ([("Target0", "fn")], "e"),
              "t-posture-failed-calls-y": ([("Target0", queue)], "f")}
     text = encode_rules(rules, "t")
-    assert text == ("arn:aws:sqs:eu-west-1:1:q ~posture-watcher fn ~digest-planner|other-rule=@2#e,"
-                    "~digest-planner=@3#abc,!y#f,^x=@1+Target1@0,^y=@1#d-_")
-    function = "arn:aws:lambda:eu-west-1:1:function:"
+    assert text == ("~posture-watcher fn ~digest-planner @2!in-put arn:aws:sqs:eu-west-1:1:q @4!|other-rule=@1#e,"
+                    "~digest-planner=@2#abc,~digest-planner-revalidation=@3#abd,%y=@4#f,^x=@0+Target1@5,^y#d-_")
+    function, default = "arn:aws:lambda:eu-west-1:1:function:", DEFAULT_TARGET_DIGEST
     assert decode_rules(text, context) == {
-        "t-digest-planner": RuleExpectation((("Target0", f"{function}t-digest-planner"),), "abc"),
-        "t-posture-watcher-x": RuleExpectation((("Target0", f"{function}t-posture-watcher"), ("Target1", queue))),
-        "t-posture-watcher-y": RuleExpectation((("Target0", f"{function}t-posture-watcher"),), "d-_"),
-        "other-rule": RuleExpectation((("Target0", f"{function}fn"),), "e"),
-        "t-posture-failed-calls-y": RuleExpectation((("Target0", queue),), "f")}
+        "t-digest-planner": RuleExpectation((("Target0", f"{function}t-digest-planner"),), "abc",
+                                            (("Target0", default),)),
+        "t-digest-planner-revalidation": RuleExpectation((("Target0", f"{function}t-digest-planner"),), "abd",
+                                                         (("Target0", "in-put"),)),
+        "t-posture-watcher-x": RuleExpectation((("Target0", f"{function}t-posture-watcher"), ("Target1", queue)),
+                                               None, (("Target0", default), ("Target1", None))),
+        "t-posture-watcher-y": RuleExpectation((("Target0", f"{function}t-posture-watcher"),), "d-_",
+                                               (("Target0", default),)),
+        "other-rule": RuleExpectation((("Target0", f"{function}fn"),), "e", (("Target0", default),)),
+        "t-posture-failed-calls-y": RuleExpectation((("Target0", queue),), "f", (("Target0", default),))}
     for bad in ("", "~", "x|a=Target0", "x|a,a", "x|a=", "x|a=Target0@", "x|a=Target0@1", "x|a=Target0@0+", "x|a#", "x|~",
-                "x|^", "x|!", "x|a=@", "x|^y,^y"):
+                "@0|a", "x @1|a", "x @0 @1|a", "x @y|a", "x|^", "x|%", "x|a=@", "x|^y,^y"):
         with pytest.raises(ValueError):
             decode_rules(bad, context)
-    alarms = {"0072B4C7": [["$"], [], []], "F09697FC": [["$", queue], ["$"], []]}
-    text = encode_alarms(alarms)
-    assert text == "$ arn:aws:sqs:eu-west-1:1:q|0072B4C7,F09697FC=0+1/0/"
-    assert decode_alarms(text, context) == {
-        "0072B4C7": {"AlarmActions": ("arn:topic",), "OKActions": (), "InsufficientDataActions": ()},
-        "F09697FC": {"AlarmActions": ("arn:aws:sqs:eu-west-1:1:q", "arn:topic"), "OKActions": ("arn:topic",),
-                     "InsufficientDataActions": ()}}
-    for bad in ("", "$|", "$|a,a", "$|a=0", "$|a=2//", "$|a-b", "$|a=x//"):
+    with pytest.raises(ValueError):
+        encode_rules({"t-x": ([("Target0", "fn!x")], None)}, "t")  # a spec never holds the separators
+    alarms = {"0072B4C7": [["$"], [], []], "F09697FC": [["$", queue], ["$"], []], "DeadLett": [["$"], [], []]}
+    definitions = {"0072B4C7": ("h-bcdefghijkl", ()), "DeadLett": ("q_1234567890", ("QueueName",))}
+    text = encode_alarms(alarms, definitions)
+    combined = alarms_digest({key: digest for key, (digest, _) in definitions.items()})
+    assert text == f"$ arn:aws:sqs:eu-west-1:1:q|0072B4C7,DeadLett!,F09697FC=0+1/0/|{combined}h-q_.."
+    only_topic = {"AlarmActions": ("arn:topic",), "OKActions": (), "InsufficientDataActions": ()}
+    decoded = decode_alarms(text, context)
+    assert decoded == {
+        "0072B4C7": AlarmExpectation(only_topic, "h-"),
+        "DeadLett": AlarmExpectation(only_topic, "q_", GENERATED_DIMENSIONS),
+        "F09697FC": AlarmExpectation({"AlarmActions": ("arn:aws:sqs:eu-west-1:1:q", "arn:topic"),
+                                      "OKActions": ("arn:topic",), "InsufficientDataActions": ()})}
+    assert decoded.digest == combined and decode_alarms("$|a", context).digest is None
+    for bad in ("", "$|", "$|a,a", "$|a=0", "$|a=2//", "$|a-b", "$|a=x//", "$|a#", "$|a!", "$|a!b", f"$|a|{combined}",
+                f"$|a|{combined}x", f"$|a|{combined}xyz", f"$|a|{combined}..", f"$|a,b|{combined}x.", f"$|a|{combined[1:]}xy"):
         with pytest.raises(ValueError):
             decode_alarms(bad, context)
+    with pytest.raises(ValueError):
+        encode_alarms(alarms, {"0072B4C7": ("h-bcdefghijkl", ("ServiceName",))})  # not a generated name
 
 
 @pytest.mark.parametrize("props", ["full", "long_name"])
@@ -214,3 +275,53 @@ def test_the_watchers_environment_fits_lambdas_4_kb(props, full_stack):
     # each reference stands for a value of at most about 100 characters once deployed
     env = {k: v if isinstance(v, str) else "x" * 100 for k, v in d.environment(HANDLER).items()}
     assert len(json.dumps(env, separators=(",", ":"))) < 4096
+
+
+def test_with_a_60_character_trail_name_the_drift_check_iam_and_self_watch_cover_every_rule():
+    """Rule names keep a prefix the watcher knows however long the trail's name: the check
+    expects every rule, may read each (``rule/<prefix>*``), and the self-watch rule matches
+    calls on each by name and by ARN."""
+    from conftest import build_stack, default_props
+    from template_tokens import string_like
+    from trail_validators.contract import rule_prefix
+    trail_name = "org-trail-" + "x" * 50
+    assert len(trail_name) == 60
+    d = deployment(build_stack(default_props(trail_name=trail_name)), DEPLOY_ACCOUNT)
+    config = handler.config_from_env(d.environment(HANDLER))
+    rules = {r["Properties"]["Name"]: logical_id for logical_id, r in d.of_type("AWS::Events::Rule").items()}
+    assert len(rules) > 10 and all(len(name) <= 64 for name in rules)
+    assert all(name.startswith(rule_prefix(trail_name)) for name in rules)
+    assert set(config.expected_rules) == set(rules)
+    (granted,) = [s for s in d.role_statements(HANDLER) if s["Action"] == ["events:DescribeRule",
+                                                                             "events:ListTargetsByRule"]]
+    patterns = [d.resolve(r) for r in as_list(granted["Resource"])]
+    (self_watch,) = [r["Properties"] for r in d.of_type("AWS::Events::Rule").values()
+                     if r["Properties"]["Name"].endswith("-posture-watcher-rulecalls")]
+    pattern = d.resolve_within(self_watch["EventPattern"])
+    prefixes = list(_prefixes(pattern))
+    for name in rules:
+        arn = f"arn:aws:events:{REGION}:{DEPLOY_ACCOUNT}:rule/{name}"
+        assert any(string_like(p, arn) for p in patterns), (name, patterns)
+        assert any(name.startswith(p) for p in prefixes) and any(arn.startswith(p) for p in prefixes), name
+
+
+def _prefixes(node):
+    if isinstance(node, dict):
+        if set(node) == {"prefix"}:
+            yield node["prefix"]
+        for value in node.values():
+            yield from _prefixes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _prefixes(value)
+
+
+def test_rule_names_keep_their_prefix_and_are_unchanged_where_they_fit():
+    from trail_validators.contract import RULE_NAME_LIMIT, rule_name, rule_prefix
+    assert rule_name("org-trail", "posture-watcher-schedule") == "org-trail-posture-watcher-schedule"
+    for length in (10, 40, 54, 55, 60, 128):
+        trail = "t" * length
+        names = {rule_name(trail, f"posture-watcher-{part}calls") for part in ("trail", "key", "statemachine")}
+        assert len(names) == 3 and all(len(n) <= RULE_NAME_LIMIT and n.startswith(rule_prefix(trail)) for n in names)
+        assert rule_prefix(trail) == f"{trail}-" if length <= 54 else rule_prefix(trail) != rule_prefix(trail + "u")
+

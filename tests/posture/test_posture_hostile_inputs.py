@@ -86,12 +86,16 @@ RULE_TARGET = "arn:aws:lambda:us-east-1:111122223333:function:org-trail-posture-
 
 
 def _expected_rule():
-    from trail_validators.contract.drift import RuleExpectation, rule_digest
-    return {"org-trail-posture": RuleExpectation((("Target0", RULE_TARGET),), rule_digest(None, "rate(1 hour)"))}
+    from trail_validators.contract.drift import DEFAULT_TARGET_DIGEST, RuleExpectation, rule_digest
+    return {"org-trail-posture": RuleExpectation((("Target0", RULE_TARGET),), rule_digest(None, "rate(1 hour)"),
+                                                 (("Target0", DEFAULT_TARGET_DIGEST),))}
 
 
 @pytest.mark.parametrize("targets", [["Target0", None], [{"Id": "x"}, "Target0"], "Target0", None,
-                                     [{"Id": "Target0"}], [{"Id": "Target0", "Arn": ["x"]}]])
+                                     [{"Id": "Target0"}], [{"Id": "Target0", "Arn": ["x"]}],
+                                     *([{"Id": "Target0", "Arn": RULE_TARGET, field: value}]
+                                       for field in ("Input", "InputPath", "InputTransformer", "DeadLetterConfig",
+                                                     "RetryPolicy") for value in (7, "{", ["x"], {"Arn": 7}))])
 def test_unreadable_rule_targets_are_a_finding_never_an_exception(targets):
     findings = rule_findings({"org-trail-posture": {"state": "ENABLED", "targets": targets,
                                                     "schedule": "rate(1 hour)"}}, _expected_rule())
@@ -162,11 +166,26 @@ def test_a_missing_handed_over_statement_is_not_cleared_when_its_owner_makes_the
     assert [f.kind for f in unreadable.appeared] == [PostureKind.HANDOVER_UNVERIFIABLE]
 
 
-EXPECTED_ALARM = {"Heartbeat1": {"AlarmActions": ("arn:aws:sns:us-east-1:111122223333:a",), "OKActions": (),
-                                 "InsufficientDataActions": ()}}
+def _expected_alarm():
+    from trail_validators.contract.drift import ArnContext, alarm_digest, decode_alarms, encode_alarms
+    return decode_alarms(encode_alarms({"Heartbeat1": [["arn:aws:sns:us-east-1:111122223333:a"], [], []]},
+                                       {"Heartbeat1": (alarm_digest(DEFINED), ())}),
+                         ArnContext(trail_name="org-trail", partition="aws", region="us-east-1", account="111122223333"))
 
 
-@pytest.mark.parametrize("alarms", [["SecureTrail-A"], [None], [7], [{"AlarmName": 7}],
+DEFINED = {"MetricName": "m", "Namespace": "n", "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1,
+           "Threshold": 1, "ComparisonOperator": "LessThanThreshold"}
+EXPECTED_ALARM = _expected_alarm()
+NOTIFYING = {"AlarmName": "SecureTrail-Heartbeat1-ABC", "ActionsEnabled": True,
+             "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:a"]}
+
+
+@pytest.mark.parametrize("alarms", [*([{**NOTIFYING, **DEFINED, field: value}]
+                                      for field in ("Dimensions", "Metrics", "Threshold", "Period", "MetricName")
+                                      for value in (7, "x", [7], [{"Name": 7}], {"Id": []})),
+                                    [{**NOTIFYING, **DEFINED, "Metrics": [{"MetricStat": 7}, {"MetricStat": {
+                                        "Metric": [], "Period": "x"}}]}],
+                                    ["SecureTrail-A"], [None], [7], [{"AlarmName": 7}],
                                     [{"AlarmName": "SecureTrail-Heartbeat1-ABC", "ActionsEnabled": True,
                                       "AlarmActions": [{"Arn": "x"}]}],
                                     [{"AlarmName": "SecureTrail-Heartbeat1-ABC", "ActionsEnabled": True,

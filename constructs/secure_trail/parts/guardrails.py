@@ -18,6 +18,7 @@ from typing import Any
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
+from ..contract import rule_prefix
 from ..contract.weakening_calls import VALIDATOR_SOURCES, WEAKENING_CALLS
 from ..names import DeploymentNames
 from ..props import SecureTrailConfigError
@@ -84,7 +85,7 @@ def service_control_policy(names: DeploymentNames, break_glass_role_arn: str) ->
               {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.log_key_alias]}}),
         _deny("ProtectValidators", VALIDATOR_ACTIONS,
               [f"arn:{p}:lambda:*:*:function:{trail}-*", f"arn:{p}:lambda:*:*:event-source-mapping:*",
-               f"arn:{p}:events:*:*:rule/{trail}-*", f"arn:{p}:sns:*:*:{trail}-*",
+               f"arn:{p}:events:*:*:rule/{rule_prefix(trail)}*", f"arn:{p}:sns:*:*:{trail}-*",
                f"arn:{p}:states:*:*:stateMachine:{trail}-*", f"arn:{p}:states:*:*:execution:{trail}-*"],
               break_glass_role_arn),
     ]}

@@ -34,9 +34,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from ..contract import POSTURE_WATCHER as ROLE
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, BucketExpectation, Env, PostureEnv, PostureMetrics,
-                        encode_flag, lifecycle_rule)
-from ..contract.drift import (ALERTS_TOPIC_SPEC, KEY_ID, PATTERN_VARIABLES, ArnTail, Placeholder, alarm_keys,
-                              encode_alarms, encode_rules, rule_digest)
+                        encode_flag, env_reference, lifecycle_rule, rule_prefix)
+from ..contract.drift import (ALARM_DEFINITION, ALERTS_TOPIC_SPEC, GENERATED_DIMENSIONS, KEY_ID, MIRRORED,
+                              PATTERN_VARIABLES, ArnTail, Placeholder, alarm_digest, alarm_keys, encode_alarms,
+                              encode_rules, mirror_twin, mirrored_pattern, rule_digest, target_digest)
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CLOUDTRAIL, CLOUDWATCH, DYNAMODB,
                                         EVENTBRIDGE_SOURCES, EVENTS, FAILED, KMS, LAMBDA, LOGS, RESOURCE_FIELDS,
                                         RESPONSE_FIELDS, S3, SNS, SQS, STATES, SUCCEEDED, WEAKENING_CALLS,
@@ -107,7 +108,7 @@ class PostureWatcher(Construct):
                           for part, action in (("key", "kms:GetKeyPolicy"), ("topic", "sns:GetTopicAttributes"))
                           if handover.get(part)]
         own_rules = (f"arn:{identity.partition}:events:{identity.home_region}:{identity.account}:"
-                     f"rule/{identity.trail_name}-*")
+                     f"rule/{rule_prefix(identity.trail_name)}*")
         # What both functions watch (``posture.judge.watched_from_env``); only what this account
         # holds: an unset variable is a part watched elsewhere.
         watched = {
@@ -126,15 +127,14 @@ class PostureWatcher(Construct):
         for name, value in ((PostureEnv.EXPECTED_SELECTORS,
                              stack.to_json_string(list(expected_selectors)) if watch_trail else None),
                             (PostureEnv.EXPECTED_TRAIL, stack.to_json_string(
-                                {f: (expected_trail or {}).get(f) or "" for f in EXPECTED_TRAIL_FIELDS})
-                             if watch_trail else None),
+                                {f: (expected_trail or {}).get(f) or "" if f == "S3KeyPrefix"
+                                 else _written_once(stack, (expected_trail or {}).get(f) or "", watched)
+                                 for f in EXPECTED_TRAIL_FIELDS}) if watch_trail else None),
                             (PostureEnv.HANDOVER, stack.to_json_string(handover) if handover else None),
-                            (PostureEnv.EXPECTED_ALARMS,
-                             Lazy.string(_AlarmExpectations(stack, identity.trail_name, alerts_topic))
-                             if alarm_topic else None),
-                            (PostureEnv.EXPECTED_BUCKETS, Lazy.string(_BucketExpectations(owned)) if owned else None),
+                            (PostureEnv.EXPECTED_BUCKETS,
+                             Lazy.string(_BucketExpectations(owned, watched)) if owned else None),
                             (PostureEnv.EXPECTED_SUBSCRIPTIONS,
-                             Lazy.string(_SubscriptionExpectations(alarm_topic)) if alarm_topic else None)):
+                             Lazy.string(_SubscriptionExpectations(alarm_topic, watched)) if alarm_topic else None)):
             if value:
                 environment[name] = value
         # What a rule's pattern may hold that is only known once deployed: the watcher's own variables.
@@ -143,6 +143,9 @@ class PostureWatcher(Construct):
             pattern_values[KEY_ID] = key.key_id
         environment[PostureEnv.EXPECTED_RULES] = Lazy.string(_RuleExpectations(
             stack, identity.trail_name, alerts_topic, pattern_values, identity.partition))
+        if alarm_topic:
+            environment[PostureEnv.EXPECTED_ALARMS] = Lazy.string(_AlarmExpectations(
+                stack, identity.trail_name, alerts_topic, pattern_values, identity.partition))
         self.validator = ValidatorFunction(
             self, "Watcher", identity=identity, role=ROLE, handler=f"{HANDLER}.handler",
             description="Alerts on calls that weaken the trail and on its status, settings and key state",
@@ -161,7 +164,7 @@ class PostureWatcher(Construct):
         state_key.grant_table(self.validator, table)
         acknowledge(self.validator.policy, f"AwsSolutions-IAM5[Resource::{nag_resource(self, own_rules)}]",
                     "The scheduled check reads the state and targets of the validators' rules, all named "
-                    f"{identity.trail_name}-..., and nothing else (DescribeRule, ListTargetsByRule).")
+                    f"{rule_prefix(identity.trail_name)}..., and nothing else (DescribeRule, ListTargetsByRule).")
         if alarm_topic:
             acknowledge(self.validator.policy, "AwsSolutions-IAM5[Resource::*]",
                         "cloudwatch:DescribeAlarms has no resource-level permission; the scheduled check reads "
@@ -296,54 +299,133 @@ def bucket_expectation(properties: Mapping[str, Any]) -> BucketExpectation:
 class _BucketExpectations:
     """Produced at synth time, after every part has set its bucket's notifications."""
 
-    def __init__(self, buckets: Sequence[s3.IBucket]) -> None:
-        self.buckets = list(buckets)
+    def __init__(self, buckets: Sequence[s3.IBucket], environment: Mapping[str, Any]) -> None:
+        self.buckets, self.environment = list(buckets), environment
 
     def produce(self) -> str:
         stack = Stack.of(self.buckets[0])
-        expectations = [{"bucket": b.bucket_name, **bucket_expectation(
+        expectations = [{"bucket": _written_once(stack, b.bucket_name, self.environment), **bucket_expectation(
             stack.resolve(b.node.default_child._cfn_properties)).to_json()} for b in self.buckets]
         return stack.to_json_string(expectations)
 
 
 @jsii.implements(IStableStringProducer)
 class _RuleExpectations:
-    """The stack's rules named ``<trail>-...`` as deployed: each target's id and ARN, and the
+    """The stack's rules named ``<rule prefix>...`` (``contract.rule_prefix``) as deployed:
+    each target's id, ARN and the digest of its settings (``drift.target_digest``), and the
     digest of the pattern or schedule (``drift.rule_digest``), where every value only known
     once deployed is one of the watcher's own variables (``drift.PATTERN_VARIABLES``)."""
 
     def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic,
                  pattern_values: Mapping[str, Any], partition: str) -> None:
-        self.stack, self.trail_name, self.head = stack, trail_name, f"{trail_name}-"
+        self.stack, self.trail_name, self.head = stack, trail_name, rule_prefix(trail_name)
         self.alerts_topic, self.pattern_values, self.partition = alerts_topic, dict(pattern_values), partition
 
     def produce(self) -> str:
         stack = self.stack
         specs = _ArnSpecs(stack, self.trail_name, self.alerts_topic)
-        literals: dict[str, str] = {}
-        tokens: dict[str, Placeholder] = {}
-        for name, value in self.pattern_values.items():
-            resolved = stack.resolve(value)
-            if isinstance(resolved, str):
-                literals[resolved] = name
-            else:
-                tokens[_canonical(resolved)] = Placeholder(name)
+        literals, tokens = _deployed_values(stack, self.pattern_values)
         partition = stack.resolve(self.partition)
-        rules = {}
+        literal_partition = partition if isinstance(partition, str) else None
+        rules, mirrors = {}, {}
         for c in stack.node.find_all():
             if isinstance(c, events.CfnRule):
                 properties = stack.resolve(c._cfn_properties)
                 name = properties.get("name")
                 if isinstance(name, str) and name.startswith(self.head):
-                    targets = [(t["id"], specs.spec(t["arn"])) for t in properties.get("targets") or ()]
+                    targets = [(t["id"], specs.spec(t["arn"]), _target_digest(t, tokens, partition, literals))
+                               for t in properties.get("targets") or ()]
                     try:
                         pattern = _known(properties.get("eventPattern"), tokens, partition)
                         digest = rule_digest(pattern, properties.get("scheduleExpression"), literals,
-                                             partition if isinstance(partition, str) else None)
+                                             literal_partition)
+                        mirror = mirrored_pattern(pattern)
+                        if mirror is not None:
+                            mirrors[name] = rule_digest(mirror, properties.get("scheduleExpression"), literals,
+                                                        literal_partition)
                     except _Unknown:
                         digest = None  # a value the watcher cannot know: the pattern is not compared
                     rules[name] = (targets, digest)
+        for name, digest in mirrors.items():  # a failed-calls rule as its real-alert twin: one digest for both
+            twin = rules.get(mirror_twin(name, self.trail_name) or "")
+            if twin and twin[1] == digest:
+                rules[name] = (rules[name][0], MIRRORED)
         return encode_rules(rules, self.trail_name)
+
+
+def _deployed_values(stack: Stack, pattern_values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Placeholder]]:
+    """The watcher's variables (``drift.PATTERN_VARIABLES``): literal value -> name, and the
+    canonical text of each reference -> its placeholder."""
+    literals: dict[str, str] = {}
+    tokens: dict[str, Placeholder] = {}
+    for name, value in pattern_values.items():
+        resolved = stack.resolve(value)
+        if isinstance(resolved, str):
+            literals[resolved] = name
+        else:
+            tokens[_canonical(resolved)] = Placeholder(name)
+    return literals, tokens
+
+
+def _target_digest(target: Mapping[str, Any], tokens: Mapping[str, Placeholder], partition: Any,
+                   literals: Mapping[str, str]) -> str | None:
+    """``drift.target_digest`` of a resolved ``CfnRule`` target (CloudFormation's camel case,
+    turned into ListTargetsByRule's names); None where it holds a value the watcher cannot know."""
+    transformer = target.get("inputTransformer")
+    dead_letter = target.get("deadLetterConfig")
+    retry = target.get("retryPolicy")
+    settings = {
+        **({"Input": target["input"]} if target.get("input") is not None else {}),
+        **({"InputPath": target["inputPath"]} if target.get("inputPath") is not None else {}),
+        **({"InputTransformer": {"InputPathsMap": transformer.get("inputPathsMap") or {},
+                                 "InputTemplate": transformer.get("inputTemplate")}} if transformer else {}),
+        **({"DeadLetterConfig": {"Arn": dead_letter.get("arn")}} if dead_letter else {}),
+        **({"RetryPolicy": {_pascal(k): v for k, v in retry.items()}} if retry else {})}
+    try:
+        return target_digest(_known(settings, tokens, partition), literals,
+                             partition if isinstance(partition, str) else None)
+    except _Unknown:
+        return None
+
+
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _api_names(node: Any) -> Any:
+    """A resolved ``CfnAlarm``'s properties by DescribeAlarms' names (each key's first letter
+    upper case: ``metricStat`` is ``MetricStat``); references kept as they are."""
+    if isinstance(node, list):
+        return [_api_names(v) for v in node]
+    if not isinstance(node, dict) or any(k == "Ref" or k.startswith("Fn::") for k in node):
+        return node
+    return {_pascal(k): _api_names(v) for k, v in node.items()}
+
+
+def _alarm_definition(properties: Mapping[str, Any], tokens: Mapping[str, Placeholder], partition: Any,
+                      literals: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """``drift.alarm_digest`` of a resolved alarm and its wildcard dimensions: those whose
+    value is a reference none of the watcher's variables holds (a queue's generated name, one
+    of ``drift.GENERATED_DIMENSIONS``); None where any other part is such a reference."""
+    alarm = _api_names({k: v for k, v in properties.items() if _pascal(k) in ALARM_DEFINITION})
+    wildcards: set[str] = set()
+
+    def dimensions(node: Any) -> None:
+        for d in node or ():
+            value = d.get("Value")
+            if isinstance(value, dict) and _canonical(value) not in tokens and isinstance(d.get("Name"), str):
+                wildcards.add(d["Name"])
+                d["Value"] = None
+    dimensions(alarm.get("Dimensions"))
+    for query in alarm.get("Metrics") or ():
+        dimensions(((query.get("MetricStat") or {}).get("Metric") or {}).get("Dimensions"))
+    if not wildcards <= set(GENERATED_DIMENSIONS):
+        return None, ()
+    try:
+        return alarm_digest(_known(alarm, tokens, partition), literals, partition if isinstance(partition, str)
+                            else None, GENERATED_DIMENSIONS if wildcards else ()), tuple(sorted(wildcards))
+    except _Unknown:
+        return None, ()
 
 
 class _Unknown(Exception):
@@ -407,30 +489,37 @@ class _AlarmExpectations:
     """The alarms the stack makes under generated names (``<stack>-<logical id>-...``), each
     with the ARNs of its actions."""
 
-    def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic) -> None:
+    def __init__(self, stack: Stack, trail_name: str, alerts_topic: sns.ITopic, pattern_values: Mapping[str, Any],
+                 partition: str) -> None:
         self.stack, self.trail_name, self.alerts_topic = stack, trail_name, alerts_topic
+        self.pattern_values, self.partition = dict(pattern_values), partition
 
     def produce(self) -> str:
         stack = self.stack
         specs = _ArnSpecs(stack, self.trail_name, self.alerts_topic)
-        actions = {}
+        literals, tokens = _deployed_values(stack, self.pattern_values)
+        partition = stack.resolve(self.partition)
+        actions, definitions = {}, {}
         for c in stack.node.find_all():
             if isinstance(c, (cloudwatch.CfnAlarm, cloudwatch.CfnCompositeAlarm)):
                 properties = stack.resolve(c._cfn_properties)
                 if properties.get("alarmName") is None:
-                    actions[stack.resolve(stack.get_logical_id(c))] = tuple(
+                    logical_id = stack.resolve(stack.get_logical_id(c))
+                    actions[logical_id] = tuple(
                         tuple(specs.spec(a) for a in properties.get(field) or ()) for field in
                         ("alarmActions", "okActions", "insufficientDataActions"))
+                    definitions[logical_id] = _alarm_definition(properties, tokens, partition, literals)
         keys = alarm_keys(sorted(actions))
-        return encode_alarms({keys[logical_id]: kinds for logical_id, kinds in actions.items()})
+        return encode_alarms({keys[logical_id]: kinds for logical_id, kinds in actions.items()},
+                             {keys[logical_id]: definition for logical_id, definition in definitions.items()})
 
 
 @jsii.implements(IStableStringProducer)
 class _SubscriptionExpectations:
     """The alerts topic's subscriptions as this stack deploys them."""
 
-    def __init__(self, topic: sns.ITopic) -> None:
-        self.topic = topic
+    def __init__(self, topic: sns.ITopic, environment: Mapping[str, Any]) -> None:
+        self.topic, self.environment = topic, environment
 
     def produce(self) -> str:
         stack = Stack.of(self.topic)
@@ -441,7 +530,17 @@ class _SubscriptionExpectations:
                 properties = stack.resolve(c._cfn_properties)
                 if properties.get("topicArn") == topic_arn:
                     subscriptions.append([properties.get("protocol"), properties.get("endpoint")])
-        return stack.to_json_string({"topic": self.topic.topic_arn, "subscriptions": subscriptions})
+        return stack.to_json_string({"topic": _written_once(stack, self.topic.topic_arn, self.environment),
+                                     "subscriptions": subscriptions})
+
+
+def _written_once(stack: Stack, value: Any, watched: Mapping[str, Any]) -> Any:
+    """``value``, or ``$NAME`` where the watched variable NAME already holds it (``contract.env_reference``)."""
+    resolved = stack.resolve(value)
+    for name, held in watched.items():
+        if resolved and stack.resolve(held) == resolved:
+            return env_reference(name)
+    return value
 
 
 def _any_case(values: list[str]) -> list[dict[str, str]]:

@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 # -- services ----------------------------------------------------------------------------
 # Each validator function's role name (function ``<trail>-<role>``, log group, IAM role)
@@ -29,6 +29,38 @@ DIGEST_VALIDATOR = "digest-validator"
 ACCESS_LOG_AUDITOR = "access-log-auditor"
 TRAIL_WATCH = "trail-watch"
 """The trail-bucket watch: judges each object event under ``AWSLogs/`` within minutes."""
+
+RULE_NAME_LIMIT = 64
+"""EventBridge rule names: at most 64 characters."""
+_RULE_HASH_CHARS = 8
+_LONG_TRAIL_HEAD = 20
+"""Of a trail name too long to head its rules' names, the characters kept in their prefix."""
+
+
+def rule_prefix(trail_name: str) -> str:
+    """What every validator rule's name starts with, so that one ``rule/<prefix>*`` pattern
+    (IAM, the self-watch, the drift check) covers them all: ``<trail>-``, or for a trail
+    name too long to leave room for a hashed suffix, its first ``_LONG_TRAIL_HEAD``
+    characters and a hash of the whole (``<head>-<hash>-``)."""
+    head = f"{trail_name}-"
+    if len(head) + 1 + _RULE_HASH_CHARS <= RULE_NAME_LIMIT:
+        return head
+    return f"{trail_name[:_LONG_TRAIL_HEAD].rstrip('.-_')}-{_rule_hash(trail_name)}-"
+
+
+def rule_name(trail_name: str, role: str) -> str:
+    """``<rule_prefix><role>``, only the role shortened with a hash of the whole name past
+    ``RULE_NAME_LIMIT``: the prefix is always kept. The single place rule names are made."""
+    prefix = rule_prefix(trail_name)
+    name = prefix + role
+    if len(name) <= RULE_NAME_LIMIT:
+        return name
+    kept = role[:RULE_NAME_LIMIT - len(prefix) - 1 - _RULE_HASH_CHARS].rstrip(".-_")
+    return f"{prefix}{kept}-{_rule_hash(name)}" if kept else f"{prefix}{_rule_hash(name)}"
+
+
+def _rule_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_RULE_HASH_CHARS]
 
 
 # -- environment -------------------------------------------------------------------------
@@ -289,6 +321,18 @@ EXPECTED_TRAIL_FIELDS = ("S3BucketName", "S3KeyPrefix", "KmsKeyId", "CloudWatchL
                          "CloudWatchLogsRoleArn", "SnsTopicARN")
 """The trail's destination, as GetTrail returns it: the scheduled check compares each with
 what was deployed."""
+
+
+def env_reference(name: str) -> str:
+    """An expected value that another of the watcher's variables holds, written as ``$NAME``
+    (its 4 KB environment). Only where no real value can begin with ``$``: names and ARNs of
+    buckets, keys, log groups, roles and topics (never a key prefix)."""
+    return f"${name}"
+
+
+def dereference(environ: Mapping[str, str], value: Any) -> Any:
+    """``value``, or the value of the variable it names (``env_reference``)."""
+    return required(environ, value[1:]) if isinstance(value, str) and value.startswith("$") else value
 
 
 @dataclass(frozen=True)

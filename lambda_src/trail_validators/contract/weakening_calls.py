@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from . import rule_prefix
+
 
 class Call(NamedTuple):
     why: str
@@ -229,12 +231,13 @@ EVENTBRIDGE_SOURCES: dict[str, str] = {CLOUDTRAIL: "aws.cloudtrail", S3: "aws.s3
 def own_prefixes(source: str, *, trail_name: str, stack_name: str, partition: str, region: str,
                  account: str) -> tuple[str, ...]:
     """The name prefixes by which a call of ``source`` names a part of this deployment in this
-    account: ``<trail>-...`` for the validators' functions, rules, topics and state machine,
+    account: ``<trail>-...`` for the validators' functions, topics and state machine,
+    ``contract.rule_prefix`` for their rules,
     ``<stack>-...`` for its alarms, queues and table (empty for the other sources, named exactly)."""
-    head, stack = f"{trail_name}-", f"{stack_name}-"
+    head, stack, rules = f"{trail_name}-", f"{stack_name}-", rule_prefix(trail_name)
     return {
         LAMBDA: (head, f"arn:{partition}:lambda:{region}:{account}:function:{head}", f"{account}:function:{head}"),
-        EVENTS: (head, f"arn:{partition}:events:{region}:{account}:rule/{head}"),
+        EVENTS: (rules, f"arn:{partition}:events:{region}:{account}:rule/{rules}"),
         SNS: (f"arn:{partition}:sns:{region}:{account}:{head}",),
         STATES: (f"arn:{partition}:states:{region}:{account}:stateMachine:{head}",
                  f"arn:{partition}:states:{region}:{account}:execution:{head}"),

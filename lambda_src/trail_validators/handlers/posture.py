@@ -23,8 +23,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..alerts import AlertPublisher, ValidatorsTable, publish_once
 from ..contract import (EXPECTED_TRAIL_FIELDS, HEARTBEATS, METRIC_NAMESPACE, POSTURE_WATCHER, BucketExpectation,
                         ConfigurationError, Env, PostureEnv, PostureKind, PostureMetrics, decode_flag,
-                        posture_event_marker, required)
-from ..contract.drift import ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
+                        dereference, posture_event_marker, required)
+from ..contract.drift import AlarmExpectation, ArnContext, RuleExpectation, decode_alarms, decode_rules, pattern_values
 from ..contract.handover import CHECKED_PARTS, HANDOVER_SPEC_FIELDS, handover_checks
 from ..posture.aws import PostureState, observe, read_handover_policies, start_logging
 from ..posture.handover import handover_findings
@@ -51,7 +51,7 @@ class PostureConfig:
     """The stack's named rules: their targets' ids and ARNs, and their pattern's digest."""
     rule_values: Mapping[str, str] = field(default_factory=dict)
     """The deployed values a rule's pattern may hold, and the placeholder each stands for."""
-    expected_alarms: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    expected_alarms: Mapping[str, AlarmExpectation] | None = None
     """The alarms the stack made (``drift.alarm_key`` -> their action ARNs)."""
     handover: tuple[tuple[str, str, tuple[Mapping[str, Any], ...]], ...] = ()
     """``(part, resource, statements)`` of the parts brought in, whose policies are checked."""
@@ -74,10 +74,12 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
             isinstance(v, str) for v in expected_trail.values())):
         raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_TRAIL}: not an object of the strings "
                                  f"{', '.join(EXPECTED_TRAIL_FIELDS)}")
+    if expected_trail is not None:  # a key prefix is as written; every other field may name a variable
+        expected_trail = {f: v if f == "S3KeyPrefix" else dereference(environ, v) for f, v in expected_trail.items()}
     expected_buckets: dict[str, BucketExpectation] = {}
     if environ.get(PostureEnv.EXPECTED_BUCKETS):
         try:
-            expected_buckets = {item["bucket"]: BucketExpectation.from_json(item)
+            expected_buckets = {dereference(environ, item["bucket"]): BucketExpectation.from_json(item)
                                 for item in _json_env(environ, PostureEnv.EXPECTED_BUCKETS, list)}
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_BUCKETS}: {error}") from None
@@ -89,7 +91,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> PostureConfig:
                 isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
             raise ConfigurationError(f"environment variable {PostureEnv.EXPECTED_SUBSCRIPTIONS}: not "
                                      '{"topic": ARN, "subscriptions": [[protocol, endpoint], ...]}')
-        expected_subscriptions = (value["topic"], tuple((p[0], p[1]) for p in pairs))
+        expected_subscriptions = (dereference(environ, value["topic"]), tuple((p[0], p[1]) for p in pairs))
     expected_rules: dict[str, RuleExpectation] = {}
     expected_alarms = None
     if environ.get(PostureEnv.EXPECTED_RULES) or environ.get(PostureEnv.EXPECTED_ALARMS):

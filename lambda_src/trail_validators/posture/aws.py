@@ -16,6 +16,9 @@ from .judge import PostureObservation
 OPEN_ATTRIBUTE = "open_conditions"
 
 
+TARGET_FIELDS = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "DeadLetterConfig", "RetryPolicy")
+"""What the check keeps of a rule's target (``drift.target_digest``)."""
+
 # Each bucket setting the check compares: the S3 call, the error codes that mean "not
 # configured" (read as None), and the part of the answer kept.
 SETTING_READS: dict[str, tuple[str, frozenset[str], str | None]] = {
@@ -99,7 +102,7 @@ def observe(*, cloudtrail=None, kms=None, s3=None, trail_arn: str, key_arn: str 
         for name in rules:
             try:
                 rule = events.describe_rule(Name=name)
-                targets = [{"Id": t.get("Id"), "Arn": t.get("Arn")} for page in
+                targets = [{field: t[field] for field in TARGET_FIELDS if field in t} for page in
                            events.get_paginator("list_targets_by_rule").paginate(Rule=name)
                            for t in page.get("Targets", [])]
                 read_rules[name] = {"state": rule.get("State"), "targets": targets,

@@ -23,7 +23,8 @@ from typing import Any, Mapping, Sequence
 
 from ..contract import (EXPECTED_TRAIL_FIELDS, BucketExpectation, Env, PostureEnv, PostureKind, decode_flag,
                         lifecycle_rule, required)
-from ..contract.drift import ALARM_ACTIONS, RuleExpectation, alarm_key, parse_pattern, rule_digest
+from ..contract.drift import (ALARM_ACTIONS, AlarmExpectation, RuleExpectation, alarm_digest, alarm_key,
+                              alarms_digest, mirrored_pattern, parse_pattern, rule_digest, target_digest)
 from ..contract.weakening_calls import (ANY_VALUE_FIELDS, API_CALL, CASE_INSENSITIVE, CLOUDTRAIL, CLOUDWATCH,
                                         DYNAMODB, EVENTS, KMS, LAMBDA, LOGS, RESOURCE_FIELDS, RESPONSE_FIELDS, S3, SNS,
                                         SQS, STATES, call_named, own_prefixes)
@@ -240,7 +241,8 @@ class PostureObservation:
     subscriptions: Sequence[tuple[str, str]] | None = None
     """The alerts topic's subscriptions (protocol, endpoint); None: not read."""
     rules: Mapping[str, Mapping[str, Any] | None] | None = None
-    """Rule name -> ``{"state": ..., "targets": [{"Id": ..., "Arn": ...}, ...], "pattern": EventPattern
+    """Rule name -> ``{"state": ..., "targets": [{"Id": ..., "Arn": ..., "Input": ..., ...}, ...]`` (the
+    ``aws.TARGET_FIELDS`` ListTargetsByRule gives), ``"pattern": EventPattern
     text, "schedule": ScheduleExpression}`` (None: the rule is gone); None: not read."""
     alarms: Sequence[Mapping[str, Any]] | None = None
     """DescribeAlarms' ``MetricAlarms`` and ``CompositeAlarms`` of the stack's prefix; None: not read."""
@@ -255,7 +257,7 @@ def judge_status(observation: PostureObservation, *, expected_selectors: Sequenc
                  expected_subscriptions: tuple[str, Sequence[tuple[str, str]]] | None = None,
                  expected_rules: Mapping[str, RuleExpectation] | None = None,
                  rule_values: Mapping[str, str] | None = None,
-                 expected_alarms: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                 expected_alarms: Mapping[str, AlarmExpectation] | None = None,
                  alarm_prefix: str = "") -> list[Finding]:
     """One finding per open condition (kinds in ``contract.PostureKind``). ``expected_trail``:
     the deployed destination (``EXPECTED_TRAIL_FIELDS``); ``expected_buckets``: the deployed
@@ -264,7 +266,7 @@ def judge_status(observation: PostureObservation, *, expected_selectors: Sequenc
         observation.bucket_settings, expected_buckets or {}) \
         + subscription_findings(observation.subscriptions, expected_subscriptions) \
         + rule_findings(observation.rules, expected_rules, rule_values, _partition(trail_arn)) \
-        + alarm_findings(observation.alarms, expected_alarms, alarm_prefix)
+        + alarm_findings(observation.alarms, expected_alarms, alarm_prefix, rule_values, _partition(trail_arn))
     findings = [_check_failed(error) for error in observation.errors]
     if not observation.trail_found:
         findings.append(Finding(PostureKind.TRAIL_MISSING, Severity.CRITICAL,
@@ -375,7 +377,8 @@ def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
                   expected: Mapping[str, RuleExpectation] | None,
                   values: Mapping[str, str] | None = None, partition: str | None = None) -> list[Finding]:
     """A finding per validator rule that is gone, not enabled, sends to other targets (ids or
-    ARNs) than deployed, or matches another event pattern or schedule (``values`` and
+    ARNs) than deployed, sends them otherwise (input, dead-letter queue, retry policy:
+    ``target_digest``), or matches another event pattern or schedule (``values`` and
     ``partition``: the deployed values its pattern holds, for ``rule_digest``)."""
     if found is None or not expected:
         return []
@@ -391,8 +394,10 @@ def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
                    else "has targets that could not be read" if have is None
                    else "targets other ids than deployed" if [i for i, _ in have] != [i for i, _ in want.targets]
                    else "sends to other ARNs than deployed" if have != sorted(want.targets)
-                   else "matches another event pattern or schedule than deployed" if want.digest and rule_digest(
-                       parse_pattern(rule.get("pattern")), rule.get("schedule"), values, partition) != want.digest
+                   else "sends its targets another input, dead-letter queue or retry policy than deployed"
+                   if _settings_changed(read, want, values, partition)
+                   else "matches another event pattern or schedule than deployed"
+                   if _pattern_changed(rule, want, values, partition)
                    else None)
         if problem:
             findings.append(Finding(PostureKind.RULE_CHANGED, Severity.HIGH,
@@ -402,11 +407,33 @@ def rule_findings(found: Mapping[str, Mapping[str, Any] | None] | None,
     return findings
 
 
-def alarm_findings(found: Sequence[Mapping[str, Any]] | None,
-                   expected: Mapping[str, Mapping[str, Sequence[str]]] | None, prefix: str) -> list[Finding]:
+def _pattern_changed(rule: Mapping[str, Any], want: RuleExpectation, values: Mapping[str, str] | None,
+                     partition: str | None) -> bool:
+    if not want.digest:
+        return False
+    pattern = parse_pattern(rule.get("pattern"))
+    if want.mirrored:
+        pattern = mirrored_pattern(pattern)
+        if pattern is None:
+            return True
+    return rule_digest(pattern, rule.get("schedule"), values, partition) != want.digest
+
+
+def _settings_changed(read: Sequence[Mapping[str, Any]], want: RuleExpectation, values: Mapping[str, str] | None,
+                      partition: str | None) -> bool:
+    by_id = {t["Id"]: t for t in read}
+    return any(digest is not None and target_digest(by_id.get(target_id), values, partition) != digest
+               for target_id, digest in want.settings)
+
+
+def alarm_findings(found: Sequence[Mapping[str, Any]] | None, expected: Mapping[str, AlarmExpectation] | None,
+                   prefix: str, values: Mapping[str, str] | None = None,
+                   partition: str | None = None) -> list[Finding]:
     """A finding per alarm of the stack (``expected``: by ``drift.alarm_key``, with its action
-    ARNs) that is gone, cannot notify, or notifies other ARNs than deployed. Alarms under the
-    prefix that are not ours (another stack ``<stack>-X``, one made by hand) are not judged."""
+    ARNs and the digest of its definition) that is gone, cannot notify, notifies other ARNs
+    than deployed, or watches another metric or condition than deployed (``values`` and
+    ``partition``: as ``rule_findings``, for ``alarm_digest``). Alarms under the prefix that
+    are not ours (another stack ``<stack>-X``, one made by hand) are not judged."""
     if found is None or not expected:
         return []
     findings = []
@@ -427,23 +454,45 @@ def alarm_findings(found: Sequence[Mapping[str, Any]] | None,
                                 "raises nothing.", keys=(f"{prefix}*",),
                                 details={"gone": [f"{prefix}*{key}-*" for key in gone][:20],
                                          "expected": len(expected), "found": len(expected) - len(gone)}))
+    digests = {key: {alarm_digest(a, values, partition, expected[key].wildcards) for a in alarms}
+               for key, alarms in ours.items() if expected[key].locator}
+    redefined = sum(1 for key, alarms in ours.items() for a in alarms if expected[key].locator and not alarm_digest(
+        a, values, partition, expected[key].wildcards).startswith(expected[key].locator))
     for key, alarms in sorted(ours.items()):
+        want = expected[key]
         for alarm in alarms:
             name = _cut(alarm["AlarmName"])
             have = {field: _as_list(alarm.get(field)) for field in ALARM_ACTIONS}
             if alarm.get("ActionsEnabled") is not True or not have["AlarmActions"]:
                 problem = "notifies no one (actions disabled or removed)"
-            elif any(not all(isinstance(a, str) for a in have[f]) or sorted(have[f]) != sorted(expected[key][f])
+            elif any(not all(isinstance(a, str) for a in have[f]) or sorted(have[f]) != sorted(want.actions[f])
                      for f in ALARM_ACTIONS):
                 problem = "notifies other ARNs than deployed (its actions were redirected)"
+            elif want.locator and not alarm_digest(alarm, values, partition, want.wildcards).startswith(want.locator):
+                problem = REDEFINED
             else:
                 continue
             findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH, f"The alarm {name} {problem}.",
                                     keys=(f"{prefix}*", name),
                                     details={"actions_enabled": alarm.get("ActionsEnabled"),
                                              **{f: _cut_json(alarm.get(f)) for f in ALARM_ACTIONS},
-                                             "expected": {f: list(expected[key][f]) for f in ALARM_ACTIONS}}))
+                                             **{f: _cut_json(alarm.get(f)) for f in
+                                                ("Namespace", "MetricName", "Threshold", "TreatMissingData")
+                                                if f in alarm},
+                                             "expected": {f: list(want.actions[f]) for f in ALARM_ACTIONS}}))
+    located = {key for key, want in expected.items() if want.locator}
+    if not redefined and getattr(expected, "digest", None) and located <= set(digests) and (
+            any(len(d) > 1 for d in digests.values())
+            or alarms_digest({key: next(iter(d)) for key, d in digests.items()}) != expected.digest):
+        # each locator matches (one in 4096 does by chance), the definitions together do not
+        findings.append(Finding(PostureKind.ALARM_CHANGED, Severity.HIGH,
+                                f"An alarm {prefix}* {REDEFINED}; which one is not known.",
+                                keys=(f"{prefix}*", "definitions"), details={"alarms": len(located)}))
     return findings
+
+
+REDEFINED = ("watches another metric or fires on another condition than deployed (its metric, dimensions, "
+             "statistic, period, threshold, comparison, evaluation or missing-data treatment was changed)")
 
 
 BUCKET_SETTINGS = ("versioning", "object_ownership", "object_lock", "replication", "notifications", "lifecycle")
