@@ -246,6 +246,32 @@ def test_a_pattern_or_schedule_changed_by_put_rule_while_enabled_is_drift(events
     assert _rule_drift(events, expected) == {(PostureKind.RULE_CHANGED, change["Name"])}
 
 
+CALLS = {"source": ["aws.s3"], "detail": {"eventName": ["PutBucketPolicy"], "errorCode": [{"exists": False}]}}
+FAILED_CALLS = {**CALLS, "detail": {**CALLS["detail"], "errorCode": [{"exists": True}]}}
+
+
+@pytest.mark.parametrize("change", [
+    None,
+    {"detail": {**CALLS["detail"]}},  # the failed-calls rule turned into its twin: failed calls reach nothing
+    {"detail": {"eventName": ["PutBucketPolicy"]}},  # errorCode dropped: every call goes to the queue
+    {"detail": {**FAILED_CALLS["detail"], "eventName": ["GetBucketPolicy"]}},
+])
+def test_a_failed_calls_rule_is_held_to_its_real_alert_twin_with_errorcode_present(aws_env, change):
+    """Its expected digest is the twin's (``MIRRORED`` in the environment), so only the very
+    pattern of the twin with ``errorCode`` present matches it."""
+    from trail_validators.contract.drift import RuleExpectation, rule_digest
+    twin, failed = "org-trail-posture-watcher-bucketcalls", "org-trail-posture-failed-calls-bucketcalls"
+    with mock_aws():
+        client = boto3.client("events", region_name=REGION)
+        for name, pattern in ((twin, CALLS), (failed, FAILED_CALLS if change is None else {**CALLS, **change})):
+            client.put_rule(Name=name, EventPattern=json.dumps(pattern))
+            client.put_targets(Rule=name, Targets=[{"Id": "Target0", "Arn": PLANNER}])
+        digest = rule_digest(CALLS, None)
+        expected = {twin: RuleExpectation((("Target0", PLANNER),), digest),
+                    failed: RuleExpectation((("Target0", PLANNER),), digest, mirrored=True)}
+        assert _rule_drift(client, expected) == (set() if change is None else {(PostureKind.RULE_CHANGED, failed)})
+
+
 REVALIDATION = "org-trail-digest-planner-revalidation"
 REVALIDATE = {"Id": "Target0", "Arn": PLANNER, "Input": json.dumps({"revalidate": True})}
 WATCHER = f"arn:aws:lambda:{REGION}:111111111111:function:org-trail-posture-watcher"

@@ -4,6 +4,8 @@ buckets' properties, the handler reads them, and its role may read those setting
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Template
 
@@ -325,3 +327,20 @@ def test_rule_names_keep_their_prefix_and_are_unchanged_where_they_fit():
         assert len(names) == 3 and all(len(n) <= RULE_NAME_LIMIT and n.startswith(rule_prefix(trail)) for n in names)
         assert rule_prefix(trail) == f"{trail}-" if length <= 54 else rule_prefix(trail) != rule_prefix(trail + "u")
 
+
+
+def test_an_expectation_that_names_a_watched_variable_reads_its_value_and_refuses_an_unset_one():
+    from trail_validators.contract import ConfigurationError, dereference, env_reference
+    environ = {PostureEnv.TRAIL_BUCKET: "org-trail-logs"}
+    assert dereference(environ, env_reference(PostureEnv.TRAIL_BUCKET)) == "org-trail-logs"
+    assert dereference(environ, "arn:aws:sns:eu-west-1:1:t") == "arn:aws:sns:eu-west-1:1:t"
+    with pytest.raises(ConfigurationError, match=PostureEnv.KEY_ARN):
+        dereference(environ, env_reference(PostureEnv.KEY_ARN))
+
+
+def test_the_expected_trail_buckets_and_topic_are_written_once_where_a_watched_variable_holds_them(single):
+    env = single.environment(HANDLER)
+    assert json.loads(env[PostureEnv.EXPECTED_TRAIL])["S3BucketName"] == f"${PostureEnv.TRAIL_BUCKET}"
+    assert json.loads(env[PostureEnv.EXPECTED_SUBSCRIPTIONS])["topic"] == "$ALERTS_TOPIC_ARN"
+    assert {b["bucket"] for b in json.loads(env[PostureEnv.EXPECTED_BUCKETS])} == {
+        f"${PostureEnv.TRAIL_BUCKET}", f"${PostureEnv.ACCESS_LOG_BUCKET}"}
