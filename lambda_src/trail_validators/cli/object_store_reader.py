@@ -94,8 +94,11 @@ class ObjectStoreReader(S3Reader):
             keys = list(_rising_keys(prefix, (meta["path"] for meta in level["objects"]), ""))
         except (_Inexact, self._obstore.exceptions.BaseError):
             return super().list_level(prefix)
-        names = [path[len(prefix):].rstrip("/") for path in level["common_prefixes"]]
-        if any(not path.startswith(prefix) for path in level["common_prefixes"]) or any(not n for n in names):
+        # obstore reports "P/a/" as "P/a" and sorts without the "/": S3's order is the
+        # folders' own ("P/a!/" before "P/a/").
+        folders = sorted(level["common_prefixes"], key=lambda path: f"{path}/")
+        names = [path[len(prefix):] for path in folders]
+        if any(not path.startswith(prefix) for path in folders) or any(not n or "/" in n for n in names):
             return super().list_level(prefix)
         return keys, names
 

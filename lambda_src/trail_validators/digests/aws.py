@@ -52,7 +52,9 @@ class S3Reader:
             return None
         with response["Body"] as body:
             data = body.read() if max_bytes is None else body.read(max_bytes + 1)
-        return StoredObject(data, response.get("Metadata", {}))
+        # A header's value is what lies between its surrounding whitespace (RFC 9110 5.5):
+        # http.client keeps trailing blanks, obstore's HTTP client (the command line's) does not.
+        return StoredObject(data, {name: value.strip(" \t") for name, value in response.get("Metadata", {}).items()})
 
     def stream(self, key: str) -> Iterator[bytes] | None:
         response = self._get_object(key)
