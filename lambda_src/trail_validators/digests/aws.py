@@ -53,7 +53,7 @@ class S3Reader:
         with response["Body"] as body:
             data = body.read() if max_bytes is None else body.read(max_bytes + 1)
         # A header's value is what lies between its surrounding whitespace (RFC 9110 5.5):
-        # http.client keeps trailing blanks, obstore's HTTP client (the command line's) does not.
+        # http.client keeps trailing blanks, the command line's own HTTP client does not.
         return StoredObject(data, {name: value.strip(" \t") for name, value in response.get("Metadata", {}).items()})
 
     def stream(self, key: str) -> Iterator[bytes] | None:
