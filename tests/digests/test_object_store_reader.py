@@ -2,6 +2,8 @@
 returns what boto3 returns, lists every key as S3 stores it, and never an object other
 than the one asked for."""
 
+import os
+
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -139,3 +141,17 @@ def test_obstore_goes_where_boto3_endpoint_rules_send_the_bucket(aws_env, config
     client.meta.events.register_last("before-send.s3.HeadBucket", lambda request, **_: AWSResponse(
         request.url, 200, {"x-amz-bucket-region": "eu-west-1"}, _NoBody()))
     assert locate_bucket(client, BUCKET) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two cores")
+def test_a_validation_run_keeps_its_threads_to_one_core_and_gives_the_cores_back():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trail_validators.cli.main import one_core
+    allowed = os.sched_getaffinity(0)
+    with one_core():
+        assert os.sched_getaffinity(0) == {min(allowed)}
+        with ThreadPoolExecutor(1) as pool:  # a thread started within inherits it
+            assert pool.submit(os.sched_getaffinity, 0).result() == {min(allowed)}
+    assert os.sched_getaffinity(0) == allowed

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import re
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .. import __version__
 from ..access_logs.audit import (DEFAULT_MIN_TLS, FAIL, NOTHING_AUDITED, AuditPolicy, AuditResult, audit_object,
@@ -140,6 +142,11 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
 
 
 def _validate_logs(args: argparse.Namespace) -> int:
+    with one_core():
+        return _validate_logs_on_one_core(args)
+
+
+def _validate_logs_on_one_core(args: argparse.Namespace) -> int:
     try:
         import boto3  # noqa: F401 - AwsOptions.session
         import obstore  # noqa: F401 - fetches the objects (object_store_reader)
@@ -204,6 +211,23 @@ def _validate_logs(args: argparse.Namespace) -> int:
     output.emit(args, digest_json_report(result, location, window),
                 lambda: digest_text_report(result, location, window, verbose=args.verbose))
     return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """A validation run's threads take turns holding Python's GIL: on several cores each
+    hand-off wakes a thread on another core, which cost the run a third more CPU and no less
+    time (docs/benchmarks.md). Within, this thread and every thread it starts (the fetch
+    pool, obstore's) keep to one core; after, this thread has its cores back. Linux only:
+    elsewhere nothing changes."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else set()
+    if len(allowed) > 1:
+        os.sched_setaffinity(0, {min(allowed)})
+    try:
+        yield
+    finally:
+        if len(allowed) > 1:
+            os.sched_setaffinity(0, allowed)
 
 
 def _trail_arn(value: str) -> dict[str, str]:
