@@ -66,13 +66,14 @@ class ObjectStoreReader(S3Reader):
                 pages = self._obstore.list(self._store, prefix, offset=start_after or None, chunk_size=1000)
                 for key in _rising_keys(prefix, (meta["path"] for page in pages for meta in page), start_after):
                     folder = key[:key.rindex("/") + 1]
-                    if key != prefix and folder not in self._leaf_folders:
-                        folders_checked += 1
-                        if folders_checked > MAX_FOLDER_CHECKS:
+                    if key != prefix:  # the folder's own marker is exact as it is
+                        if folder not in self._leaf_folders:
+                            folders_checked += 1
+                            if folders_checked > MAX_FOLDER_CHECKS:
+                                raise _Inexact(folder)
+                            self._leaf_folders[folder] = self._holds_no_folder(folder)
+                        if not self._leaf_folders[folder]:
                             raise _Inexact(folder)
-                        self._leaf_folders[folder] = self._holds_no_folder(folder)
-                    if key != prefix and not self._leaf_folders[folder]:
-                        raise _Inexact(folder)
                     yield key
                     last = key
                 return
