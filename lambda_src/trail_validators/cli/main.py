@@ -143,7 +143,10 @@ def _audit_access_logs(args: argparse.Namespace) -> int:
 
 def _validate_logs(args: argparse.Namespace) -> int:
     with one_core():
-        return _validate_logs_on_one_core(args)
+        try:
+            return _validate_logs_on_one_core(args)
+        finally:
+            gc.unfreeze()  # what the run froze is collectable again (main() may run in a longer process)
 
 
 def _validate_logs_on_one_core(args: argparse.Namespace) -> int:
